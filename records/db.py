@@ -1,0 +1,75 @@
+"""Opening the database: engine, SQLite pragmas, and Alembic migrations to the newest schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from chartclerk_errors import StoreError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    # WAL lets the CLI read while the daemon writes; busy_timeout rides out a brief lock
+    # held by another process instead of failing the ingest at once.
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic config that runs this package's migrations on ``engine``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def open_engine(url: str) -> Engine:
+    """Create an engine for ``url`` and bring its schema to the newest version.
+
+    Args:
+        url: an SQLAlchemy database URL, e.g. ``sqlite:////var/lib/chartclerk/chartclerk.db``.
+
+    Returns:
+        The engine, with the schema migrated.
+
+    Raises:
+        StoreError: the database cannot be opened or migrated.
+    """
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(engine)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise StoreError(f"cannot open the database: {exc.orig}") from exc
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def integrity_check(engine: Engine) -> str:
+    """Run SQLite's integrity check; returns ``"ok"`` when the file is sound."""
+    try:
+        with engine.connect() as connection:
+            return str(connection.execute(text("PRAGMA integrity_check")).scalar())
+    except SQLAlchemyError as exc:
+        raise StoreError(f"integrity check failed: {exc}") from exc

@@ -1,0 +1,290 @@
+"""The record store: documents, pages, identifiers and their history, in one database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, selectinload
+
+from chartclerk_errors import NotFoundError, StoreError
+from records.archive import Archive
+from records.db import integrity_check, open_engine, session_factory
+from records.models import Document, Event, IdentifierRow, Page
+from records.settings import StoreSettings
+from records.views import (
+    DocumentDetail,
+    DocumentSummary,
+    EventView,
+    PageView,
+    dump_detail,
+    load_detail,
+)
+
+STATUSES = ("filed", "review", "quarantined")
+SYSTEM = "chartclerk"
+
+
+def now() -> datetime:
+    """The current time in UTC, without tzinfo (SQLite stores naive datetimes)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class NewPage:
+    """A page to store with a new document."""
+
+    number: int
+    text: str
+    confidence: float | None
+    source: str
+    rotation: int = 0
+    error: str | None = None
+
+
+@dataclass
+class NewDocument:
+    """Everything the pipeline learned about one file, stored in one transaction."""
+
+    sha256: str | None
+    source_name: str
+    source_path: str
+    status: str
+    media_type: str | None = None
+    size_bytes: int | None = None
+    patient_mrn: str | None = None
+    doc_type: str | None = None
+    review_reason: str | None = None
+    ocr_confidence: float | None = None
+    service_date: date | None = None
+    decision: dict[str, Any] | None = None
+    pages: list[NewPage] = field(default_factory=list)
+    identifiers: list[tuple[str, str, int | None]] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any] | None]] = field(default_factory=list)
+    received_at: datetime | None = None
+
+
+class Store:
+    """The record store; every method is one short transaction."""
+
+    def __init__(self, settings: StoreSettings) -> None:
+        self.settings = settings
+        self.engine = open_engine(settings.database_url)
+        self.sessions = session_factory(self.engine)
+        self.archive = Archive(settings.archive_dir)
+        settings.quarantine_dir.mkdir(parents=True, exist_ok=True)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits on success and turns database errors into StoreError."""
+        session = self.sessions()
+        try:
+            yield session
+            session.commit()
+        except (OperationalError, IntegrityError) as exc:
+            session.rollback()
+            raise StoreError(f"database: {str(exc.orig).splitlines()[0]}") from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    # -- documents -------------------------------------------------------------------------
+
+    def find_by_sha(self, sha256: str) -> DocumentSummary | None:
+        """The document already holding these exact bytes, if any."""
+        with self.session() as s:
+            row = s.scalar(select(Document).where(Document.sha256 == sha256))
+            return DocumentSummary.of(row) if row else None
+
+    def add_document(self, new: NewDocument) -> int:
+        """Store a document with its pages, identifiers and first events; returns its id."""
+        stamp = new.received_at or now()
+        with self.session() as s:
+            doc = Document(
+                sha256=new.sha256,
+                source_name=new.source_name,
+                source_path=new.source_path,
+                media_type=new.media_type,
+                size_bytes=new.size_bytes,
+                status=new.status,
+                patient_mrn=new.patient_mrn,
+                doc_type=new.doc_type,
+                pages=len(new.pages),
+                review_reason=new.review_reason,
+                ocr_confidence=new.ocr_confidence,
+                service_date=new.service_date,
+                decision_json=json.dumps(new.decision) if new.decision is not None else None,
+                received_at=stamp,
+                updated_at=stamp,
+            )
+            doc.page_rows = [
+                Page(
+                    number=p.number,
+                    text=p.text,
+                    confidence=p.confidence,
+                    source=p.source,
+                    rotation=p.rotation,
+                    error=p.error,
+                )
+                for p in new.pages
+            ]
+            doc.identifier_rows = [
+                IdentifierRow(kind=k, value=v, page=page) for k, v, page in new.identifiers
+            ]
+            doc.events = [
+                Event(at=stamp, actor=SYSTEM, kind=kind, detail=dump_detail(detail))
+                for kind, detail in new.events
+            ]
+            s.add(doc)
+            s.flush()
+            return doc.id
+
+    def add_event(
+        self,
+        document_id: int | None,
+        kind: str,
+        detail: dict[str, Any] | None = None,
+        *,
+        actor: str = SYSTEM,
+        is_access: bool = False,
+    ) -> None:
+        """Append an event to a document's history, or to the global trail when id is None."""
+        with self.session() as s:
+            s.add(
+                Event(
+                    document_id=document_id,
+                    at=now(),
+                    actor=actor,
+                    kind=kind,
+                    detail=dump_detail(detail),
+                    is_access=is_access,
+                )
+            )
+
+    def list_documents(
+        self,
+        status: str | None = None,
+        patient_mrn: str | None = None,
+        limit: int | None = None,
+    ) -> list[DocumentSummary]:
+        """Documents, newest first, optionally of one status or one patient."""
+        query = select(Document).order_by(Document.id.desc())
+        if status:
+            query = query.where(Document.status == status)
+        if patient_mrn:
+            query = query.where(Document.patient_mrn == patient_mrn)
+        if limit:
+            query = query.limit(limit)
+        with self.session() as s:
+            return [DocumentSummary.of(row) for row in s.scalars(query)]
+
+    def get_document(self, document_id: int) -> DocumentDetail:
+        """A document with everything stored about it.
+
+        Raises:
+            NotFoundError: no document has this id.
+        """
+        with self.session() as s:
+            row = s.scalar(
+                select(Document)
+                .where(Document.id == document_id)
+                .options(
+                    selectinload(Document.page_rows),
+                    selectinload(Document.identifier_rows),
+                    selectinload(Document.events),
+                )
+            )
+            if row is None:
+                raise NotFoundError(f"no document with id {document_id}")
+            return _detail(row)
+
+    def counts_by_status(self) -> dict[str, int]:
+        """How many documents are in each status."""
+        with self.session() as s:
+            rows = s.execute(select(Document.status, func.count()).group_by(Document.status))
+            counts = {status: 0 for status in STATUSES}
+            counts.update({status: n for status, n in rows})
+            return counts
+
+    def last_error(self) -> DocumentSummary | None:
+        """The most recently quarantined document."""
+        rows = self.list_documents(status="quarantined", limit=1)
+        return rows[0] if rows else None
+
+    # -- search index bookkeeping ----------------------------------------------------------
+
+    def mark_indexed(self, ids: Sequence[int], stamp: datetime) -> None:
+        """Record that the index holds these documents as they were at ``stamp``."""
+        if not ids:
+            return
+        with self.session() as s:
+            s.execute(
+                update(Document)
+                .where(Document.id.in_(list(ids)), Document.updated_at <= stamp)
+                .values(indexed_at=stamp)
+            )
+
+    def pending_index_ids(self) -> list[int]:
+        """Documents changed since the index last took them."""
+        with self.session() as s:
+            query = select(Document.id).where(
+                (Document.indexed_at.is_(None)) | (Document.indexed_at < Document.updated_at)
+            )
+            return list(s.scalars(query))
+
+    def iter_details(
+        self, ids: Sequence[int] | None = None, batch: int = 500
+    ) -> Iterator[DocumentDetail]:
+        """Every document (or those in ``ids``) with its pages, in batches to bound memory."""
+        with self.session() as s:
+            all_ids = list(ids) if ids is not None else list(s.scalars(select(Document.id)))
+        for start in range(0, len(all_ids), batch):
+            chunk = all_ids[start : start + batch]
+            with self.session() as s:
+                rows = s.scalars(
+                    select(Document)
+                    .where(Document.id.in_(chunk))
+                    .options(selectinload(Document.page_rows))
+                )
+                details = [_detail(row, with_history=False) for row in rows]
+            yield from details
+
+    def count_documents(self) -> int:
+        """How many documents the store holds."""
+        with self.session() as s:
+            return int(s.scalar(select(func.count()).select_from(Document)) or 0)
+
+    def integrity_check(self) -> str:
+        """SQLite's integrity check of the database file."""
+        return integrity_check(self.engine)
+
+
+def _detail(row: Document, *, with_history: bool = True) -> DocumentDetail:
+    return DocumentDetail(
+        summary=DocumentSummary.of(row),
+        pages=[
+            PageView(p.number, p.text, p.confidence, p.source, p.rotation, p.error)
+            for p in row.page_rows
+        ],
+        identifiers=[(i.kind, i.value, i.page) for i in row.identifier_rows]
+        if with_history
+        else [],
+        decision=json.loads(row.decision_json) if row.decision_json else None,
+        events=[EventView(e.at, e.actor, e.kind, load_detail(e.detail)) for e in row.events]
+        if with_history
+        else [],
+        service_date=row.service_date,
+        ocr_confidence=row.ocr_confidence,
+    )

@@ -1,0 +1,1 @@
+"""A dropped file becomes an identified document: watcher, intake, pages, OCR, identifiers."""

@@ -1,0 +1,62 @@
+"""The text of one page as the rest of the scanner sees it, whatever read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word with its box in page pixels (or PDF points for a text layer).
+
+    ``block``, ``par`` and ``line`` are tesseract's layout numbers; for a PDF text layer they
+    are derived from the word's vertical position so that words on one baseline share a line.
+    """
+
+    text: str
+    left: float
+    top: float
+    width: float
+    height: float
+    conf: float = -1.0
+    block: int = 0
+    par: int = 0
+    line: int = 0
+
+    @property
+    def right(self) -> float:
+        """The x coordinate of the word's right edge."""
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> float:
+        """The y coordinate of the word's bottom edge."""
+        return self.top + self.height
+
+
+@dataclass(frozen=True)
+class PageText:
+    """What was read from one page.
+
+    Attributes:
+        number: 1-based page number within the document.
+        text: the page's text, lines separated by newlines, in reading order.
+        words: the words with their boxes (empty when the reader gave none).
+        confidence: mean word confidence 0-100 for OCR; None for a text layer.
+        source: ``"text_layer"`` (read from the PDF) or ``"ocr"`` (tesseract).
+        rotation: degrees the page was turned before it read well (0, 90, 180, 270).
+        width: page width in the same unit as the word boxes.
+        height: page height in the same unit as the word boxes.
+        error: why the page could not be read, or None.
+    """
+
+    number: int
+    text: str
+    words: tuple[Word, ...] = field(default=())
+    confidence: float | None = None
+    source: Literal["text_layer", "ocr"] = "ocr"
+    rotation: int = 0
+    width: float = 0.0
+    height: float = 0.0
+    error: str | None = None
