@@ -1,0 +1,298 @@
+"""Labelled patient identifiers on the pages of a document: MRN, name, DOB, and the rest.
+
+Only labelled values count: an 8-digit accession number is reported as an accession number,
+never as an MRN, and a number with no label is only ever an ``unlabelled_numbers`` entry.
+Pure: pages in, identifiers out; nothing here logs, reads files or looks at the clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from scanner.dates import DateOrder, parse_first_date
+from scanner.labels import LabelFinder, LabelHit, segments, text_below, word_lines, words_below
+from scanner.names import PersonName, parse_name
+from scanner.numbers import CheckDigitScheme, check_digit_ok, read_code, read_number
+from scanner.pagetext import PageText, Word
+
+__all__ = [
+    "Found",
+    "IdentifierKind",
+    "IdentifierSettings",
+    "Identifiers",
+    "PersonName",
+    "extract_identifiers",
+]
+
+IdentifierKind = Literal[
+    "mrn", "name", "dob", "service_date", "accession", "account", "encounter", "sex"
+]
+FoundValue = str | dt.date | PersonName
+
+_SEX_WORDS = {"m": "M", "male": "M", "f": "F", "female": "F", "u": "U", "unknown": "U", "x": "X"}
+_UNLABELLED = re.compile(r"(?<![\w/.\-])\d{6,12}(?![\w/\-])")
+
+
+class IdentifierSettings(BaseModel):
+    """How identifiers are labelled and shaped at this site (``scanner.identifiers`` config)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mrn_labels: list[str] = Field(
+        default_factory=lambda: [
+            "MRN", "MR#", "Med Rec", "Med Rec No", "Medical Record", "Medical Record No.",
+            "Medical Record Number", "Patient ID", "Pt ID", "Patient No", "Chart No",
+            "Chart Number", "Chart #", "Unit No", "Unit Number", "Hospital No", "Hosp No",
+        ]
+    )  # fmt: skip
+    mrn_pattern: str = r"\d{6,10}"
+    mrn_check_digit: CheckDigitScheme = "none"
+    accession_labels: list[str] = Field(
+        default_factory=lambda: [
+            "Accession",
+            "Accession No",
+            "Acc No",
+            "Acc #",
+            "Accn",
+            "Specimen ID",
+        ]
+    )
+    account_labels: list[str] = Field(
+        default_factory=lambda: [
+            "Account",
+            "Account No",
+            "Acct",
+            "Acct No",
+            "Billing Account",
+            "HAR",
+        ]
+    )
+    encounter_labels: list[str] = Field(
+        default_factory=lambda: [
+            "Encounter", "Encounter No", "Enc #", "Visit #", "Visit No", "Visit Number", "Visit ID",
+            "FIN", "CSN", "Episode",
+        ]
+    )  # fmt: skip
+    dob_labels: list[str] = Field(
+        default_factory=lambda: [
+            "DOB",
+            "Date of Birth",
+            "Birth Date",
+            "Birthdate",
+            "D.O.B.",
+            "Born",
+        ]
+    )
+    service_date_labels: list[str] = Field(
+        default_factory=lambda: [
+            "Date of Service", "DOS", "Service Date", "Collection Date", "Collected",
+            "Date Collected", "Exam Date", "Date of Exam", "Procedure Date", "Date of Procedure",
+            "Visit Date", "Date of Visit", "Admission Date", "Admit Date", "Date of Admission",
+        ]
+    )  # fmt: skip
+    name_labels: list[str] = Field(
+        default_factory=lambda: ["Patient", "Patient Name", "Name", "Pt Name"]
+    )
+    sex_labels: list[str] = Field(default_factory=lambda: ["Sex", "Gender"])
+    stop_labels: list[str] = Field(
+        default_factory=lambda: [
+            "Age", "Room", "Bed", "Location", "Physician", "Provider", "Attending", "Ordering",
+            "Referring", "Phone", "Address", "Ward", "Dept", "Status", "Priority", "Ordered",
+            "Reported", "Received", "Specimen", "Unit", "Doctor", "Guarantor", "Insurance",
+        ]
+    )  # fmt: skip
+    date_order: DateOrder = "mdy"
+    two_digit_year_pivot: int = Field(default=30, ge=0, le=99)
+
+
+@dataclass(frozen=True)
+class Found:
+    """One identifier value and the page (1-based) it was read from."""
+
+    kind: IdentifierKind
+    value: FoundValue
+    page: int
+
+
+@dataclass(frozen=True)
+class Identifiers:
+    """Everything that identifies the patient of a document, deduplicated, in reading order.
+
+    ``found`` keeps each value with its page so a caller can tell where it came from.
+    """
+
+    mrns: tuple[str, ...] = ()
+    names: tuple[PersonName, ...] = ()
+    dobs: tuple[dt.date, ...] = ()
+    service_dates: tuple[dt.date, ...] = ()
+    accession_numbers: tuple[str, ...] = ()
+    account_numbers: tuple[str, ...] = ()
+    encounter_numbers: tuple[str, ...] = ()
+    sexes: tuple[str, ...] = ()
+    unlabelled_numbers: tuple[str, ...] = ()
+    found: tuple[Found, ...] = ()
+
+    @classmethod
+    def from_found(cls, found: Iterable[Found], unlabelled: Iterable[str] = ()) -> Identifiers:
+        """Build from page-tagged values; a date labelled DOB is never also a service date."""
+        items = tuple(dict.fromkeys(found))
+        dobs = {f.value for f in items if f.kind == "dob"}
+        items = tuple(f for f in items if not (f.kind == "service_date" and f.value in dobs))
+
+        def values(kind: IdentifierKind) -> tuple[FoundValue, ...]:
+            return tuple(dict.fromkeys(f.value for f in items if f.kind == kind))
+
+        labelled = {v for f in items if isinstance(v := f.value, str)}
+        return cls(
+            mrns=tuple(str(v) for v in values("mrn")),
+            names=tuple(v for v in values("name") if isinstance(v, PersonName)),
+            dobs=tuple(v for v in values("dob") if isinstance(v, dt.date)),
+            service_dates=tuple(v for v in values("service_date") if isinstance(v, dt.date)),
+            accession_numbers=tuple(str(v) for v in values("accession")),
+            account_numbers=tuple(str(v) for v in values("account")),
+            encounter_numbers=tuple(str(v) for v in values("encounter")),
+            sexes=tuple(str(v) for v in values("sex")),
+            unlabelled_numbers=tuple(n for n in dict.fromkeys(unlabelled) if n not in labelled),
+            found=items,
+        )
+
+    def pages_of(self, kind: IdentifierKind, value: FoundValue) -> tuple[int, ...]:
+        """The pages on which ``value`` was found labelled as ``kind``."""
+        return tuple(sorted({f.page for f in self.found if f.kind == kind and f.value == value}))
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no MRN, name or date of birth was found."""
+        return not (self.mrns or self.names or self.dobs)
+
+
+@functools.lru_cache(maxsize=16)
+def _finder(settings_json: str) -> LabelFinder:
+    settings = IdentifierSettings.model_validate_json(settings_json)
+    return LabelFinder(
+        {
+            "mrn": settings.mrn_labels,
+            "accession": settings.accession_labels,
+            "account": settings.account_labels,
+            "encounter": settings.encounter_labels,
+            "dob": settings.dob_labels,
+            "service_date": settings.service_date_labels,
+            "name": settings.name_labels,
+            "sex": settings.sex_labels,
+            "stop": settings.stop_labels,
+        }
+    )
+
+
+class _Reader:
+    """Turns the text after one label into a typed value for its kind."""
+
+    def __init__(self, settings: IdentifierSettings, today: dt.date | None) -> None:
+        self.settings = settings
+        self.today = today
+        self.mrn_pattern = re.compile(settings.mrn_pattern)
+
+    def read(self, kind: str, hit: LabelHit, segment: str) -> FoundValue | None:
+        s = self.settings
+        if kind == "mrn":
+            mrn = read_number(segment, self.mrn_pattern)
+            return mrn if mrn is not None and check_digit_ok(mrn, s.mrn_check_digit) else None
+        if kind in ("accession", "account", "encounter"):
+            return read_code(segment)
+        if kind in ("dob", "service_date"):
+            today, pivot = self.today, s.two_digit_year_pivot
+            return parse_first_date(segment, order=s.date_order, today=today, pivot=pivot)
+        if kind == "name":
+            # "Patient" and "Name" alone are ordinary words; demand a colon unless tabular.
+            if not hit.has_colon and segment.strip() and "," not in segment:
+                return None
+            return parse_name(segment)
+        if kind == "sex":
+            words = segment.split()
+            return _SEX_WORDS.get(words[0].strip(".:;,").lower()) if words else None
+        return None
+
+
+_KINDS: dict[str, IdentifierKind] = {
+    kind: kind
+    for kind in ("mrn", "name", "dob", "service_date", "accession", "account", "encounter", "sex")
+}
+_Value = tuple[IdentifierKind, FoundValue]
+
+
+def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_Value]:
+    """Values labelled on one page: same line first, then below an unfilled label."""
+    values: list[_Value] = []
+    lines = page.text.splitlines()
+    for index, line in enumerate(lines):
+        hits = finder.find(line)
+        for which, (hit, segment) in enumerate(zip(hits, segments(line, hits), strict=True)):
+            kind = _KINDS.get(hit.kind)
+            if kind is None:
+                continue
+            if not segment.strip() and not page.words:
+                segment = _first_segment(text_below(lines, index, hits, which), finder)
+            value = reader.read(kind, hit, segment)
+            if value is not None:
+                values.append((kind, value))
+    if page.words:
+        values.extend(_values_below_words(page.words, reader, finder))
+    return values
+
+
+def _first_segment(text: str, finder: LabelFinder) -> str:
+    """Text up to the first label in it: a value cell never carries another field's label."""
+    hits = finder.find(text)
+    return text[: hits[0].start] if hits else text
+
+
+def _values_below_words(
+    words: Sequence[Word], reader: _Reader, finder: LabelFinder
+) -> list[_Value]:
+    """Values in a table row under a header row of labels, located by word boxes."""
+    values: list[_Value] = []
+    lines = word_lines(words)
+    for index, line in enumerate(lines):
+        hits = finder.find(line.text)
+        for which, (hit, segment) in enumerate(zip(hits, segments(line.text, hits), strict=True)):
+            kind = _KINDS.get(hit.kind)
+            if kind is None or segment.strip():
+                continue
+            below = _first_segment(words_below(lines, index, hits, which), finder)
+            value = reader.read(kind, hit, below)
+            if value is not None:
+                values.append((kind, value))
+    return values
+
+
+def extract_identifiers(
+    pages: Sequence[PageText], settings: IdentifierSettings, *, today: dt.date | None = None
+) -> Identifiers:
+    """Find the labelled identifiers on every page of a document.
+
+    Args:
+        pages: the document's pages as read (text layer or OCR).
+        settings: label spellings and value shapes for this site.
+        today: the date of processing; dates after it are discarded and two-digit years
+            resolved so that a date of birth is never in the future. Without it, two-digit
+            years up to ``settings.two_digit_year_pivot`` are read as 20xx.
+
+    Returns:
+        The identifiers, each value also recorded with its page in ``found``.
+    """
+    finder = _finder(settings.model_dump_json())
+    reader = _Reader(settings, today)
+    found: list[Found] = []
+    unlabelled: list[str] = []
+    for page in pages:
+        for kind, value in _page_values(page, reader, finder):
+            found.append(Found(kind, value, page.number))
+        unlabelled.extend(_UNLABELLED.findall(page.text))
+    return Identifiers.from_found(found, unlabelled)

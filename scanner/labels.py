@@ -1,0 +1,185 @@
+"""Finding field labels (``MRN:``, ``Date of Birth``) in OCR lines and the values they label.
+
+A label is matched anywhere in a line (a crooked sticker runs into the header line), case
+insensitively, tolerating OCR punctuation (``MRN;``, ``M R N``, ``D.O.B.``). Short all-caps
+abbreviations match only in capitals, so ``Dos Santos`` is never read as a ``DOS`` label.
+When a label has no value after it on its line, the value is looked for directly below:
+by word boxes when the page has them, by text columns otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from scanner.pagetext import Word
+
+STOP_KIND = "stop"
+
+
+@dataclass(frozen=True)
+class LabelHit:
+    """One label found in a line.
+
+    Attributes:
+        kind: which field the label names (``mrn``, ``dob``, ..., or ``stop``).
+        start: where the label starts in the line.
+        value_start: where the text after the label and its punctuation starts.
+        has_colon: whether a ``:``/``;``/``#`` separated label and value.
+    """
+
+    kind: str
+    start: int
+    value_start: int
+    has_colon: bool
+
+
+def _token_pattern(token: str) -> str:
+    letters = token.replace(".", "")
+    if token == "#":
+        return r"\#"
+    if letters.isalpha() and letters.isupper() and len(letters) <= 4:
+        # An abbreviation: capitals only, dots or single spaces allowed between letters.
+        return "(?-i:" + r"[\s.]?".join(letters) + r")\.?"
+    if token.endswith("#"):
+        return _token_pattern(token[:-1]) + r"\s*\#"
+    return re.escape(letters) + (r"\.?" if token.endswith(".") else "")
+
+
+def _label_pattern(label: str) -> str:
+    return r"[\s.]*".join(_token_pattern(t) for t in label.replace("#", " #").split())
+
+
+class LabelFinder:
+    """Finds labels of several kinds in lines of text; build once per settings object."""
+
+    def __init__(self, labels: Mapping[str, Sequence[str]]) -> None:
+        """Compile one alternation of all labels, longest first, so the most specific wins.
+
+        Args:
+            labels: label spellings for each field kind (``{"mrn": ["MRN", ...], ...}``).
+        """
+        pairs = sorted(
+            ((kind, label) for kind, spellings in labels.items() for label in spellings),
+            key=lambda pair: len(pair[1]),
+            reverse=True,
+        )
+        self._kinds = [kind for kind, _ in pairs]
+        alternatives = "|".join(
+            f"(?P<k{i}>{_label_pattern(lab)})" for i, (_, lab) in enumerate(pairs)
+        )
+        self._regex = re.compile(
+            rf"(?<![A-Za-z0-9])(?:{alternatives})"
+            r"(?:[\s.]*(?:No\b\.?|Num\b\.?|Number\b|\#))?(?![A-Za-z])"
+            r"(?P<sep>[ \t]*[:;.#=\-|]*[ \t]*)",
+            re.IGNORECASE,
+        )
+
+    def find(self, line: str) -> list[LabelHit]:
+        """All labels in ``line``, left to right."""
+        hits = []
+        for match in self._regex.finditer(line):
+            index = next(int(n[1:]) for n, v in match.groupdict().items() if v and n != "sep")
+            sep = match.group("sep")
+            hits.append(
+                LabelHit(
+                    self._kinds[index], match.start(), match.end(), bool(set(sep) & set(":;#"))
+                )
+            )
+        return hits
+
+
+def segments(line: str, hits: Sequence[LabelHit]) -> list[str]:
+    """The text after each label up to the next label (or the line's end)."""
+    ends = [hit.start for hit in hits[1:]] + [len(line)] if hits else []
+    return [line[hit.value_start : end] for hit, end in zip(hits, ends, strict=True)]
+
+
+def text_below(lines: Sequence[str], index: int, hits: Sequence[LabelHit], which: int) -> str:
+    """For label ``which`` on line ``index`` with nothing after it, the text under it.
+
+    A header row of labels with a row of values under it is split into cells on runs of two
+    or more spaces when the counts agree, otherwise by the labels' character columns.
+    """
+    if index + 1 >= len(lines):
+        return ""
+    below = lines[index + 1]
+    if len(hits) == 1:
+        return below
+    cells = [c for c in re.split(r"\s{2,}|\t", below.strip()) if c]
+    if len(cells) == len(hits):
+        return cells[which]
+    start = max(0, hits[which].start - 1)
+    end = hits[which + 1].start - 1 if which + 1 < len(hits) else len(below)
+    return below[start:end]
+
+
+@dataclass(frozen=True)
+class WordLine:
+    """Words that sit on one visual line, left to right, with their text joined by spaces."""
+
+    words: tuple[Word, ...]
+    text: str
+    offsets: tuple[int, ...]
+
+    @property
+    def top(self) -> float:
+        """The highest top edge of the line's words."""
+        return min(w.top for w in self.words)
+
+    @property
+    def bottom(self) -> float:
+        """The lowest bottom edge of the line's words."""
+        return max(w.bottom for w in self.words)
+
+    def word_at(self, offset: int) -> Word:
+        """The word covering character ``offset`` of :attr:`text`."""
+        index = max(i for i, start in enumerate(self.offsets) if start <= offset)
+        return self.words[index]
+
+
+def word_lines(words: Sequence[Word]) -> list[WordLine]:
+    """Group words into visual lines by their vertical centres, top to bottom."""
+    rows: list[list[Word]] = []
+    for word in sorted((w for w in words if w.text.strip()), key=lambda w: (w.top, w.left)):
+        centre = word.top + word.height / 2
+        if rows and rows[-1][0].top <= centre <= max(w.bottom for w in rows[-1]):
+            rows[-1].append(word)
+        else:
+            rows.append([word])
+    lines = []
+    for row in rows:
+        row.sort(key=lambda w: w.left)
+        offsets, position = [], 0
+        for word in row:
+            offsets.append(position)
+            position += len(word.text) + 1
+        lines.append(WordLine(tuple(row), " ".join(w.text for w in row), tuple(offsets)))
+    return lines
+
+
+def words_below(lines: Sequence[WordLine], index: int, hits: Sequence[LabelHit], which: int) -> str:
+    """For label ``which`` on word line ``index``, the words directly below it.
+
+    Each word of the next line goes to the header label it is horizontally nearest to;
+    words too far from every label (an unlabelled column) are dropped.
+    """
+    if index + 1 >= len(lines):
+        return ""
+    line, below = lines[index], lines[index + 1]
+    if below.top - line.bottom > 3 * max(1.0, line.bottom - line.top):
+        return ""
+    spans = []
+    for number, hit in enumerate(hits):
+        end = hits[number + 1].start - 1 if number + 1 < len(hits) else len(line.text) - 1
+        first, last = line.word_at(hit.start), line.word_at(max(hit.start, end))
+        spans.append((first.left, last.right))
+    tolerance = 2 * max(1.0, line.bottom - line.top)
+    chosen = []
+    for word in below.words:
+        distances = [max(left - word.right, word.left - right, 0.0) for left, right in spans]
+        nearest = min(range(len(spans)), key=lambda n: distances[n])
+        if nearest == which and distances[nearest] <= tolerance:
+            chosen.append(word.text)
+    return " ".join(chosen)

@@ -1,0 +1,124 @@
+"""Person names as printed on hospital paper, and the keys used to compare them.
+
+Handles ``LAST, FIRST MIDDLE``, ``First M. Last``, hyphenated and apostrophe surnames
+(``O'Brien`` also when OCR reads it as ``O’Brien`` or ``O Brien``) and all-caps printing.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+_APOSTROPHES = "'’‘`´"
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’‘`´]*(?:-[A-Za-z][A-Za-z'’‘`´]*)*\.?")
+_SURNAME_PREFIXES = frozenset({"O", "D"})
+_NOT_NAMES = frozenset(
+    {
+        "name", "patient", "unknown", "none", "report", "male", "female", "date", "dob", "mrn",
+        "sex", "age", "page", "of", "the", "and", "test", "result", "results", "lab", "na",
+        "n/a", "doe?", "room", "bed", "hospital", "medical", "center", "clinic", "dr", "md",
+        "physician", "provider", "signature", "signed", "account", "visit", "id", "number",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PersonName:
+    """A patient's name as read from a page, title-cased, apostrophes normalised to ``'``."""
+
+    last: str
+    first: str
+    middle: str | None = None
+
+
+def _tidy(token: str) -> str:
+    token = token.rstrip(".")
+    for mark in _APOSTROPHES:
+        token = token.replace(mark, "'")
+    parts = re.split(r"([-'])", token)
+    return "".join(part[:1].upper() + part[1:].lower() for part in parts)
+
+
+def _name_tokens(segment: str, limit: int) -> list[str]:
+    """The leading run of name-like tokens in ``segment`` (at most ``limit``)."""
+    tokens: list[str] = []
+    for raw in segment.split():
+        if not _TOKEN.fullmatch(raw) or raw.rstrip(".").lower() in _NOT_NAMES:
+            break
+        tokens.append(raw)
+        if len(tokens) >= limit:
+            break
+    return tokens
+
+
+def _join_prefix(tokens: list[str]) -> list[str]:
+    """Glue a lone ``O``/``D`` onto the next token: OCR often drops the apostrophe."""
+    if len(tokens) >= 2 and tokens[0].upper() in _SURNAME_PREFIXES:
+        return [f"{tokens[0]}'{tokens[1]}", *tokens[2:]]
+    return tokens
+
+
+def _valid(name: PersonName) -> bool:
+    return len(name.last.replace("'", "").replace("-", "")) >= 2 and len(name.first) >= 1
+
+
+def parse_name(segment: str) -> PersonName | None:
+    """Parse the patient name at the start of ``segment``.
+
+    Args:
+        segment: text after a name label, e.g. ``"DOE, JANE A"`` or ``"Jane A. Doe"``.
+
+    Returns:
+        The name, or None when the segment does not start with a plausible name.
+    """
+    segment = re.split(r"\s{3,}|\t|\|", segment.strip(), maxsplit=1)[0]
+    if "," in segment:
+        last_part, _, rest = segment.partition(",")
+        last_tokens = _join_prefix(_name_tokens(last_part, 3))
+        if not last_tokens or len(last_tokens) != len(_join_prefix(last_part.split())):
+            return None
+        given = _name_tokens(rest, 2)
+        if not given:
+            return None
+        middle = _tidy(given[1]) if len(given) > 1 else None
+        name = PersonName(" ".join(_tidy(t) for t in last_tokens), _tidy(given[0]), middle)
+        return name if _valid(name) else None
+    tokens = _name_tokens(segment, 4)
+    if len(tokens) >= 3 and tokens[-2].upper() in _SURNAME_PREFIXES and "." not in tokens[-2]:
+        tokens = [*tokens[:-2], f"{tokens[-2]}'{tokens[-1]}"]
+    if len(tokens) < 2:
+        return None
+    middle = " ".join(_tidy(t) for t in tokens[1:-1]) or None
+    name = PersonName(_tidy(tokens[-1]), _tidy(tokens[0]), middle)
+    return name if _valid(name) else None
+
+
+def name_key(name: str) -> str:
+    """Upper-case letters only: ``O'Brien``, ``O Brien`` and ``OBRIEN`` share one key."""
+    return re.sub(r"[^A-Z]", "", name.upper())
+
+
+def surname_parts(name: str) -> tuple[str, ...]:
+    """The parts of a double-barrelled surname (``Smith-Jones`` → Smith, Jones)."""
+    parts = [name_key(p) for p in re.split(r"[-\s]+", name) if name_key(p)]
+    return tuple(parts) if len(parts) > 1 else ()
+
+
+@functools.cache
+def _nickname_index() -> dict[str, frozenset[int]]:
+    text = resources.files("scanner").joinpath("nicknames.txt").read_text(encoding="utf-8")
+    index: dict[str, set[int]] = {}
+    for number, line in enumerate(text.splitlines()):
+        line = line.split("#", 1)[0].strip()
+        for name in filter(None, (name_key(n) for n in line.split(","))):
+            index.setdefault(name, set()).add(number)
+    return {name: frozenset(groups) for name, groups in index.items()}
+
+
+def are_nicknames(first: str, second: str) -> bool:
+    """Whether two given names are listed as forms of one name (Bill and William)."""
+    index = _nickname_index()
+    a, b = name_key(first), name_key(second)
+    return a != b and bool(index.get(a, frozenset()) & index.get(b, frozenset()))

@@ -1,0 +1,236 @@
+"""The tesseract adapter: one page image in, its words and text out.
+
+Only this module imports pytesseract.
+
+Pages are read in worker processes, one page each, with ``OMP_THREAD_LIMIT=1``: tesseract's
+own threads made it several times slower per page on a 2-core machine. Orientation is
+checked only when a page reads badly upright (low confidence, few real words), because a
+separate OSD pass costs nearly as much as reading the page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import TypeVar
+
+import pytesseract
+from PIL import Image
+
+from chartclerk_errors import ConfigError, InputFileError, MissingDependencyError
+from scanner.pages import PageJob, load_frame, render_pdf_page
+from scanner.pagetext import PageText, Word
+
+T = TypeVar("T")
+REAL_WORD = re.compile(r"[A-Za-z]{3,}|\d{3,}")
+
+
+def check_tesseract(languages: str) -> None:
+    """Fail early, with an install hint, when tesseract or a language pack is missing.
+
+    Raises:
+        MissingDependencyError: tesseract is not installed.
+        ConfigError: a configured language has no traineddata installed.
+    """
+    try:
+        installed = set(pytesseract.get_languages(config=""))
+    except (pytesseract.TesseractNotFoundError, FileNotFoundError) as exc:
+        raise MissingDependencyError(
+            "tesseract is not installed; apt-get install tesseract-ocr tesseract-ocr-eng"
+        ) from exc
+    for lang in languages.split("+"):
+        if lang not in installed:
+            raise ConfigError(
+                f"config.yaml: ocr.languages: '{lang}' is not installed; "
+                f"apt-get install tesseract-ocr-{lang}"
+            )
+    if "osd" not in installed:
+        raise MissingDependencyError(
+            "tesseract orientation data is missing; apt-get install tesseract-ocr-osd"
+        )
+
+
+def _init_worker() -> None:
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+
+
+def make_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of OCR worker processes (``workers`` 0 means one per core)."""
+    count = workers or os.cpu_count() or 1
+    # spawn, not fork: the daemon has observer and ingest threads, and forking a
+    # threaded process can copy a held lock into the child.
+    return ProcessPoolExecutor(count, mp_context=get_context("spawn"), initializer=_init_worker)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    words: tuple[Word, ...]
+    text: str
+    confidence: float
+    real_words: int
+
+
+def read_page(job: PageJob) -> PageText:
+    """Render or decode one page and OCR it; runs in a worker process.
+
+    A page that cannot be read comes back with ``error`` set rather than raising, so the
+    rest of its document still reads.
+    """
+    try:
+        if job.kind == "pdf":
+            image = render_pdf_page(
+                Path(job.path), job.index, job.options.dpi, job.options.max_pixels
+            )
+        else:
+            image = load_frame(Path(job.path), job.index, job.options.max_pixels)
+    except InputFileError as exc:
+        return PageText(number=job.number, text="", error=str(exc))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        return PageText(number=job.number, text="", error=f"page image unreadable: {exc}")
+    try:
+        return _ocr_oriented(image, job)
+    except InputFileError as exc:
+        return PageText(number=job.number, text="", error=str(exc))
+
+
+def _ocr_oriented(image: Image.Image, job: PageJob) -> PageText:
+    options = job.options
+
+    def good(r: _Reading) -> bool:
+        return r.confidence >= options.min_confidence and r.real_words >= options.min_words
+
+    with tempfile.TemporaryDirectory(prefix="chartclerk-ocr-") as tmp:
+        folder = Path(tmp)
+        best = _ocr(image, folder, options.languages, options.timeout)
+        best_angle, best_image = 0, image
+        if not good(best):
+            # OSD's guess first; on a sparse page it is often wrong, so the other
+            # quarter turns follow until one reads well.
+            guess = _detect_rotation(image, folder, options.timeout)
+            for angle in dict.fromkeys([guess, 270, 180, 90]):
+                if angle == 0:
+                    continue
+                turned = image.rotate(angle, expand=True)
+                reading = _ocr(turned, folder, options.languages, options.timeout)
+                if (reading.real_words, reading.confidence) > (best.real_words, best.confidence):
+                    best, best_angle, best_image = reading, angle, turned
+                if good(reading):
+                    break
+    return PageText(
+        number=job.number,
+        text=best.text,
+        words=best.words,
+        confidence=best.confidence,
+        source="ocr",
+        rotation=best_angle,
+        width=float(best_image.width),
+        height=float(best_image.height),
+    )
+
+
+def _image_file(image: Image.Image, folder: Path) -> str:
+    # An uncompressed PNM is the cheapest format for tesseract (Leptonica) to read back.
+    path = folder / ("page.pbm" if image.mode == "1" else "page.pgm")
+    image.save(path)
+    return str(path)
+
+
+def _ocr(image: Image.Image, folder: Path, languages: str, timeout: float) -> _Reading:
+    source = _image_file(image, folder)
+    data = _call(
+        lambda: pytesseract.image_to_data(
+            source, lang=languages, output_type=pytesseract.Output.DICT, timeout=timeout
+        )
+    )
+    return _words_from_tsv(data)
+
+
+def _detect_rotation(image: Image.Image, folder: Path, timeout: float) -> int:
+    """How many degrees counter-clockwise to turn the page so its text stands upright."""
+    source = _image_file(image, folder)
+    try:
+        osd = _call(
+            lambda: pytesseract.image_to_osd(
+                source, config="--psm 0 -c min_characters_to_try=5", timeout=timeout
+            )
+        )
+    except pytesseract.TesseractError:
+        # Too few characters to tell: keep the page as it is.
+        return 0
+    match = re.search(r"Rotate: (\d+)", str(osd))
+    confident = re.search(r"Orientation confidence: ([\d.]+)", str(osd))
+    if not match or not confident or float(confident.group(1)) < 1.0:
+        return 0
+    # OSD's "Rotate" is clockwise; PIL's rotate() turns counter-clockwise.
+    return (360 - int(match.group(1))) % 360
+
+
+def _call(run: Callable[[], T]) -> T:
+    try:
+        return run()
+    except RuntimeError as exc:
+        if "timeout" in str(exc).lower():
+            raise InputFileError("OCR time limit reached on this page") from exc
+        raise
+    except pytesseract.TesseractNotFoundError as exc:
+        raise MissingDependencyError("tesseract is not installed") from exc
+
+
+def _words_from_tsv(data: dict[str, list[object]]) -> _Reading:
+    words: list[Word] = []
+    lines: dict[tuple[int, int, int], list[str]] = {}
+    for i, raw in enumerate(data["text"]):
+        text = str(raw).strip()
+        conf = float(str(data["conf"][i]))
+        if not text or conf < 0:
+            continue
+        key = (
+            int(str(data["block_num"][i])),
+            int(str(data["par_num"][i])),
+            int(str(data["line_num"][i])),
+        )
+        words.append(
+            Word(
+                text=text,
+                left=float(str(data["left"][i])),
+                top=float(str(data["top"][i])),
+                width=float(str(data["width"][i])),
+                height=float(str(data["height"][i])),
+                conf=conf,
+                block=key[0],
+                par=key[1],
+                line=key[2],
+            )
+        )
+        lines.setdefault(key, []).append(text)
+    confidence = sum(w.conf for w in words) / len(words) if words else 0.0
+    real = sum(1 for w in words if REAL_WORD.search(w.text))
+    text = "\n".join(" ".join(parts) for parts in lines.values())
+    return _Reading(tuple(words), text, confidence, real)
+
+
+def tesseract_binary() -> str | None:
+    """Where the tesseract program is, for benchmarks that run it bare."""
+    return shutil.which(pytesseract.pytesseract.tesseract_cmd) or shutil.which("tesseract")
+
+
+def run_bare(image_path: Path, timeout: float = 300) -> None:
+    """Run ``tesseract IMAGE -`` as a reference, single-threaded (benchmarks use this)."""
+    binary = tesseract_binary()
+    if binary is None:
+        raise MissingDependencyError("tesseract is not installed")
+    subprocess.run(
+        [binary, str(image_path), "-"],
+        check=True,
+        capture_output=True,
+        timeout=timeout,
+        env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+    )

@@ -1,0 +1,234 @@
+"""A stored file → its pages: text layers read directly, everything else as images for OCR.
+
+Page images are made inside the OCR workers (see ``scanner.ocr``) from a small
+:class:`PageJob`, so a 300-dpi page never crosses a process boundary.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pdfplumber
+import pypdfium2 as pdfium
+from pdfminer.pdfdocument import PDFPasswordIncorrect
+from pdfminer.psparser import PSException
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from chartclerk_errors import InputFileError
+from scanner.pagetext import PageText, Word
+
+IMAGE_TYPES = {"image/png", "image/jpeg", "image/tiff", "image/bmp", "image/gif"}
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What every OCR job needs to know, taken from the OCR and ingest settings."""
+
+    dpi: int
+    max_pixels: int
+    timeout: float
+    languages: str
+    min_confidence: float
+    min_words: int
+    max_pages: int
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """One page that needs OCR: where its file is and which page or frame it is."""
+
+    path: str
+    kind: Literal["pdf", "image"]
+    index: int
+    options: ReadOptions
+
+    @property
+    def number(self) -> int:
+        """The 1-based page number."""
+        return self.index + 1
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    """How each page of a file will be read: text already read, or an OCR job."""
+
+    text_pages: list[PageText]
+    ocr_jobs: list[PageJob]
+
+    @property
+    def count(self) -> int:
+        """How many pages the file has."""
+        return len(self.text_pages) + len(self.ocr_jobs)
+
+
+def count_image_frames(path: Path, max_pixels: int) -> int:
+    """How many pages (frames) an image file holds, checking each is of a sane size.
+
+    Raises:
+        InputFileError: not a readable image, or a frame larger than the pixel limit.
+    """
+    try:
+        with Image.open(path) as image:
+            frames = getattr(image, "n_frames", 1)
+            for index in range(frames):
+                image.seek(index)
+                _check_pixels(image.size, max_pixels)
+            return frames
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise InputFileError(f"unreadable image: {_first_line(exc)}") from exc
+    except Image.DecompressionBombError as exc:
+        raise InputFileError("image too large (decompression bomb guard)") from exc
+
+
+def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
+    width, height = size
+    if width * height > max_pixels:
+        raise InputFileError(
+            f"page too large ({width}x{height} px, over {max_pixels // 1_000_000} megapixels)"
+        )
+
+
+def load_frame(path: Path, index: int, max_pixels: int) -> Image.Image:
+    """Decode one frame of an image file, upright per its EXIF tag, as greyscale or 1-bit."""
+    with Image.open(path) as image:
+        image.seek(index)
+        _check_pixels(image.size, max_pixels)
+        image.load()
+        frame = ImageOps.exif_transpose(image) or image
+        if frame.mode not in ("L", "1"):
+            frame = frame.convert("L")
+        return frame.copy()
+
+
+def render_pdf_page(path: Path, index: int, dpi: int, max_pixels: int) -> Image.Image:
+    """Render one PDF page at ``dpi`` (less when the page is huge), greyscale."""
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        page = pdf[index]
+        width, height = page.get_size()
+        scale = dpi / 72
+        pixels = width * scale * height * scale
+        if pixels > max_pixels:
+            # An oversized page (a poster, a bad MediaBox) is read at what fits the limit.
+            scale *= (max_pixels / pixels) ** 0.5
+        bitmap = page.render(scale=scale, grayscale=True)
+        image = bitmap.to_pil()
+        page.close()
+        return image.convert("L") if image.mode != "L" else image
+    finally:
+        pdf.close()
+
+
+def plan_pages(
+    path: Path, media_type: str, options: ReadOptions, text_layer_min_chars: int
+) -> PagePlan:
+    """Decide how to read every page of a stored file.
+
+    Args:
+        path: the archived copy of the file.
+        media_type: the sniffed media type.
+        options: the OCR settings every :class:`PageJob` carries.
+        text_layer_min_chars: a PDF page with fewer characters of text layer is OCR'd.
+
+    Raises:
+        InputFileError: the file cannot be opened (corrupt, encrypted, not a page format).
+    """
+    if media_type == "application/pdf":
+        return _plan_pdf(path, options, text_layer_min_chars)
+    if media_type in IMAGE_TYPES:
+        frames = count_image_frames(path, options.max_pixels)
+        _check_page_count(frames, options.max_pages)
+        return PagePlan([], [PageJob(str(path), "image", i, options) for i in range(frames)])
+    raise InputFileError("not a PDF or an image (unrecognised file contents)")
+
+
+def pdf_page_count(path: Path) -> int:
+    """How many pages a PDF has, by pdfium, which opens what pdfminer is slow to.
+
+    Raises:
+        InputFileError: encrypted, corrupt or truncated beyond repair.
+    """
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        message = str(exc)
+        if "password" in message.lower():
+            raise InputFileError("password-protected PDF") from exc
+        raise InputFileError(f"unreadable PDF: {_first_line(exc)}") from exc
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+def _plan_pdf(path: Path, options: ReadOptions, min_chars: int) -> PagePlan:
+    count = pdf_page_count(path)
+    if count == 0:
+        raise InputFileError("PDF has no pages")
+    _check_page_count(count, options.max_pages)
+    text_pages: list[PageText] = []
+    jobs: list[PageJob] = []
+    try:
+        with warnings.catch_warnings(), pdfplumber.open(path) as pdf:
+            # pdfminer warns about every slightly malformed object; the page still reads.
+            warnings.simplefilter("ignore")
+            for index, page in enumerate(pdf.pages):
+                page_text = _text_layer(page, index + 1)
+                if len(page_text.text.strip()) >= min_chars:
+                    text_pages.append(page_text)
+                else:
+                    jobs.append(PageJob(str(path), "pdf", index, options))
+                page.close()
+    except PDFPasswordIncorrect as exc:
+        raise InputFileError("password-protected PDF") from exc
+    except (PSException, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputFileError(f"unreadable PDF: {_first_line(exc)}") from exc
+    return PagePlan(text_pages, jobs)
+
+
+def _text_layer(page: pdfplumber.page.Page, number: int) -> PageText:
+    raw = page.extract_words(keep_blank_chars=False, use_text_flow=True)
+    words: list[Word] = []
+    lines: list[list[str]] = []
+    last_top: float | None = None
+    for item in raw:
+        top = float(item["top"])
+        # Words whose tops are within 3 points sit on one line of the page.
+        if last_top is None or abs(top - last_top) > 3:
+            lines.append([])
+            last_top = top
+        lines[-1].append(item["text"])
+        words.append(
+            Word(
+                text=item["text"],
+                left=float(item["x0"]),
+                top=top,
+                width=float(item["x1"]) - float(item["x0"]),
+                height=float(item["bottom"]) - top,
+                conf=100.0,
+                line=len(lines),
+            )
+        )
+    text = "\n".join(" ".join(line) for line in lines)
+    return PageText(
+        number=number,
+        text=text,
+        words=tuple(words),
+        confidence=None,
+        source="text_layer",
+        width=float(page.width),
+        height=float(page.height),
+    )
+
+
+def _check_page_count(count: int, max_pages: int) -> None:
+    if count > max_pages:
+        raise InputFileError(f"too many pages ({count} > limit of {max_pages})")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:160] if text else type(exc).__name__

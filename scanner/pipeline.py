@@ -1,0 +1,233 @@
+"""The ingest pipeline: one dropped file → a stored, identified, indexed document.
+
+    intake ─▶ archive ─▶ read pages ─▶ identify ─▶ classify ─▶ match ─▶ file ─▶ index ─▶ release
+
+A file leaves the inbox only after its bytes are in the archive (hash verified) and its
+document row is committed; a failure at any stage quarantines the file with a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+from chartclerk_errors import ChartclerkError, InputFileError
+from records.store import NewDocument, NewPage, Store
+from scanner.filing import Filing, FilingSettings, decide_filing
+from scanner.intake import Intake, take
+from scanner.ocr import make_pool
+from scanner.pages import ReadOptions
+from scanner.pagetext import PageText
+from scanner.quarantine import quarantine_file, release, same_file_still_there
+from scanner.reading import read_pages
+from scanner.settings import IngestSettings, OcrSettings
+
+log = logging.getLogger("chartclerk.ingest")
+
+OutcomeKind = Literal["filed", "review", "quarantined", "duplicate", "gone"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one dropped file."""
+
+    kind: OutcomeKind
+    document_id: int | None
+    reason: str | None = None
+
+
+class DocumentIndexer(Protocol):
+    """What the pipeline needs of the search side: index documents after they commit."""
+
+    def index_documents(self, ids: list[int]) -> None:
+        """Add or update these documents in the search index; never raises."""
+
+
+class Ingestor:
+    """Runs files through the pipeline; safe to call from several threads at once."""
+
+    def __init__(
+        self,
+        store: Store,
+        ocr: OcrSettings,
+        ingest: IngestSettings,
+        filing: FilingSettings,
+        indexer: DocumentIndexer | None = None,
+    ) -> None:
+        self.store = store
+        self.ocr = ocr
+        self.ingest_settings = ingest
+        self.filing = filing
+        self.indexer = indexer
+        self.options = ReadOptions(
+            dpi=ocr.dpi,
+            max_pixels=int(ingest.max_page_megapixels * 1_000_000),
+            timeout=ocr.page_timeout_seconds,
+            languages=ocr.languages,
+            min_confidence=ocr.orientation_min_confidence,
+            min_words=ocr.orientation_min_words,
+            max_pages=ingest.max_pages,
+        )
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        # Two copies of one file dropped at once must not both become documents.
+        self._hash_locks: dict[str, threading.Lock] = {}
+        self._hash_guard = threading.Lock()
+
+    def close(self) -> None:
+        """Stop the OCR workers."""
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def pool(self) -> ProcessPoolExecutor:
+        """The OCR worker pool, started on first use (and again after a worker died)."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = make_pool(self.ocr.workers)
+            return self._pool
+
+    def _reset_pool(self) -> None:
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+
+    def ingest(self, path: Path) -> Outcome:
+        """Run one file through every stage; never raises for a bad file."""
+        if not path.exists() and not path.is_symlink():
+            return Outcome("gone", None)
+        try:
+            intake = take(path, int(self.ingest_settings.max_file_mb * 2**20))
+        except InputFileError as exc:
+            return self._quarantine(path, None, str(exc))
+        with self._lock_for(intake.sha256):
+            return self._ingest_taken(intake)
+
+    def _lock_for(self, sha256: str) -> threading.Lock:
+        with self._hash_guard:
+            return self._hash_locks.setdefault(sha256, threading.Lock())
+
+    def _ingest_taken(self, intake: Intake) -> Outcome:
+        existing = self.store.find_by_sha(intake.sha256)
+        if existing is not None:
+            return self._duplicate(intake, existing.id, existing.status)
+        archived = self.store.archive.store(intake.path, intake.sha256)
+        if intake.media_type is None:
+            return self._quarantine(
+                intake.path, intake, "not a PDF or an image (unrecognised contents)"
+            )
+        try:
+            pages = read_pages(
+                archived,
+                intake.media_type,
+                self.options,
+                self.ocr.text_layer_min_chars,
+                self.pool(),
+            )
+        except InputFileError as exc:
+            if "worker died" in str(exc):
+                self._reset_pool()
+            return self._quarantine(intake.path, intake, str(exc))
+        filing = decide_filing(pages, self.store, self.filing)
+        doc_id = self.store.add_document(_new_document(intake, pages, filing))
+        log.info(
+            "document %d stored from %s…: %s, %d pages",
+            doc_id,
+            intake.sha256[:12],
+            filing.status,
+            len(pages),
+        )
+        self._index(doc_id)
+        release(intake)
+        return Outcome(filing.status, doc_id, filing.review_reason)  # type: ignore[arg-type]
+
+    def _index(self, doc_id: int) -> None:
+        if self.indexer is not None:
+            self.indexer.index_documents([doc_id])
+
+    def _duplicate(self, intake: Intake, doc_id: int, status: str) -> Outcome:
+        self.store.add_event(
+            doc_id, "duplicate received", {"source_name": display_name(intake.path)}
+        )
+        log.info("duplicate of document %d (%s…) released", doc_id, intake.sha256[:12])
+        if status == "quarantined":
+            quarantine_file(intake.path, self.store.settings.quarantine_dir, doc_id, copy=True)
+        release(intake)
+        return Outcome("duplicate", doc_id)
+
+    def _quarantine(self, path: Path, intake: Intake | None, reason: str) -> Outcome:
+        try:
+            if intake is not None:
+                self.store.archive.store(path, intake.sha256)
+            doc_id = self.store.add_document(
+                NewDocument(
+                    sha256=intake.sha256 if intake else None,
+                    source_name=display_name(path),
+                    source_path=display_path(path),
+                    status="quarantined",
+                    media_type=intake.media_type if intake else None,
+                    size_bytes=intake.size_bytes if intake else None,
+                    review_reason=reason,
+                    events=[("received", None), ("quarantined", {"reason": reason})],
+                )
+            )
+        except ChartclerkError as exc:
+            log.error("could not record quarantine of a file: %s", exc)
+            raise
+        log.warning("document %d quarantined: %s", doc_id, reason)
+        quarantine_file(path, self.store.settings.quarantine_dir, doc_id, copy=intake is not None)
+        if intake is not None and same_file_still_there(intake):
+            release(intake)
+        self._index(doc_id)
+        return Outcome("quarantined", doc_id, reason)
+
+
+def display_name(path: Path) -> str:
+    """A file name safe to store and show: undecodable bytes and control characters replaced."""
+    return _printable(path.name)
+
+
+def display_path(path: Path) -> str:
+    """The full path, made safe the same way as :func:`display_name`."""
+    return _printable(str(path))
+
+
+def _printable(text: str) -> str:
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
+def _new_document(intake: Intake, pages: list[PageText], filing: Filing) -> NewDocument:
+    confidences = [p.confidence for p in pages if p.confidence is not None]
+    events: list[tuple[str, dict[str, object] | None]] = [
+        ("received", {"source_name": display_name(intake.path), "bytes": intake.size_bytes}),
+        ("read", {"pages": len(pages), "ocr_pages": len(confidences)}),
+        (filing.status, {"reason": filing.review_reason, "mrn": filing.patient_mrn}),
+    ]
+    return NewDocument(
+        sha256=intake.sha256,
+        source_name=display_name(intake.path),
+        source_path=display_path(intake.path),
+        status=filing.status,
+        media_type=intake.media_type,
+        size_bytes=intake.size_bytes,
+        patient_mrn=filing.patient_mrn,
+        doc_type=filing.doc_type,
+        review_reason=filing.review_reason,
+        ocr_confidence=sum(confidences) / len(confidences) if confidences else None,
+        service_date=filing.service_date,
+        decision=filing.decision,
+        pages=[_new_page(p) for p in pages],
+        identifiers=filing.identifiers,
+        events=events,  # type: ignore[arg-type]
+    )
+
+
+def _new_page(page: PageText) -> NewPage:
+    return NewPage(page.number, page.text, page.confidence, page.source, page.rotation, page.error)

@@ -1,0 +1,59 @@
+"""Leaving the inbox: releasing a stored file, or setting a bad one aside in quarantine."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from pathlib import Path
+
+from scanner.intake import Intake, file_identity
+
+log = logging.getLogger("chartclerk.ingest")
+UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def same_file_still_there(intake: Intake) -> bool:
+    """True when the inbox still holds exactly the version of the file that was read."""
+    try:
+        return file_identity(intake.path.lstat()) == intake.identity
+    except FileNotFoundError:
+        return False
+
+
+def release(intake: Intake) -> None:
+    """Remove a stored file from the inbox, unless it was rewritten since it was read.
+
+    A file rewritten after it was read is left in place: the watcher sees it change and
+    it is taken again as a new version.
+    """
+    if same_file_still_there(intake):
+        intake.path.unlink(missing_ok=True)
+
+
+def quarantine_name(document_id: int, path: Path) -> str:
+    """A file name for the quarantine folder that no odd inbox name can escape from."""
+    original = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    safe = UNSAFE.sub("_", original).strip("._")[:120] or "file"
+    return f"{document_id:06d}-{safe}"
+
+
+def quarantine_file(path: Path, folder: Path, document_id: int, *, copy: bool) -> None:
+    """Put the dropped file (a copy, or the entry itself) into the quarantine folder.
+
+    With ``copy`` the bytes were read and archived, so a copy is made for the operator and
+    the inbox file is released by the caller. Without it (unreadable, a link, a FIFO) the
+    entry itself is moved out of the inbox so it is not taken again.
+    """
+    target = folder / quarantine_name(document_id, path)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        if copy:
+            if not target.exists():
+                shutil.copyfile(path, target, follow_symlinks=False)
+        else:
+            shutil.move(path, target)
+    except OSError as exc:
+        log.error(
+            "document %d: could not place the file in quarantine: %s", document_id, exc.strerror
+        )

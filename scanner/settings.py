@@ -1,0 +1,47 @@
+"""The scanner's own settings: the watched inbox, reading pages, OCR and ingest limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WatchSettings(BaseModel):
+    """How the inbox is watched."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path
+    polling: bool = False
+    poll_interval_seconds: float = Field(default=2.0, gt=0)
+    stable_seconds: float = Field(default=2.0, ge=0)
+    catchup_interval_seconds: float = Field(default=300.0, gt=0)
+    ignore_patterns: list[str] = Field(
+        default_factory=lambda: [".*", "*.part", "*.tmp", "*.crdownload", "~$*", "Thumbs.db"]
+    )
+
+
+class OcrSettings(BaseModel):
+    """How pages are read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    languages: str = "eng"
+    workers: int = Field(default=0, ge=0)
+    dpi: int = Field(default=300, ge=72, le=600)
+    page_timeout_seconds: float = Field(default=120.0, gt=0)
+    orientation_min_confidence: float = Field(default=60.0, ge=0, le=100)
+    orientation_min_words: int = Field(default=8, ge=0)
+    text_layer_min_chars: int = Field(default=20, ge=0)
+
+
+class IngestSettings(BaseModel):
+    """Limits on what one dropped file may cost."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    documents_in_flight: int = Field(default=2, ge=1)
+    max_file_mb: float = Field(default=512.0, gt=0)
+    max_pages: int = Field(default=500, ge=1)
+    max_page_megapixels: float = Field(default=89.0, gt=0)

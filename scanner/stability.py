@@ -1,0 +1,105 @@
+"""When is a dropped file finished? When its size and mtime stop changing.
+
+Scanners and copy tools open and close a file several times while writing it, so a single
+"closed" event proves nothing; a file is taken only after it has looked the same for
+``stable_seconds``. Hidden and temporary names are never taken.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+Identity = tuple[int, int, int, int]
+
+
+def is_ignored(path: Path, root: Path, patterns: Sequence[str]) -> bool:
+    """True for temp and hidden files, and anything inside a hidden folder of the inbox."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = (path.name,)
+    if any(part.startswith(".") for part in parts[:-1]):
+        return True
+    return any(fnmatch.fnmatchcase(path.name, pattern) for pattern in patterns)
+
+
+def _identity(path: Path) -> Identity | None:
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+class StabilityTracker:
+    """Files seen in the inbox, each with the moment it last changed. Thread-safe."""
+
+    def __init__(self, stable_seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.stable_seconds = stable_seconds
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._seen: dict[Path, tuple[Identity, float]] = {}
+        # Files already handed over whose entry is still there (a quarantine that could not
+        # move them): not offered again until they change.
+        self._handed: dict[Path, Identity] = {}
+
+    def observe(self, path: Path) -> None:
+        """Note that ``path`` may have changed (an event, or a catch-up scan found it)."""
+        identity = _identity(path)
+        with self._lock:
+            if identity is None:
+                self._seen.pop(path, None)
+                self._handed.pop(path, None)
+                return
+            if self._handed.get(path) == identity:
+                return
+            self._handed.pop(path, None)
+            previous = self._seen.get(path)
+            if previous is None or previous[0] != identity:
+                self._seen[path] = (identity, self.clock())
+
+    def pending(self) -> int:
+        """How many files are waiting to become stable."""
+        with self._lock:
+            return len(self._seen)
+
+    def oldest_wait(self) -> float | None:
+        """Seconds the longest-waiting file has been unchanged, or None."""
+        with self._lock:
+            if not self._seen:
+                return None
+            return self.clock() - min(since for _, since in self._seen.values())
+
+    def take_ready(self) -> list[Path]:
+        """Files unchanged for ``stable_seconds``; they leave the tracker as they are returned."""
+        now = self.clock()
+        ready: list[Path] = []
+        with self._lock:
+            for path, (identity, since) in list(self._seen.items()):
+                current = _identity(path)
+                if current is None:
+                    del self._seen[path]
+                elif current != identity:
+                    self._seen[path] = (current, now)
+                elif now - since >= self.stable_seconds:
+                    del self._seen[path]
+                    self._handed[path] = identity
+                    ready.append(path)
+        return sorted(ready)
+
+    def give_back(self, path: Path) -> None:
+        """Return a file from :meth:`take_ready` that could not be handled yet; still stable."""
+        with self._lock:
+            identity = self._handed.pop(path, None)
+            if identity is not None:
+                self._seen[path] = (identity, self.clock() - self.stable_seconds)
+
+    def forget_gone(self) -> None:
+        """Drop handed-over entries whose files have left the inbox."""
+        with self._lock:
+            for path in [p for p in self._handed if _identity(p) is None]:
+                del self._handed[path]

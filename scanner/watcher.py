@@ -1,0 +1,139 @@
+"""The inbox watcher: notices files, waits until they are whole, hands them to the pipeline.
+
+The watchdog observer thread only notes paths; a catch-up scan at start and every few
+minutes finds what events missed (files dropped while the daemon was down, network shares
+that send no events). Files are processed on a small pool of threads, never on the
+observer's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from scanner.settings import WatchSettings
+from scanner.stability import StabilityTracker, is_ignored
+
+log = logging.getLogger("chartclerk.watch")
+TICK_SECONDS = 0.25
+
+
+class _Notifier(FileSystemEventHandler):
+    def __init__(self, watcher: InboxWatcher) -> None:
+        self.watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory:
+            if event.event_type in ("created", "moved"):
+                # A whole folder dropped (or renamed into place) at once.
+                self.watcher.request_scan()
+            return
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            if raw:
+                self.watcher.notice(Path(os.fsdecode(raw)))
+
+
+class InboxWatcher:
+    """Watches one inbox folder and runs ``handle`` on each file once it is stable."""
+
+    def __init__(
+        self,
+        settings: WatchSettings,
+        handle: Callable[[Path], object],
+        workers: int,
+        heartbeat: Callable[[InboxWatcher], None] | None = None,
+        heartbeat_seconds: float = 300.0,
+    ) -> None:
+        self.settings = settings
+        self.root = settings.path
+        self.handle = handle
+        self.tracker = StabilityTracker(settings.stable_seconds)
+        self.workers = workers
+        self.heartbeat = heartbeat
+        self.heartbeat_seconds = heartbeat_seconds
+        self.in_flight: dict[Path, Future[object]] = {}
+        self._scan_requested = threading.Event()
+
+    def notice(self, path: Path) -> None:
+        """Note a path that may be a new or changed file (called from the observer thread)."""
+        if not is_ignored(path, self.root, self.settings.ignore_patterns):
+            self.tracker.observe(path)
+
+    def request_scan(self) -> None:
+        """Ask for a catch-up scan at the next tick."""
+        self._scan_requested.set()
+
+    def scan(self) -> int:
+        """Walk the inbox (links are listed, never followed); returns how many files it saw."""
+        seen = 0
+        for folder, dirs, files in os.walk(self.root, followlinks=False):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for name in files:
+                self.notice(Path(folder) / name)
+                seen += 1
+        self.tracker.forget_gone()
+        return seen
+
+    def _observer(self) -> BaseObserver:
+        if self.settings.polling:
+            return PollingObserver(timeout=self.settings.poll_interval_seconds)
+        return Observer()
+
+    def run(self, stop: threading.Event) -> None:
+        """Catch up, then watch until ``stop`` is set; finishes the files in hand before return."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        observer = self._observer()
+        observer.schedule(_Notifier(self), str(self.root), recursive=True)
+        observer.start()
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="ingest")
+        try:
+            self._loop(stop, pool)
+        finally:
+            observer.stop()
+            pool.shutdown(wait=True)
+            observer.join()
+            log.info("watcher stopped")
+
+    def _loop(self, stop: threading.Event, pool: ThreadPoolExecutor) -> None:
+        log.info("catch-up scan found %d file(s) in the inbox", self.scan())
+        next_scan = time.monotonic() + self.settings.catchup_interval_seconds
+        next_beat = time.monotonic() + self.heartbeat_seconds
+        while not stop.is_set():
+            now = time.monotonic()
+            if now >= next_scan or self._scan_requested.is_set():
+                self._scan_requested.clear()
+                self.scan()
+                next_scan = now + self.settings.catchup_interval_seconds
+            if self.heartbeat is not None and now >= next_beat:
+                self.heartbeat(self)
+                next_beat = now + self.heartbeat_seconds
+            self._dispatch(pool)
+            stop.wait(TICK_SECONDS)
+
+    def _dispatch(self, pool: ThreadPoolExecutor) -> None:
+        for path, future in list(self.in_flight.items()):
+            if future.done():
+                del self.in_flight[path]
+                if future.exception() is not None:
+                    log.error("ingest failed unexpectedly: %s", type(future.exception()).__name__)
+        # Hand out only as many files as there are threads, so a stop leaves the rest
+        # untouched in the inbox.
+        room = self.workers - len(self.in_flight)
+        if room <= 0:
+            return
+        for path in self.tracker.take_ready():
+            if path in self.in_flight or room <= 0:
+                self.tracker.give_back(path)
+                continue
+            self.in_flight[path] = pool.submit(self.handle, path)
+            room -= 1
