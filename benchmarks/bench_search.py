@@ -59,6 +59,12 @@ COMMON = (
     "stable unchanged mild moderate severe left right bilateral acute chronic history "
     "prior recent today day week plan continue start stop review results within limits"
 ).split()
+ROOTS = (
+    "cardi gastr hepat nephr neur oste arthr derm hemat pulmon enter col cyst mening encephal "
+    "my angi phleb lymph aden thyr pancreat splen laryng pharyng rhin ot ophthalm cholecyst "
+    "append bronch trache esophag duoden ile prostat ureter urethr vagin cervic mast"
+).split()
+SUFFIXES = "itis osis ectomy otomy ostomy ology algia emia oma opathy plasty scopy gram megaly".split()
 DOC_TYPES = ["lab_report", "radiology_report", "progress_note", "discharge_summary", "consent"]
 STATUSES = ["filed"] * 8 + ["review"]
 
@@ -75,14 +81,30 @@ def patients(count: int, rng: random.Random) -> list[tuple[str, str, date]]:
     ]
 
 
+def vocabulary() -> tuple[list[str], list[float]]:
+    """Words with cumulative Zipf weights (frequency ~ 1/rank), as in real clinical text.
+
+    Common words rank first; the medical words and the root+suffix terms are shuffled
+    behind them, so a query word may be frequent or rare, as clerks' query words are.
+    """
+    terms = MEDICAL + [root + suffix for root in ROOTS for suffix in SUFFIXES]
+    random.Random(0).shuffle(terms)
+    words = COMMON + terms
+    cumulative, total = [], 0.0
+    for rank in range(1, len(words) + 1):
+        total += 1 / rank
+        cumulative.append(total)
+    return words, cumulative
+
+
 def documents(count: int, seed: int) -> Iterator[IndexDocument]:
     """``count`` synthetic documents of about 2 KB each, the same for the same seed."""
     rng = random.Random(seed)
     people = patients(max(count // 5, 10), rng)
-    words = MEDICAL * 3 + COMMON * 4
+    words, weights = vocabulary()
     for number in range(1, count + 1):
         mrn, name, dob = rng.choice(people)
-        text = " ".join(rng.choices(words, k=280))
+        text = " ".join(rng.choices(words, cum_weights=weights, k=280))
         received = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(minutes=number * 7)
         yield IndexDocument(
             id=number,

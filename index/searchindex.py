@@ -236,7 +236,7 @@ class SearchIndex:
         restriction = filter_query(filters)
         with self._lock, engine_errors("search"):
             results = self._current_searcher().search(
-                parsed, limit=page * limit, filter=restriction, terms=True
+                parsed, limit=page * limit, filter=restriction
             )
             configure_highlighting(results, self._settings.snippet_chars)
             page_hits = results[(page - 1) * limit : page * limit]

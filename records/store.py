@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session, selectinload
 from chartclerk_errors import NotFoundError, StoreError
 from records.archive import Archive
 from records.db import integrity_check, open_engine, session_factory
-from records.models import Document, Event, IdentifierRow, Page
+from records.models import Document, Event, IdentifierRow, Page, Patient
 from records.settings import StoreSettings
 from records.views import (
     DocumentDetail,
     DocumentSummary,
     EventView,
     PageView,
+    PatientView,
     dump_detail,
     load_detail,
 )
@@ -236,6 +237,11 @@ class Store:
                 .values(indexed_at=stamp)
             )
 
+    def mark_all_indexed(self, stamp: datetime) -> None:
+        """Record that a full rebuild at ``stamp`` took every document as it then was."""
+        with self.session() as s:
+            s.execute(update(Document).where(Document.updated_at <= stamp).values(indexed_at=stamp))
+
     def pending_index_ids(self) -> list[int]:
         """Documents changed since the index last took them."""
         with self.session() as s:
@@ -260,6 +266,15 @@ class Store:
                 )
                 details = [_detail(row, with_history=False) for row in rows]
             yield from details
+
+    def patients_by_mrn(self, mrns: Sequence[str]) -> dict[str, PatientView]:
+        """The patients with these MRNs, by MRN (unknown MRNs are left out)."""
+        wanted = sorted({m for m in mrns if m})
+        if not wanted:
+            return {}
+        with self.session() as s:
+            rows = s.scalars(select(Patient).where(Patient.mrn.in_(wanted)))
+            return {row.mrn: PatientView.of(row) for row in rows}
 
     def count_documents(self) -> int:
         """How many documents the store holds."""

@@ -14,6 +14,7 @@ from records.store import Store
 from scanner.classify import ClassifySettings, classify
 from scanner.identifiers import IdentifierSettings, Identifiers, extract_identifiers
 from scanner.matching import MatchDecision, MatchSettings, PatientRecord, blocking_query, decide
+from scanner.names import PersonName
 from scanner.pagetext import PageText
 
 
@@ -87,4 +88,14 @@ def _decision_json(decision: MatchDecision) -> dict[str, Any]:
 
 def identifier_rows(identifiers: Identifiers) -> list[tuple[str, str, int | None]]:
     """The identifiers as (kind, value, page) rows for the store."""
-    raise NotImplementedError
+    rows: list[tuple[str, str, int | None]] = []
+    for found in identifiers.found:
+        value = found.value
+        if isinstance(value, PersonName):
+            text = f"{value.last}, {value.first}" + (f" {value.middle}" if value.middle else "")
+        elif isinstance(value, date):
+            text = value.isoformat()
+        else:
+            text = str(value)
+        rows.append((found.kind, text, found.page))
+    return rows

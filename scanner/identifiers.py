@@ -210,8 +210,8 @@ class _Reader:
             today, pivot = self.today, s.two_digit_year_pivot
             return parse_first_date(segment, order=s.date_order, today=today, pivot=pivot)
         if kind == "name":
-            # "Patient" and "Name" alone are ordinary words; demand a colon unless tabular.
-            if not hit.has_colon and segment.strip() and "," not in segment:
+            # "Patient" and "Name" alone are ordinary words: demand a colon or a comma form.
+            if not hit.has_colon and hit.words < 2 and "," not in segment:
                 return None
             return parse_name(segment)
         if kind == "sex":
@@ -228,23 +228,33 @@ _Value = tuple[IdentifierKind, FoundValue]
 
 
 def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_Value]:
-    """Values labelled on one page: same line first, then below an unfilled label."""
+    """Values labelled on one page: after the label on its line, else directly below it."""
     values: list[_Value] = []
     lines = page.text.splitlines()
     for index, line in enumerate(lines):
         hits = finder.find(line)
-        for which, (hit, segment) in enumerate(zip(hits, segments(line, hits), strict=True)):
-            kind = _KINDS.get(hit.kind)
+        for which, segment in enumerate(segments(line, hits)):
+            kind = _KINDS.get(hits[which].kind)
             if kind is None:
                 continue
-            if not segment.strip() and not page.words:
-                segment = _first_segment(text_below(lines, index, hits, which), finder)
-            value = reader.read(kind, hit, segment)
+            value = reader.read(kind, hits[which], segment)
+            if value is None:
+                # "DOB (Age): 03/14/1962": a minor label may sit between label and value.
+                value = reader.read(kind, hits[which], _through_stop_labels(line, hits, which))
+            if value is None and not page.words:
+                below = _first_segment(text_below(lines, index, hits, which), finder)
+                value = reader.read(kind, hits[which], below)
             if value is not None:
                 values.append((kind, value))
     if page.words:
         values.extend(_values_below_words(page.words, reader, finder))
     return values
+
+
+def _through_stop_labels(line: str, hits: Sequence[LabelHit], which: int) -> str:
+    """The text after label ``which`` up to the next label that is not a minor one."""
+    later = [hit.start for hit in hits[which + 1 :] if hit.kind in _KINDS]
+    return line[hits[which].value_start : later[0] if later else len(line)]
 
 
 def _first_segment(text: str, finder: LabelFinder) -> str:
@@ -261,12 +271,12 @@ def _values_below_words(
     lines = word_lines(words)
     for index, line in enumerate(lines):
         hits = finder.find(line.text)
-        for which, (hit, segment) in enumerate(zip(hits, segments(line.text, hits), strict=True)):
-            kind = _KINDS.get(hit.kind)
-            if kind is None or segment.strip():
+        for which, segment in enumerate(segments(line.text, hits)):
+            kind = _KINDS.get(hits[which].kind)
+            if kind is None or reader.read(kind, hits[which], segment) is not None:
                 continue
             below = _first_segment(words_below(lines, index, hits, which), finder)
-            value = reader.read(kind, hit, below)
+            value = reader.read(kind, hits[which], below)
             if value is not None:
                 values.append((kind, value))
     return values

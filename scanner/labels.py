@@ -2,7 +2,7 @@
 
 A label is matched anywhere in a line (a crooked sticker runs into the header line), case
 insensitively, tolerating OCR punctuation (``MRN;``, ``M R N``, ``D.O.B.``). Short all-caps
-abbreviations match only in capitals, so ``Dos Santos`` is never read as a ``DOS`` label.
+abbreviations match in capitals or lower case only, so ``Dos Santos`` is no ``DOS`` label.
 When a label has no value after it on its line, the value is looked for directly below:
 by word boxes when the page has them, by text columns otherwise.
 """
@@ -27,12 +27,14 @@ class LabelHit:
         start: where the label starts in the line.
         value_start: where the text after the label and its punctuation starts.
         has_colon: whether a ``:``/``;``/``#`` separated label and value.
+        words: how many words the label has (``Patient Name`` has two).
     """
 
     kind: str
     start: int
     value_start: int
     has_colon: bool
+    words: int = 1
 
 
 def _token_pattern(token: str) -> str:
@@ -40,8 +42,10 @@ def _token_pattern(token: str) -> str:
     if token == "#":
         return r"\#"
     if letters.isalpha() and letters.isupper() and len(letters) <= 4:
-        # An abbreviation: capitals only, dots or single spaces allowed between letters.
-        return "(?-i:" + r"[\s.]?".join(letters) + r")\.?"
+        # An abbreviation: all capitals or all lower case (so "Dos Santos" is no DOS label),
+        # dots or single spaces allowed between letters (M.R.N., M R N).
+        upper, lower = r"[\s.]?".join(letters), r"[\s.]?".join(letters.lower())
+        return f"(?-i:{upper}|{lower})" + r"\.?"
     if token.endswith("#"):
         return _token_pattern(token[:-1]) + r"\s*\#"
     return re.escape(letters) + (r"\.?" if token.endswith(".") else "")
@@ -82,11 +86,10 @@ class LabelFinder:
         for match in self._regex.finditer(line):
             index = next(int(n[1:]) for n, v in match.groupdict().items() if v and n != "sep")
             sep = match.group("sep")
-            hits.append(
-                LabelHit(
-                    self._kinds[index], match.start(), match.end(), bool(set(sep) & set(":;#"))
-                )
-            )
+            label = line[match.start() : match.start("sep")]
+            colon = bool(set(sep) & set(":;#"))
+            kind = self._kinds[index]
+            hits.append(LabelHit(kind, match.start(), match.end(), colon, len(label.split())))
         return hits
 
 
@@ -171,9 +174,9 @@ def words_below(lines: Sequence[WordLine], index: int, hits: Sequence[LabelHit],
     if below.top - line.bottom > 3 * max(1.0, line.bottom - line.top):
         return ""
     spans = []
-    for number, hit in enumerate(hits):
-        end = hits[number + 1].start - 1 if number + 1 < len(hits) else len(line.text) - 1
-        first, last = line.word_at(hit.start), line.word_at(max(hit.start, end))
+    for hit in hits:
+        first = line.word_at(hit.start)
+        last = line.word_at(max(hit.start, hit.value_start - 1))
         spans.append((first.left, last.right))
     tolerance = 2 * max(1.0, line.bottom - line.top)
     chosen = []

@@ -99,6 +99,10 @@ def read_code(segment: str) -> str | None:
     tokens = segment.split()
     if not tokens:
         return None
+    core = tokens[0].strip(_EDGE_PUNCT).rstrip(".").upper()
+    if re.fullmatch(r"[A-Z]{1,5}-?[0-9][0-9\-]{2,24}", core):
+        # A letter prefix (S24-01234) is part of many accession numbers: keep it as is.
+        return core
     fixed = fix_digit_token(tokens[0])
     if fixed is not None and sum(ch.isdigit() for ch in fixed) >= 3:
         joined = strip_separators(fixed)
@@ -108,7 +112,6 @@ def read_code(segment: str) -> str | None:
                 break
             joined += strip_separators(more)
         return joined
-    core = tokens[0].strip(_EDGE_PUNCT).rstrip(".").upper()
     if (
         re.fullmatch(r"[A-Z]{0,5}-?[0-9][0-9A-Z\-]{2,24}", core)
         and sum(ch.isdigit() for ch in core) >= 3

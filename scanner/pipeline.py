@@ -22,7 +22,7 @@ from scanner.intake import Intake, take
 from scanner.ocr import make_pool
 from scanner.pages import ReadOptions
 from scanner.pagetext import PageText
-from scanner.quarantine import quarantine_file, release, same_file_still_there
+from scanner.quarantine import quarantine_file, release
 from scanner.reading import read_pages
 from scanner.settings import IngestSettings, OcrSettings
 
@@ -98,29 +98,35 @@ class Ingestor:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
 
-    def ingest(self, path: Path) -> Outcome:
-        """Run one file through every stage; never raises for a bad file."""
+    def ingest(self, path: Path, *, release_source: bool = True) -> Outcome:
+        """Run one file through every stage; never raises for a bad file.
+
+        Args:
+            path: the dropped file.
+            release_source: remove the file once it is stored (the inbox's way); False
+                leaves it where it is (``chartclerk ingest`` of a file outside the inbox).
+        """
         if not path.exists() and not path.is_symlink():
             return Outcome("gone", None)
         try:
             intake = take(path, int(self.ingest_settings.max_file_mb * 2**20))
         except InputFileError as exc:
-            return self._quarantine(path, None, str(exc))
+            return self._quarantine(path, None, str(exc), release_source)
         with self._lock_for(intake.sha256):
-            return self._ingest_taken(intake)
+            return self._ingest_taken(intake, release_source)
 
     def _lock_for(self, sha256: str) -> threading.Lock:
         with self._hash_guard:
             return self._hash_locks.setdefault(sha256, threading.Lock())
 
-    def _ingest_taken(self, intake: Intake) -> Outcome:
+    def _ingest_taken(self, intake: Intake, release_source: bool) -> Outcome:
         existing = self.store.find_by_sha(intake.sha256)
         if existing is not None:
-            return self._duplicate(intake, existing.id, existing.status)
+            return self._duplicate(intake, existing.id, existing.status, release_source)
         archived = self.store.archive.store(intake.path, intake.sha256)
         if intake.media_type is None:
             return self._quarantine(
-                intake.path, intake, "not a PDF or an image (unrecognised contents)"
+                intake.path, intake, "not a PDF or an image (unrecognised contents)", release_source
             )
         try:
             pages = read_pages(
@@ -133,7 +139,7 @@ class Ingestor:
         except InputFileError as exc:
             if "worker died" in str(exc):
                 self._reset_pool()
-            return self._quarantine(intake.path, intake, str(exc))
+            return self._quarantine(intake.path, intake, str(exc), release_source)
         filing = decide_filing(pages, self.store, self.filing)
         doc_id = self.store.add_document(_new_document(intake, pages, filing))
         log.info(
@@ -144,24 +150,28 @@ class Ingestor:
             len(pages),
         )
         self._index(doc_id)
-        release(intake)
+        if release_source:
+            release(intake)
         return Outcome(filing.status, doc_id, filing.review_reason)  # type: ignore[arg-type]
 
     def _index(self, doc_id: int) -> None:
         if self.indexer is not None:
             self.indexer.index_documents([doc_id])
 
-    def _duplicate(self, intake: Intake, doc_id: int, status: str) -> Outcome:
+    def _duplicate(self, intake: Intake, doc_id: int, status: str, release_source: bool) -> Outcome:
         self.store.add_event(
             doc_id, "duplicate received", {"source_name": display_name(intake.path)}
         )
         log.info("duplicate of document %d (%s…) released", doc_id, intake.sha256[:12])
         if status == "quarantined":
             quarantine_file(intake.path, self.store.settings.quarantine_dir, doc_id, copy=True)
-        release(intake)
+        if release_source:
+            release(intake)
         return Outcome("duplicate", doc_id)
 
-    def _quarantine(self, path: Path, intake: Intake | None, reason: str) -> Outcome:
+    def _quarantine(
+        self, path: Path, intake: Intake | None, reason: str, release_source: bool
+    ) -> Outcome:
         try:
             if intake is not None:
                 self.store.archive.store(path, intake.sha256)
@@ -181,8 +191,11 @@ class Ingestor:
             log.error("could not record quarantine of a file: %s", exc)
             raise
         log.warning("document %d quarantined: %s", doc_id, reason)
-        quarantine_file(path, self.store.settings.quarantine_dir, doc_id, copy=intake is not None)
-        if intake is not None and same_file_still_there(intake):
+        # Bytes that were read are archived, so the operator gets a copy; an entry that
+        # could not be read (a link, a FIFO, no permission) is moved out of the inbox.
+        copy = intake is not None or not release_source
+        quarantine_file(path, self.store.settings.quarantine_dir, doc_id, copy=copy)
+        if intake is not None and release_source:
             release(intake)
         self._index(doc_id)
         return Outcome("quarantined", doc_id, reason)

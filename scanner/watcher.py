@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -51,16 +51,23 @@ class InboxWatcher:
         settings: WatchSettings,
         handle: Callable[[Path], object],
         workers: int,
-        heartbeat: Callable[[InboxWatcher], None] | None = None,
-        heartbeat_seconds: float = 300.0,
+        periodic: Sequence[tuple[float, Callable[[InboxWatcher], object]]] = (),
     ) -> None:
+        """Set up a watcher.
+
+        Args:
+            settings: the inbox section of the configuration.
+            handle: runs one stable file through the pipeline (on an ingest thread).
+            workers: how many files are handled at once.
+            periodic: (interval in seconds, task) pairs run on the watcher's own thread,
+                such as the heartbeat and the retry of deferred index writes.
+        """
         self.settings = settings
         self.root = settings.path
         self.handle = handle
         self.tracker = StabilityTracker(settings.stable_seconds)
         self.workers = workers
-        self.heartbeat = heartbeat
-        self.heartbeat_seconds = heartbeat_seconds
+        self.periodic = list(periodic)
         self.in_flight: dict[Path, Future[object]] = {}
         self._scan_requested = threading.Event()
 
@@ -107,18 +114,25 @@ class InboxWatcher:
     def _loop(self, stop: threading.Event, pool: ThreadPoolExecutor) -> None:
         log.info("catch-up scan found %d file(s) in the inbox", self.scan())
         next_scan = time.monotonic() + self.settings.catchup_interval_seconds
-        next_beat = time.monotonic() + self.heartbeat_seconds
+        next_runs = [time.monotonic() + interval for interval, _ in self.periodic]
         while not stop.is_set():
             now = time.monotonic()
             if now >= next_scan or self._scan_requested.is_set():
                 self._scan_requested.clear()
                 self.scan()
                 next_scan = now + self.settings.catchup_interval_seconds
-            if self.heartbeat is not None and now >= next_beat:
-                self.heartbeat(self)
-                next_beat = now + self.heartbeat_seconds
+            for i, (interval, task) in enumerate(self.periodic):
+                if now >= next_runs[i]:
+                    self._run_task(task)
+                    next_runs[i] = now + interval
             self._dispatch(pool)
             stop.wait(TICK_SECONDS)
+
+    def _run_task(self, task: Callable[[InboxWatcher], object]) -> None:
+        try:
+            task(self)
+        except Exception as exc:  # noqa: BLE001 - a failed heartbeat must not stop the daemon
+            log.error("periodic task failed: %s", type(exc).__name__)
 
     def _dispatch(self, pool: ThreadPoolExecutor) -> None:
         for path, future in list(self.in_flight.items()):

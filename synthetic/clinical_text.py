@@ -135,8 +135,9 @@ def _lab_row(row: tuple[str, str, float, float, int], rng: random.Random) -> Lin
     if rng.random() < 0.6:  # most results are normal
         value = rng.uniform(low, high)
     value = max(value, 0.0)
-    flag = "H" if value > high else "L" if value < low else ""
     shown = f"{value:.{decimals}f}"
+    value = float(shown)  # flag what is printed, not what was drawn
+    flag = "H" if value > high else "L" if value < low else ""
     reference = f"{low:.{decimals}f}-{high:.{decimals}f}"
     return Line("m", f"{test:<22}{shown:>8}  {flag:<5}{units:<10}{reference}")
 
@@ -145,5 +146,3 @@ def _signature(rng: random.Random) -> list[Line]:
     who = rng.choice(names.CLINICIANS)
     signed = service_date(rng).strftime("%m/%d/%Y")
     return [Line("p", f"Electronically signed by {who} on {signed}")]
-
-

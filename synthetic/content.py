@@ -12,9 +12,19 @@ from synthetic.spec import TITLES, DocumentSpec, ShownIdentifiers, shown_identif
 
 BODY_LINES_PER_PAGE = 32
 _MONTHS = (
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
-)  # fmt: skip
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _MRN_LABELS = ("MRN:", "MRN:", "Med Rec #:")
 _DOB_LABELS = ("DOB:", "DOB:", "Date of Birth:")
 _NAME_LABELS = ("Name:", "Patient:", "Patient Name:")
@@ -89,7 +99,11 @@ def build_pages(spec: DocumentSpec) -> list[PageContent]:
     """
     rng = random.Random(f"content:{spec.content_seed}:{spec.doc_type}")
     hospital = rng.choice(names.HOSPITALS)
-    letterhead = (hospital[0], names.DEPARTMENTS[spec.doc_type], f"{hospital[1]}  Tel {hospital[2]}")
+    letterhead = (
+        hospital[0],
+        names.DEPARTMENTS[spec.doc_type],
+        f"{hospital[1]}  Tel {hospital[2]}",
+    )
     id_lines, table = _identifier_block(spec, rng)
     extra = _extra_lines(spec, rng)
     serif = rng.random() < 0.4
@@ -106,9 +120,17 @@ def build_pages(spec: DocumentSpec) -> list[PageContent]:
         footer = ("CONFIDENTIAL PATIENT INFORMATION", f"Page {index} of {spec.pages}")
         pages.append(
             PageContent(
-                fax, letterhead, TITLES[spec.doc_type], id_lines, table, extra,
-                tuple(body), footer, serif, angle,
-            )  # fmt: skip
+                fax,
+                letterhead,
+                TITLES[spec.doc_type],
+                id_lines,
+                table,
+                extra,
+                tuple(body),
+                footer,
+                serif,
+                angle,
+            )
         )
     return pages
 
@@ -145,7 +167,9 @@ def _identifier_block(
     spec: DocumentSpec, rng: random.Random
 ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]] | None]:
     shown = shown_identifiers(spec)
-    mrn_label, dob_label, name_label = (rng.choice(x) for x in (_MRN_LABELS, _DOB_LABELS, _NAME_LABELS))
+    mrn_label, dob_label, name_label = (
+        rng.choice(x) for x in (_MRN_LABELS, _DOB_LABELS, _NAME_LABELS)
+    )
     dob = format_date(shown.dob, spec.date_format) if shown.dob else None
     sex = f"Sex: {shown.sex}" if shown.sex else ""
     if spec.layout == "table":
@@ -184,20 +208,23 @@ def _table(
 def _extra_lines(spec: DocumentSpec, rng: random.Random) -> tuple[str, ...]:
     lines = []
     if spec.accession_number:
-        lines.append(f"{rng.choice(('Accession #:', 'Acc #:', 'Accession No.:'))} "
-                     f"{spec.accession_number}")  # fmt: skip
+        lines.append(
+            f"{rng.choice(('Accession #:', 'Acc #:', 'Accession No.:'))} {spec.accession_number}"
+        )
     if spec.account_number and spec.layout != "table":
         lines.append(f"{rng.choice(('Acct #:', 'Account #:'))} {spec.account_number}")
     if spec.encounter_number:
-        lines.append(f"{rng.choice(('Encounter #:', 'Visit #:', 'FIN:'))} "
-                     f"{spec.encounter_number}")  # fmt: skip
+        lines.append(f"{rng.choice(('Encounter #:', 'Visit #:', 'FIN:'))} {spec.encounter_number}")
     return tuple(lines)
 
 
 def _paginate(spec: DocumentSpec, rng: random.Random) -> list[list[Line]]:
     per_page = BODY_LINES_PER_PAGE
     lines = body_lines(spec.doc_type, rng, (spec.pages - 1) * per_page + 14)
-    if len(lines) > spec.pages * per_page:  # keep the signature, drop what does not fit
-        lines = lines[: spec.pages * per_page - 1] + lines[-1:]
+    if len(lines) > spec.pages * per_page:
+        # Drop whole trailing sections that do not fit, but keep the signature.
+        limit = spec.pages * per_page - 1
+        cut = max(i for i, line in enumerate(lines[:limit]) if line.style == "b")
+        lines = lines[: cut + 1] + lines[-1:]
     pages = [lines[i * per_page : (i + 1) * per_page] for i in range(spec.pages)]
-    return [[line for line in page] for page in pages]
+    return pages

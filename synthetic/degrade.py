@@ -58,7 +58,7 @@ def _noise(image: Image.Image, rng: random.Random, dpi: int) -> Image.Image:
 
 def _rotate_small(image: Image.Image, rng: random.Random, dpi: int) -> Image.Image:
     angle = rng.choice((-1, 1)) * rng.uniform(0.5, 3.0)
-    return image.rotate(angle, Image.Resampling.BICUBIC, expand=False, fillcolor=255)
+    return image.rotate(angle, Image.Resampling.BILINEAR, expand=False, fillcolor=255)
 
 
 def _turn(method: Image.Transpose) -> Effect:

@@ -37,16 +37,20 @@ class _Pen:
         return round(pt * self.dpi / 72.0)
 
     def text(self, x_pt: float, y_pt: float, text: str, face: str, size_pt: float) -> None:
-        self.draw.text((self.px(x_pt), self.px(y_pt)), text, fill=INK,
-                       font=font(face, self.px(size_pt)))  # fmt: skip
+        self.draw.text(
+            (self.px(x_pt), self.px(y_pt)), text, fill=INK, font=font(face, self.px(size_pt))
+        )
 
     def width_pt(self, text: str, face: str, size_pt: float) -> float:
         return font(face, self.px(size_pt)).getlength(text) * 72.0 / self.dpi
 
     def rule(self, y_pt: float, width_pt: float = 1.0) -> None:
         y = self.px(y_pt)
-        self.draw.line([(self.px(MARGIN_PT), y), (self.px(PAGE_W_PT - MARGIN_PT), y)],
-                       fill=RULE, width=max(1, self.px(width_pt)))  # fmt: skip
+        self.draw.line(
+            [(self.px(MARGIN_PT), y), (self.px(PAGE_W_PT - MARGIN_PT), y)],
+            fill=RULE,
+            width=max(1, self.px(width_pt)),
+        )
 
 
 def draw_page(page: PageContent, dpi: int, layout: str) -> Image.Image:
@@ -68,12 +72,12 @@ def draw_page(page: PageContent, dpi: int, layout: str) -> Image.Image:
         y += 10
     rule_y = _letterhead(pen, page, y)
     y = rule_y + 14
+    if layout == "sticker":  # the label hides part of the letterhead, not the title
+        y = _sticker(pen, page, rule_y) + 8
     title_w = pen.width_pt(page.title, "DejaVuSans-Bold", 14)
     pen.text((PAGE_W_PT - title_w) / 2, y, page.title, "DejaVuSans-Bold", 14)
     y += 28
-    if layout == "sticker":
-        _sticker(pen, page, rule_y)
-    else:
+    if layout != "sticker":
         y = _id_block(pen, page, layout, y)
     y = _extra(pen, page, y)
     pen.rule(y + 4, 0.5)
@@ -103,16 +107,24 @@ def _id_block(pen: _Pen, page: PageContent, layout: str, y: float) -> float:
 
 
 def _table(pen: _Pen, table: tuple[tuple[str, ...], tuple[str, ...]], y: float) -> float:
-    widths = [max(pen.width_pt(h, "DejaVuSans-Bold", 10), pen.width_pt(v, "DejaVuSans", 11))
-              for h, v in zip(*table, strict=True)]  # fmt: skip
+    widths = [
+        max(pen.width_pt(h, "DejaVuSans-Bold", 10), pen.width_pt(v, "DejaVuSans", 11))
+        for h, v in zip(*table, strict=True)
+    ]
     x = MARGIN_PT
     box = pen.draw
     for (head, value), width in zip(zip(*table, strict=True), widths, strict=True):
         cell = width + 18
-        box.rectangle([pen.px(x), pen.px(y), pen.px(x + cell), pen.px(y + 40)],
-                      outline=RULE, width=max(1, pen.px(0.6)))  # fmt: skip
-        box.line([(pen.px(x), pen.px(y + 17)), (pen.px(x + cell), pen.px(y + 17))],
-                 fill=RULE, width=max(1, pen.px(0.6)))  # fmt: skip
+        box.rectangle(
+            [pen.px(x), pen.px(y), pen.px(x + cell), pen.px(y + 40)],
+            outline=RULE,
+            width=max(1, pen.px(0.6)),
+        )
+        box.line(
+            [(pen.px(x), pen.px(y + 17)), (pen.px(x + cell), pen.px(y + 17))],
+            fill=RULE,
+            width=max(1, pen.px(0.6)),
+        )
         pen.text(x + 6, y + 3, head, "DejaVuSans-Bold", 10)
         pen.text(x + 6, y + 22, value, "DejaVuSans", 11)
         x += cell
@@ -141,17 +153,23 @@ def _footer(pen: _Pen, page: PageContent) -> None:
     pen.rule(y - 6, 0.5)
     pen.text(MARGIN_PT, y, page.footer[0], "DejaVuSans", 8)
     right = page.footer[1]
-    pen.text(PAGE_W_PT - MARGIN_PT - pen.width_pt(right, "DejaVuSans", 9), y, right,
-             "DejaVuSans", 9)  # fmt: skip
+    pen.text(
+        PAGE_W_PT - MARGIN_PT - pen.width_pt(right, "DejaVuSans", 9), y, right, "DejaVuSans", 9
+    )
 
 
-def _sticker(pen: _Pen, page: PageContent, rule_y: float) -> None:
-    """Paste a patient label turned a little, straddling the letterhead rule."""
-    w_pt, h_pt = 230.0, 30.0 + 16.0 * len(page.id_lines)
+def _sticker(pen: _Pen, page: PageContent, rule_y: float) -> float:
+    """Paste a patient label turned a little, straddling the letterhead rule.
+
+    Returns:
+        The y (points) just below the pasted label.
+    """
+    w_pt, h_pt = 250.0, 30.0 + 16.0 * len(page.id_lines)
     label = Image.new("L", (pen.px(w_pt), pen.px(h_pt)), 246)
     lp = _Pen(label, pen.dpi)
-    lp.draw.rectangle([0, 0, label.width - 1, label.height - 1], outline=150,
-                      width=max(1, pen.px(0.8)))  # fmt: skip
+    lp.draw.rectangle(
+        [0, 0, label.width - 1, label.height - 1], outline=150, width=max(1, pen.px(0.8))
+    )
     y = 6.0
     for i, line in enumerate(page.id_lines):
         lp.text(8, y, line, "DejaVuSans-Bold" if i == 0 else "DejaVuSans", 11 if i == 0 else 10)
@@ -161,7 +179,9 @@ def _sticker(pen: _Pen, page: PageContent, rule_y: float) -> None:
     label = label.rotate(page.sticker_angle, Image.Resampling.BICUBIC, expand=True, fillcolor=255)
     mask = mask.rotate(page.sticker_angle, Image.Resampling.BICUBIC, expand=True, fillcolor=0)
     x = pen.px(PAGE_W_PT - MARGIN_PT - w_pt + 10)
-    pen.image.paste(label, (x, pen.px(rule_y - h_pt / 2)), mask)
+    top = pen.px(rule_y - h_pt / 2)
+    pen.image.paste(label, (x, top), mask)
+    return (top + label.height) * 72.0 / pen.dpi
 
 
 def _barcode(pen: _Pen, page: PageContent, x: float, y: float, width: float) -> None:
@@ -171,5 +191,6 @@ def _barcode(pen: _Pen, page: PageContent, x: float, y: float, width: float) -> 
     for i in range(64):
         if (bits >> (i % 31)) & 1 or i % 7 == 0:
             x0 = pen.px(x + i * step)
-            pen.draw.rectangle([x0, pen.px(y), x0 + max(1, pen.px(step * 0.6)), pen.px(y + 14)],
-                               fill=INK)  # fmt: skip
+            pen.draw.rectangle(
+                [x0, pen.px(y), x0 + max(1, pen.px(step * 0.6)), pen.px(y + 14)], fill=INK
+            )

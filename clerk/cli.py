@@ -1,0 +1,275 @@
+"""The command line: ``chartclerk``. Its commands and JSON shapes are a contract (DESIGN.md)."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import signal
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.progress import Progress
+
+from chartclerk_errors import ChartclerkError
+from clerk.app import App, setup_logging
+from clerk.cli_records import documents_app, patients_app, review_app
+from clerk.output import console, print_json, print_table
+from clerk.status import gather_status
+from index import SearchFilters
+from scanner.watcher import InboxWatcher
+
+log = logging.getLogger("chartclerk")
+
+cli = typer.Typer(
+    name="chartclerk",
+    help="Scan, identify, file and index paper for a medical records department.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+cli.add_typer(documents_app, name="documents")
+cli.add_typer(review_app, name="review")
+cli.add_typer(patients_app, name="patients")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+@cli.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[Path, typer.Option("--config", help="The configuration file.")] = Path(
+        "config.yaml"
+    ),
+    user: Annotated[
+        str | None, typer.Option("--user", help="Who is acting (for the audit trail).")
+    ] = None,
+) -> None:
+    """Scan, identify, file and index paper for a medical records department."""
+    app = App.from_config(config, user or getpass.getuser())
+    setup_logging(app.settings.logging)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+def _app(ctx: typer.Context) -> App:
+    return ctx.obj  # type: ignore[no-any-return]
+
+
+def _files_under(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            files.extend(sorted(p for p in path.rglob("*") if not p.is_dir() or p.is_symlink()))
+        else:
+            files.append(path)
+    return files
+
+
+@cli.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to take in.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Run files through the daemon's pipeline once; exit 0 when every file is accounted for.
+
+    Files inside the configured inbox leave it as the daemon's do; files elsewhere are kept.
+    """
+    app = _app(ctx)
+    inbox = app.settings.inbox.path.resolve()
+    files = _files_under(paths)
+    missing = [p for p in files if not p.exists() and not p.is_symlink()]
+    outcomes = []
+    with ThreadPoolExecutor(app.settings.ingest.documents_in_flight) as pool:
+        futures = [
+            (path, pool.submit(app.ingestor.ingest, path, release_source=_inside(path, inbox)))
+            for path in files
+            if path not in missing
+        ]
+        for path, future in futures:
+            outcome = future.result()
+            outcomes.append((path, outcome))
+    rows = [
+        {"path": str(p), "outcome": o.kind, "id": o.document_id, "reason": o.reason}
+        for p, o in outcomes
+    ]
+    rows += [
+        {"path": str(p), "outcome": "missing", "id": None, "reason": "no such file"}
+        for p in missing
+    ]
+    if json_out:
+        print_json(rows)
+    else:
+        print_table(
+            "ingest",
+            ["file", "outcome", "id", "reason"],
+            [[r["path"], r["outcome"], r["id"], r["reason"]] for r in rows],
+        )
+    if missing:
+        raise typer.Exit(1)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        # The folder holding the entry, not where a link points: a link in the inbox is
+        # the inbox's entry.
+        (path.parent.resolve() / path.name).relative_to(folder)
+    except ValueError:
+        return False
+    return True
+
+
+@cli.command()
+def watch(ctx: typer.Context) -> None:
+    """The daemon: catch up on the inbox, then watch it until SIGTERM or Ctrl-C."""
+    app = _app(ctx)
+    ingestor = app.ingestor
+    indexer = app.indexer
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: finishing the files in hand, then stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    indexed = indexer.catch_up()
+    if indexed:
+        log.info("indexed %d document(s) left pending", indexed)
+
+    def heartbeat(watcher: InboxWatcher) -> None:
+        counts = app.store.counts_by_status()
+        log.info(
+            "heartbeat: waiting=%d in_flight=%d filed=%d review=%d quarantined=%d index_pending=%d",
+            watcher.tracker.pending(),
+            len(watcher.in_flight),
+            counts["filed"],
+            counts["review"],
+            counts["quarantined"],
+            len(app.store.pending_index_ids()),
+        )
+
+    daemon = app.settings.daemon
+    watcher = InboxWatcher(
+        app.settings.inbox,
+        ingestor.ingest,
+        app.settings.ingest.documents_in_flight,
+        periodic=[
+            (daemon.heartbeat_seconds, heartbeat),
+            (daemon.index_retry_seconds, lambda _w: indexer.catch_up()),
+        ],
+    )
+    log.info("watching %s", app.settings.inbox.path)
+    watcher.run(stop)
+
+
+@cli.command()
+def status(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """What an operator checks: counts by status, the inbox, quarantine, index, last error."""
+    report = gather_status(_app(ctx))
+    if json_out:
+        print_json(report)
+        return
+    rows = [[key, value] for key, value in report.items() if not isinstance(value, dict)]
+    rows += [[f"documents {k}", v] for k, v in report["documents"].items()]
+    print_table("chartclerk status", ["what", "value"], rows)
+
+
+@cli.command()
+def reindex(ctx: typer.Context) -> None:
+    """Rebuild the search index from the record store."""
+    app = _app(ctx)
+    total = app.store.count_documents()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("reindexing", total=total or None)
+        count = app.indexer.rebuild(progress=lambda n: progress.update(task, completed=n))
+    console.print(f"reindexed {count} document(s)")
+
+
+@cli.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[
+        str, typer.Argument(help='Whoosh query: words, "phrases", AND/OR/NOT, field:value, fuzzy~')
+    ],
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 10,
+    page: Annotated[int, typer.Option(min=1)] = 1,
+    patient: Annotated[str | None, typer.Option("--patient", help="Only this MRN.")] = None,
+    doc_type: Annotated[str | None, typer.Option("--type", help="Only this document type.")] = None,
+    status_filter: Annotated[
+        str | None, typer.Option("--status", help="filed, review or quarantined.")
+    ] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="Service date on or after YYYY-MM-DD.")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Service date on or before YYYY-MM-DD.")
+    ] = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Search every document's text; ranked hits with a snippet («marks» around matches)."""
+    app = _app(ctx)
+    filters = SearchFilters(
+        patient_mrn=patient,
+        doc_type=doc_type,
+        status=status_filter,
+        date_from=_date(date_from, "--from"),
+        date_to=_date(date_to, "--to"),
+    )
+    result = app.search.search(query, filters, limit=limit, page=page)
+    app.store.add_event(
+        None, "search", {"query": query, "hits": result.total}, actor=app.actor, is_access=True
+    )
+    hits = [
+        {
+            "id": h.id,
+            "source_name": h.source_name,
+            "patient_mrn": h.patient_mrn,
+            "doc_type": h.doc_type,
+            "score": round(h.score, 4),
+            "snippet": h.snippet,
+        }
+        for h in result.hits
+    ]
+    if json_out:
+        print_json(hits)
+        return
+    print_table(
+        f"{result.total} hit(s)",
+        ["id", "file", "mrn", "type", "score", "snippet"],
+        [
+            [h["id"], h["source_name"], h["patient_mrn"], h["doc_type"], h["score"], h["snippet"]]
+            for h in hits
+        ],
+    )
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{option}: expected YYYY-MM-DD, got {value!r}") from exc
+
+
+def main() -> None:
+    """Entry point: run the CLI; a ChartclerkError prints one line and exits with its code."""
+    try:
+        code = cli(standalone_mode=False)
+    except ChartclerkError as exc:
+        print(f"chartclerk: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        print("chartclerk: aborted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,53 @@
+"""``chartclerk status``: whether anything is stuck, at a glance."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from clerk.app import App
+from scanner.stability import is_ignored
+
+
+def _inbox_files(app: App) -> list[Path]:
+    root = app.settings.inbox.path
+    patterns = app.settings.inbox.ignore_patterns
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(
+            Path(folder) / name
+            for name in files
+            if not is_ignored(Path(folder) / name, root, patterns)
+        )
+    return found
+
+
+def gather_status(app: App) -> dict[str, Any]:
+    """Counts by status, files waiting in the inbox, quarantine, pending index, last error."""
+    waiting = _inbox_files(app)
+    oldest: float | None = None
+    for path in waiting:
+        try:
+            mtime = path.lstat().st_mtime
+        except OSError:
+            continue
+        oldest = mtime if oldest is None else min(oldest, mtime)
+    last = app.store.last_error()
+    quarantine_dir = app.settings.store.quarantine_dir
+    return {
+        "documents": app.store.counts_by_status(),
+        "inbox_waiting": len(waiting),
+        "inbox_oldest_seconds": round(time.time() - oldest) if oldest is not None else None,
+        "quarantine_files": sum(1 for _ in quarantine_dir.iterdir())
+        if quarantine_dir.exists()
+        else 0,
+        "index_pending": len(app.store.pending_index_ids()),
+        "last_error": (
+            {"id": last.id, "reason": last.review_reason, "at": last.received_at.isoformat()}
+            if last
+            else None
+        ),
+    }

@@ -1,0 +1,105 @@
+"""FHIR R4 Patient resources (a Bundle, one resource, or ndjson) → patient records.
+
+Only this module imports ``fhir.resources``. Each resource is validated against the R4B
+Patient model (R4B's Patient is R4's), then read:
+
+- MRN: the first ``identifier`` whose ``type.coding`` holds code ``MR`` (system v2-0203, or
+  no system); other identifiers (SSN, driver's licence, ...) are ignored.
+- name: the ``official`` name, else the first; ``family`` and the first ``given``.
+- ``birthDate`` (a partial date such as ``1980`` or ``1980-05`` is rejected).
+- ``gender`` male/female/other/unknown → M/F/O/U.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from fhir.resources.R4B.humanname import HumanName
+from fhir.resources.R4B.patient import Patient
+from pydantic import ValidationError
+
+from records.patient_records import (
+    BadRecord,
+    Item,
+    RecordError,
+    Skipped,
+    Upsert,
+    make_record,
+    parse_iso_date,
+)
+
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+_GENDER = {"male": "M", "female": "F", "other": "O", "unknown": "U"}
+
+
+def read_bundle(document: dict[str, Any]) -> Iterator[Item]:
+    """The Patient entries of a Bundle; the record number is the entry's (from 1).
+
+    Entries holding other resource types are counted as skipped.
+    """
+    entries = document.get("entry") or []
+    if not isinstance(entries, list):
+        yield BadRecord(1, "Bundle.entry is not a list")
+        return
+    for number, entry in enumerate(entries, start=1):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            yield BadRecord(number, "entry has no resource")
+        elif resource.get("resourceType") != "Patient":
+            yield Skipped(number)
+        else:
+            yield read_resource(number, resource)
+
+
+def read_ndjson(text: str) -> Iterator[Item]:
+    """One Patient resource per line; the record number is the line number."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            resource = json.loads(line)
+        except json.JSONDecodeError:
+            yield BadRecord(number, "line is not valid JSON")
+            continue
+        if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
+            yield BadRecord(number, "line is not a FHIR Patient resource")
+        else:
+            yield read_resource(number, resource)
+
+
+def read_resource(number: int, resource: dict[str, Any]) -> Item:
+    """One Patient resource as an upsert, or the reason it cannot be loaded."""
+    try:
+        patient = Patient.model_validate(resource)
+    except ValidationError as exc:
+        # Field paths only: pydantic's message would echo the (PHI) input value.
+        fields = sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors()})
+        return BadRecord(number, f"not a valid FHIR Patient ({', '.join(fields)[:200]})")
+    try:
+        family, given = _name(patient)
+        dob = parse_iso_date(patient.birthDate.isoformat()) if patient.birthDate else None
+        gender = _GENDER.get(patient.gender) if patient.gender else None
+        record = make_record(_mrn(patient), family, given, dob, gender)
+    except RecordError as exc:
+        return BadRecord(number, str(exc))
+    return Upsert(number, record)
+
+
+def _mrn(patient: Patient) -> str | None:
+    for identifier in patient.identifier or []:
+        codings = identifier.type.coding if identifier.type else None
+        for coding in codings or []:
+            if coding.code == "MR" and coding.system in (None, V2_0203):
+                return identifier.value
+    return None
+
+
+def _name(patient: Patient) -> tuple[str | None, str | None]:
+    names: list[HumanName] = list(patient.name or [])
+    if not names:
+        return None, None
+    chosen = next((n for n in names if n.use == "official"), names[0])
+    given = chosen.given[0] if chosen.given else None
+    return chosen.family, given

@@ -1,0 +1,384 @@
+"""The patient master index: import, candidate lookup and listing.
+
+Imports run in one transaction with bulk statements: the MRNs of the file are looked up
+once, in chunks, new patients are inserted with one executemany and changed ones updated
+by primary key in another. Nothing here logs a name, MRN or date of birth.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from chartclerk_errors import NotFoundError
+from records.models import Document, Event, Patient
+from records.patient_files import read_import_file
+from records.patient_records import (
+    BadRecord,
+    Merge,
+    PatientRecord,
+    Skipped,
+    Upsert,
+    lookup_keys,
+    name_key,
+)
+from records.store import Store, now
+from records.views import PatientView, dump_detail
+
+__all__ = [
+    "ImportReport",
+    "count_patients",
+    "find_candidates",
+    "get_patient",
+    "import_patients",
+    "list_patients",
+    "name_key",
+]
+
+log = logging.getLogger(__name__)
+# Stay well under SQLite's limit of bound parameters in one statement.
+_CHUNK = 500
+_MAX_MERGE_HOPS = 10
+
+
+@dataclass
+class ImportReport:
+    """What an import did.
+
+    Attributes:
+        format: ``csv``, ``fhir-bundle``, ``fhir-ndjson`` or ``hl7v2``.
+        added: Patients new to the index.
+        updated: Patients whose name, date of birth or sex changed.
+        unchanged: Records identical to what the index held.
+        merged: Prior MRNs newly folded into a survivor (HL7 A40).
+        documents_moved: Documents refiled from a prior MRN to its survivor.
+        skipped: Well-formed records that do not touch the index (an HL7 A03, a FHIR
+            Bundle entry that is not a Patient).
+        errors: ``(number, message)`` of each record skipped as bad: the line number for
+            CSV, ndjson and HL7 (the line of the message's MSH), the entry number (from 1)
+            for a FHIR Bundle. Messages never hold the offending value.
+    """
+
+    format: str = ""
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    merged: int = 0
+    documents_moved: int = 0
+    skipped: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, Any]:
+        """The figures without any PHI, for the audit trail and logs."""
+        return {
+            "format": self.format,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "merged": self.merged,
+            "documents_moved": self.documents_moved,
+            "skipped": self.skipped,
+            "errors": len(self.errors),
+        }
+
+
+@dataclass
+class _Known:
+    """A patient as the index will hold it after the import; id None until inserted."""
+
+    id: int | None
+    record: PatientRecord
+    merged_into: str | None
+
+
+def import_patients(store: Store, path: Path, *, actor: str) -> ImportReport:
+    """Load a patient file (CSV, FHIR Bundle/ndjson, HL7 v2 ADT) into the master index.
+
+    Re-importing updates in place (upsert by MRN), never duplicates. A bad record is
+    reported with its number and skipped; the rest loads, in one transaction. One global
+    audit event records the counts.
+
+    Args:
+        store: The record store.
+        path: The file; its format is sniffed from its content.
+        actor: Who runs the import, for the audit trail.
+
+    Returns:
+        The counts and the per-record errors.
+
+    Raises:
+        ImportFileError: the file cannot be read at all or is of no known format.
+        StoreError: the database refused the import; nothing was loaded.
+    """
+    fmt, items = read_import_file(path)
+    report = ImportReport(format=fmt)
+    with store.session() as session:
+        loader = _Loader(session, report, actor)
+        loader.prefetch(_mrns_of(items))
+        for item in items:
+            loader.apply(item)
+        loader.flush()
+    store.add_event(None, "patients imported", report.counts(), actor=actor)
+    log.info("patients imported: %s", report.counts())
+    return report
+
+
+def _mrns_of(items: Iterable[object]) -> set[str]:
+    mrns: set[str] = set()
+    for item in items:
+        if isinstance(item, Upsert | Merge):
+            mrns.add(item.record.mrn)
+        if isinstance(item, Merge):
+            mrns.add(item.prior_mrn)
+    return mrns
+
+
+class _Loader:
+    """Applies items to an in-memory picture of the affected rows, then writes in bulk."""
+
+    def __init__(self, session: Session, report: ImportReport, actor: str) -> None:
+        self.session = session
+        self.report = report
+        self.actor = actor
+        self.stamp = now()
+        self.known: dict[str, _Known] = {}
+        self.dirty: set[str] = set()
+        self.moves: list[tuple[str, str]] = []
+
+    def prefetch(self, mrns: set[str]) -> None:
+        """Load the rows of these MRNs, a chunk per query."""
+        ordered = sorted(mrns)
+        cols = (Patient.id, Patient.mrn, Patient.last_name, Patient.first_name)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            query = select(*cols, Patient.dob, Patient.sex, Patient.merged_into).where(
+                Patient.mrn.in_(chunk)
+            )
+            for pid, mrn, last, first, dob, sex, merged_into in self.session.execute(query):
+                record = PatientRecord(mrn, last, first, dob, sex)
+                self.known[mrn] = _Known(pid, record, merged_into)
+
+    def apply(self, item: object) -> None:
+        """Apply one parsed item in file order."""
+        if isinstance(item, BadRecord):
+            self.report.errors.append((item.number, item.message))
+        elif isinstance(item, Skipped):
+            self.report.skipped += 1
+        elif isinstance(item, Upsert):
+            self._upsert(item.record)
+        elif isinstance(item, Merge):
+            self._upsert(item.record)
+            self._merge(item.prior_mrn, item.record)
+
+    def _upsert(self, record: PatientRecord) -> None:
+        known = self.known.get(record.mrn)
+        if known is None:
+            self.known[record.mrn] = _Known(None, record, None)
+            self.dirty.add(record.mrn)
+            self.report.added += 1
+        elif known.record == record:
+            self.report.unchanged += 1
+        else:
+            known.record = record
+            self.dirty.add(record.mrn)
+            self.report.updated += 1
+
+    def _merge(self, prior_mrn: str, survivor: PatientRecord) -> None:
+        prior = self.known.get(prior_mrn)
+        if prior is None:
+            # A prior MRN the index never held (loaded after the merge): keep a trail row,
+            # so paper still bearing the old MRN finds the survivor.
+            stub = PatientRecord(
+                prior_mrn, survivor.last_name, survivor.first_name, survivor.dob, survivor.sex
+            )
+            prior = self.known[prior_mrn] = _Known(None, stub, None)
+        if prior.merged_into == survivor.mrn:
+            return
+        prior.merged_into = survivor.mrn
+        self.dirty.add(prior_mrn)
+        self.moves.append((prior_mrn, survivor.mrn))
+        self.report.merged += 1
+
+    def flush(self) -> None:
+        """Write the new and changed rows, then refile the documents of merged MRNs."""
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for mrn in self.dirty:
+            known = self.known[mrn]
+            row = self._row(known)
+            if known.id is None:
+                inserts.append(row)
+            else:
+                updates.append({"id": known.id, **row})
+        if inserts:
+            self.session.execute(insert(Patient), inserts)
+        if updates:
+            self.session.execute(update(Patient), updates)
+        for prior, survivor in self.moves:
+            self.report.documents_moved += self._move_documents(prior, survivor)
+
+    def _row(self, known: _Known) -> dict[str, Any]:
+        record = known.record
+        return {
+            "mrn": record.mrn,
+            "last_name": record.last_name,
+            "first_name": record.first_name,
+            "dob": record.dob,
+            "sex": record.sex,
+            "name_key": name_key(record.last_name),
+            "merged_into": known.merged_into,
+            "updated_at": self.stamp,
+        }
+
+    def _move_documents(self, prior: str, survivor: str) -> int:
+        ids = list(self.session.scalars(select(Document.id).where(Document.patient_mrn == prior)))
+        if not ids:
+            return 0
+        self.session.execute(
+            update(Document)
+            .where(Document.id.in_(ids))
+            # A new updated_at makes the search index take the new MRN.
+            .values(patient_mrn=survivor, updated_at=self.stamp)
+            .execution_options(synchronize_session=False)
+        )
+        detail = dump_detail({"from": prior, "to": survivor})
+        self.session.add_all(
+            Event(
+                document_id=doc_id,
+                at=self.stamp,
+                actor=self.actor,
+                kind="patient merged",
+                detail=detail,
+            )
+            for doc_id in ids
+        )
+        return len(ids)
+
+
+def find_candidates(
+    store: Store,
+    mrns: Sequence[str],
+    dobs: Sequence[date],
+    last_names: Sequence[str],
+    limit: int = 200,
+) -> list[PatientView]:
+    """Patients a document could belong to: same MRN, same date of birth, or a name key.
+
+    Every probe is an index lookup (``mrn``, ``dob``, ``name_key``), never a table scan.
+    The best-blocked come first and are kept when ``limit`` cuts: MRN matches, then date of
+    birth *and* name key, then date of birth alone, then name key alone. When a matched
+    patient was merged (``merged_into`` set), its survivor is returned too, after it,
+    following chains of merges, even beyond ``limit``.
+
+    Args:
+        store: The record store.
+        mrns: MRNs read off the document.
+        dobs: Dates of birth read off it.
+        last_names: Last names read off it (see :func:`~records.patient_records.lookup_keys`).
+        limit: The most direct matches to return.
+
+    Returns:
+        The candidates, merged rows included, each once.
+    """
+    mrn_list = sorted({m.strip() for m in mrns if m and m.strip()})
+    dob_list = sorted(set(dobs))
+    keys = sorted(set().union(*(lookup_keys(name) for name in last_names)))
+    probes: list[ColumnElement[bool]] = []
+    if mrn_list:
+        probes.append(Patient.mrn.in_(mrn_list))
+    if dob_list and keys:
+        probes.append(and_(Patient.dob.in_(dob_list), Patient.name_key.in_(keys)))
+    if dob_list:
+        probes.append(Patient.dob.in_(dob_list))
+    if keys:
+        probes.append(Patient.name_key.in_(keys))
+    found: dict[str, Patient] = {}
+    with store.session() as session:
+        for probe in probes:
+            room = limit - len(found)
+            if room <= 0:
+                break
+            query = select(Patient).where(probe).order_by(Patient.id).limit(room + len(found))
+            for row in session.scalars(query):
+                if len(found) < limit:
+                    found.setdefault(row.mrn, row)
+        rows = list(found.values())
+        rows += _survivors(session, rows)
+        return [PatientView.of(row) for row in rows]
+
+
+def _survivors(session: Session, rows: list[Patient]) -> list[Patient]:
+    seen = {row.mrn for row in rows}
+    wanted = {row.merged_into for row in rows if row.merged_into} - seen
+    out: list[Patient] = []
+    for _ in range(_MAX_MERGE_HOPS):
+        if not wanted:
+            break
+        fetched = list(session.scalars(select(Patient).where(Patient.mrn.in_(sorted(wanted)))))
+        out += fetched
+        seen |= {row.mrn for row in fetched}
+        wanted = {row.merged_into for row in fetched if row.merged_into} - seen
+    return out
+
+
+def list_patients(store: Store, *, query: str | None = None, limit: int = 100) -> list[PatientView]:
+    """Patients by last name, or those matching ``query``.
+
+    Args:
+        store: The record store.
+        query: An MRN, a ``YYYY-MM-DD`` date of birth, or a last name (matched by its
+            phonetic key, so ``Smyth`` finds ``Smith``); ``Last, First`` also narrows by the
+            start of the first name. Each is an index lookup.
+        limit: The most patients to return.
+
+    Returns:
+        The patients, ordered by last name, first name and MRN.
+    """
+    statement = select(Patient)
+    text = (query or "").strip()
+    if text:
+        statement = statement.where(_query_filter(text))
+    order = (Patient.last_name, Patient.first_name, Patient.mrn)
+    with store.session() as session:
+        rows = session.scalars(statement.order_by(*order).limit(limit))
+        return [PatientView.of(row) for row in rows]
+
+
+def _query_filter(text: str) -> ColumnElement[bool]:
+    try:
+        return Patient.dob == date.fromisoformat(text)
+    except ValueError:
+        pass
+    last, _, first = text.partition(",")
+    keys = sorted(lookup_keys(last))
+    by_name = Patient.name_key.in_(keys)
+    if first.strip():
+        prefix = first.strip().lower()
+        by_name = and_(by_name, func.lower(Patient.first_name).startswith(prefix))
+    return (Patient.mrn == text) | by_name
+
+
+def get_patient(store: Store, mrn: str) -> PatientView:
+    """The patient with this MRN (a merged one too: see ``merged_into``).
+
+    Raises:
+        NotFoundError: no patient has this MRN.
+    """
+    with store.session() as session:
+        row = session.scalar(select(Patient).where(Patient.mrn == mrn.strip()))
+        if row is None:
+            raise NotFoundError("no patient with this MRN")
+        return PatientView.of(row)
+
+
+def count_patients(store: Store) -> int:
+    """How many patients the index holds, merged (prior) rows included."""
+    with store.session() as session:
+        return int(session.scalar(select(func.count()).select_from(Patient)) or 0)

@@ -1,0 +1,87 @@
+"""Keeping the search index in step with the record store.
+
+The index is derived data: a failed write is logged and retried later (documents whose
+``indexed_at`` lags their ``updated_at`` are pending), and ``reindex`` rebuilds it whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+
+from chartclerk_errors import ChartclerkError
+from index import IndexDocument, SearchIndex
+from records.store import Store, now
+from records.views import DocumentDetail, PatientView
+
+log = logging.getLogger("chartclerk.index")
+
+
+def index_document(detail: DocumentDetail, patient: PatientView | None) -> IndexDocument:
+    """The search index's view of a stored document."""
+    summary = detail.summary
+    return IndexDocument(
+        id=summary.id,
+        patient_mrn=summary.patient_mrn,
+        patient_name=f"{patient.first_name} {patient.last_name}" if patient else None,
+        dob=patient.dob if patient else None,
+        doc_type=summary.doc_type,
+        service_date=detail.service_date,
+        received_at=summary.received_at,
+        status=summary.status,
+        source_name=summary.source_name,
+        text=detail.text,
+    )
+
+
+class StoreIndexer:
+    """Feeds committed documents from the store to the search index."""
+
+    def __init__(self, store: Store, search: SearchIndex) -> None:
+        self.store = store
+        self.search = search
+        self._lock = threading.Lock()
+
+    def _documents(self, ids: Sequence[int] | None) -> Iterator[IndexDocument]:
+        for batch in _batched(self.store.iter_details(ids), 200):
+            patients = self.store.patients_by_mrn([d.summary.patient_mrn or "" for d in batch])
+            for detail in batch:
+                yield index_document(detail, patients.get(detail.summary.patient_mrn or ""))
+
+    def index_documents(self, ids: list[int]) -> None:
+        """Index these documents now; on failure they stay pending for a later retry."""
+        stamp = now()
+        try:
+            with self._lock:
+                self.search.add(self._documents(ids))
+            self.store.mark_indexed(ids, stamp)
+        except ChartclerkError as exc:
+            log.warning("index update deferred for %d document(s): %s", len(ids), exc)
+
+    def catch_up(self) -> int:
+        """Index every document changed since the index last took it; returns how many."""
+        pending = self.store.pending_index_ids()
+        if pending:
+            self.index_documents(pending)
+        return len(pending)
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild the whole index from the store; returns the number of documents."""
+        stamp = now()
+        total = self.store.count_documents()
+        with self._lock:
+            count = self.search.rebuild(self._documents(None), total=total, progress=progress)
+        self.store.mark_all_indexed(stamp)
+        return count
+
+
+def _batched(items: Iterator[DocumentDetail], size: int) -> Iterator[list[DocumentDetail]]:
+    batch: list[DocumentDetail] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,271 @@
+"""Deciding whose document this is: file it, or send it to a clerk with the reason why.
+
+Fellegi–Sunter style: each field adds an agreement or disagreement weight, candidates are
+ranked by the sum. The weights only rank; filing is guarded by explicit rules, because a
+misfiled document is a patient-safety incident and a needless review costs one click:
+
+* exactly one candidate, with a clear margin over the runner-up;
+* at least two independent identifiers agree (MRN+DOB, MRN+full name, full name+DOB);
+  a name alone, or a day/month-swapped DOB, never counts;
+* nothing on the document contradicts that candidate.
+
+Candidate reasons are PHI-bearing explanations for clerks: store them, never log them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from scanner.agreement import (
+    FieldResult,
+    FieldWeights,
+    best,
+    compare_dob,
+    compare_mrn,
+    compare_name,
+    compare_sex,
+    mrn_key,
+)
+from scanner.dates import swapped_day_month
+from scanner.identifiers import Identifiers
+from scanner.names import surname_parts
+
+__all__ = [
+    "REVIEW_REASONS",
+    "BlockingQuery",
+    "Candidate",
+    "FieldWeights",
+    "MatchDecision",
+    "MatchSettings",
+    "PatientRecord",
+    "blocking_query",
+    "decide",
+]
+
+NO_TEXT = "no text"
+LOW_OCR_CONFIDENCE = "low ocr confidence"
+NO_IDENTIFIERS = "no identifiers"
+MULTIPLE_PATIENTS = "multiple patients on document"
+UNKNOWN_PATIENT = "unknown patient"
+IDENTIFIER_CONFLICT = "identifier conflict"
+AMBIGUOUS = "ambiguous candidates"
+NAME_ONLY = "name only"
+SINGLE_IDENTIFIER = "single identifier"
+LOW_SCORE = "low match score"
+REVIEW_REASONS = (
+    NO_TEXT,
+    LOW_OCR_CONFIDENCE,
+    NO_IDENTIFIERS,
+    MULTIPLE_PATIENTS,
+    UNKNOWN_PATIENT,
+    IDENTIFIER_CONFLICT,
+    AMBIGUOUS,
+    NAME_ONLY,
+    SINGLE_IDENTIFIER,
+    LOW_SCORE,
+)
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """One patient in the master index, as the matcher sees it."""
+
+    mrn: str
+    last_name: str
+    first_name: str
+    dob: dt.date | None = None
+    sex: str | None = None
+
+
+class MatchSettings(BaseModel):
+    """When a document may be filed without a clerk (``scanner.matching`` config)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auto_file_threshold: float = 14.0
+    margin: float = Field(default=6.0, ge=0)
+    weights: FieldWeights = Field(default_factory=FieldWeights)
+    name_similarity_threshold: float = Field(default=0.9, ge=0.0, le=1.0)
+    min_ocr_confidence: float = Field(default=55.0, ge=0.0, le=100.0)
+    max_candidates: int = Field(default=5, ge=1)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A possible patient for a document, with its score and the reasons for it."""
+
+    mrn: str
+    score: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MatchDecision:
+    """File to ``mrn``, or review for ``reason``; candidates ranked best first."""
+
+    action: Literal["file", "review"]
+    mrn: str | None
+    reason: str | None
+    candidates: tuple[Candidate, ...]
+
+
+@dataclass(frozen=True)
+class BlockingQuery:
+    """What the record store should look candidates up by."""
+
+    mrns: tuple[str, ...]
+    dobs: tuple[dt.date, ...]
+    last_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Scored:
+    record: PatientRecord
+    score: float
+    reasons: tuple[str, ...]
+    mrn_agrees: bool
+    agreeing: frozenset[str]
+    relevant: bool
+    contradicted: bool
+
+    def candidate(self) -> Candidate:
+        return Candidate(self.record.mrn, round(self.score, 2), self.reasons)
+
+
+def _score(ids: Identifiers, record: PatientRecord, s: MatchSettings) -> _Scored:
+    mrns = compare_mrn(ids.mrns, record.mrn, s.weights)
+    dobs = compare_dob(ids.dobs, record.dob, s.weights)
+    sexes = compare_sex(ids.sexes, record.sex, s.weights)
+    threshold = s.name_similarity_threshold
+    names = [
+        compare_name(n, record.last_name, record.first_name, s.weights, threshold)
+        for n in ids.names
+    ]
+    name = max(names, key=lambda r: (r.full_name_agrees, r.weight), default=None)
+    chosen: list[FieldResult] = [best(mrns), best(dobs), best(sexes)]
+    if name is not None:
+        chosen += [name.last, name.first]
+    # Any value that belongs to someone else contradicts, even if another value agrees.
+    conflicts = [r for r in (*mrns, *dobs, *sexes) if r.level == "differs"]
+    conflicts += [
+        r for n in names if n.contradicts for r in (n.last, n.first) if r.level == "differs"
+    ]
+    shown = [r for r in chosen if r.reason] + [r for r in conflicts if r not in chosen]
+    agreeing = set()
+    if best(mrns).level == "exact":
+        agreeing.add("mrn")
+    if best(dobs).level == "exact":
+        agreeing.add("dob")
+    if name is not None and name.full_name_agrees:
+        agreeing.add("name")
+    score = sum(r.weight for r in chosen) + sum(r.weight for r in conflicts if r not in chosen)
+    # Blocking hands over anyone sharing a key; keep those with some real evidence for them.
+    relevant = bool(agreeing) or best(dobs).level == "weak"
+    relevant = relevant or (name is not None and name.last.level != "differs")
+    return _Scored(
+        record=record,
+        score=score,
+        reasons=tuple(dict.fromkeys(r.reason for r in shown if r.reason)),
+        mrn_agrees="mrn" in agreeing,
+        agreeing=frozenset(agreeing),
+        relevant=relevant,
+        contradicted=bool(conflicts),
+    )
+
+
+def _rank(ids: Identifiers, candidates: Sequence[PatientRecord], s: MatchSettings) -> list[_Scored]:
+    unique = {record.mrn: record for record in candidates}
+    scored = [_score(ids, record, s) for record in unique.values()]
+    relevant = [c for c in scored if c.relevant]
+    return sorted(relevant, key=lambda c: (-c.score, c.record.mrn))
+
+
+def _review_reason(ids: Identifiers, ranked: list[_Scored], s: MatchSettings) -> str | None:
+    """Why the best candidate may not be filed automatically, or None when it may."""
+    if len({c.record.mrn for c in ranked if c.mrn_agrees}) > 1:
+        return MULTIPLE_PATIENTS
+    if not ranked:
+        return UNKNOWN_PATIENT
+    top = ranked[0]
+    if top.contradicted:
+        others = {mrn_key(c.record.mrn) for c in ranked[1:]}
+        stray = [m for m in ids.mrns if mrn_key(m) != mrn_key(top.record.mrn)]
+        return (
+            MULTIPLE_PATIENTS if any(mrn_key(m) in others for m in stray) else IDENTIFIER_CONFLICT
+        )
+    if len(ranked) > 1 and top.score - ranked[1].score < s.margin:
+        return AMBIGUOUS
+    if len(top.agreeing) < 2:
+        return (
+            NAME_ONLY
+            if top.agreeing == {"name"} or not (ids.mrns or ids.dobs)
+            else SINGLE_IDENTIFIER
+        )
+    if top.score < s.auto_file_threshold:
+        return LOW_SCORE
+    return None
+
+
+def decide(
+    identifiers: Identifiers,
+    candidates: Sequence[PatientRecord],
+    settings: MatchSettings,
+    *,
+    ocr_confidence: float | None = None,
+    has_text: bool = True,
+) -> MatchDecision:
+    """Decide whether a document can be filed to one patient or needs a clerk.
+
+    Args:
+        identifiers: what was read from the document.
+        candidates: patients found by blocking (sharing an MRN, DOB or surname key); may
+            include irrelevant patients, which are dropped.
+        settings: thresholds and weights.
+        ocr_confidence: mean OCR confidence of the document, None for a text layer.
+        has_text: False when no page yielded any text.
+
+    Returns:
+        The decision; ``mrn`` is set only when ``action == "file"``.
+    """
+    ranked = _rank(identifiers, candidates, settings) if has_text else []
+    shown = tuple(c.candidate() for c in ranked[: settings.max_candidates])
+    reason: str | None
+    if not has_text:
+        reason = NO_TEXT
+    elif ocr_confidence is not None and ocr_confidence < settings.min_ocr_confidence:
+        reason = LOW_OCR_CONFIDENCE
+    elif identifiers.is_empty:
+        reason = NO_IDENTIFIERS
+    else:
+        reason = _review_reason(identifiers, ranked, settings)
+    if reason is None:
+        return MatchDecision("file", ranked[0].record.mrn, None, shown)
+    return MatchDecision("review", None, reason, shown)
+
+
+def blocking_query(identifiers: Identifiers) -> BlockingQuery:
+    """The keys to look candidate patients up by.
+
+    Dates of birth include their day/month swaps and surnames the parts of double-barrelled
+    names, so that a clerk sees the likely patient even when the page has a slip.
+    """
+    dobs: list[dt.date] = []
+    for dob in identifiers.dobs:
+        dobs.append(dob)
+        swapped = swapped_day_month(dob)
+        if swapped is not None:
+            dobs.append(swapped)
+    last_names: list[str] = []
+    for name in identifiers.names:
+        last_names.append(name.last)
+        last_names.extend(part.title() for part in surname_parts(name.last))
+    return BlockingQuery(
+        mrns=tuple(dict.fromkeys(identifiers.mrns)),
+        dobs=tuple(dict.fromkeys(dobs)),
+        last_names=tuple(dict.fromkeys(last_names)),
+    )
