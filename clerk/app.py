@@ -29,6 +29,8 @@ def setup_logging(settings: LoggingSettings, *, to_stderr: bool = True) -> None:
         handlers=handlers,
         force=True,
     )
+    # Alembic announces every migration check at INFO; that is noise in a CLI's stderr.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 class App:

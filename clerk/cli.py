@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.progress import Progress
 
@@ -266,10 +265,17 @@ def main() -> None:
     except ChartclerkError as exc:
         print(f"chartclerk: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("chartclerk: aborted", file=sys.stderr)
         sys.exit(130)
+    except typer.TyperException as exc:
+        # Usage errors: typer prints them with a hint, as it would standalone.
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            print(f"chartclerk: {exc}", file=sys.stderr)
+        sys.exit(int(getattr(exc, "exit_code", 2)))
     sys.exit(code if isinstance(code, int) else 0)

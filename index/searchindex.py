@@ -20,7 +20,13 @@ from whoosh.index import LockError
 from chartclerk_errors import SearchIndexError
 from index import folders
 from index.models import IndexDocument, IndexSettings, SearchFilters, SearchHit, SearchResult
-from index.querying import QueryBuilder, configure_highlighting, filter_query, snippet
+from index.querying import (
+    QueryBuilder,
+    configure_highlighting,
+    filter_query,
+    restrict,
+    snippet,
+)
 from index.schema import build_schema, document_fields, write_version
 
 logger = logging.getLogger(__name__)
@@ -232,12 +238,9 @@ class SearchIndex:
         """
         if limit < 1 or page < 1:
             raise SearchIndexError("search limit and page must be at least 1")
-        parsed = self._queries.parse(query)
-        restriction = filter_query(filters)
+        parsed = restrict(self._queries.parse(query), filter_query(filters))
         with self._lock, engine_errors("search"):
-            results = self._current_searcher().search(
-                parsed, limit=page * limit, filter=restriction
-            )
+            results = self._current_searcher().search(parsed, limit=page * limit)
             configure_highlighting(results, self._settings.snippet_chars)
             page_hits = results[(page - 1) * limit : page * limit]
             hits = [self._hit(hit) for hit in page_hits]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from fhir.resources.R4B.humanname import HumanName
@@ -31,7 +32,6 @@ from records.patient_records import (
 )
 
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
-_GENDER = {"male": "M", "female": "F", "other": "O", "unknown": "U"}
 
 
 def read_bundle(document: dict[str, Any]) -> Iterator[Item]:
@@ -79,12 +79,21 @@ def read_resource(number: int, resource: dict[str, Any]) -> Item:
         return BadRecord(number, f"not a valid FHIR Patient ({', '.join(fields)[:200]})")
     try:
         family, given = _name(patient)
-        dob = parse_iso_date(patient.birthDate.isoformat()) if patient.birthDate else None
-        gender = _GENDER.get(patient.gender) if patient.gender else None
-        record = make_record(_mrn(patient), family, given, dob, gender)
+        dob = _birth_date(patient.birthDate)
+        # make_record takes male/female/other/unknown as M/F/O/U and rejects the rest.
+        record = make_record(_mrn(patient), family, given, dob, patient.gender)
     except RecordError as exc:
         return BadRecord(number, str(exc))
     return Upsert(number, record)
+
+
+def _birth_date(value: object) -> date | None:
+    # fhir.resources keeps a partial date ("1980", "1980-05") as a str: no use for matching.
+    if value is None:
+        return None
+    if not isinstance(value, date):
+        raise RecordError("birthDate is not a full YYYY-MM-DD date")
+    return parse_iso_date(value.isoformat())
 
 
 def _mrn(patient: Patient) -> str | None:

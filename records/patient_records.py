@@ -195,9 +195,10 @@ def parse_iso_date(value: str | None) -> date | None:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise RecordError("dob is not a YYYY-MM-DD date")
     try:
-        return _plausible(date.fromisoformat(text))
+        dob = date.fromisoformat(text)
     except ValueError as exc:
         raise RecordError("dob is not a valid date") from exc
+    return _plausible(dob)
 
 
 def _plausible(dob: date) -> date:
@@ -219,9 +220,10 @@ def parse_hl7_date(value: str | None) -> date | None:
     if not match:
         raise RecordError("PID-7 is not a YYYYMMDD[HHMM] date")
     try:
-        return _plausible(date(int(match[1]), int(match[2]), int(match[3])))
+        dob = date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError as exc:
         raise RecordError("PID-7 is not a valid date") from exc
+    return _plausible(dob)
 
 
 def make_record(

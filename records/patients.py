@@ -358,7 +358,7 @@ def _query_filter(text: str) -> ColumnElement[bool]:
         pass
     last, _, first = text.partition(",")
     keys = sorted(lookup_keys(last))
-    by_name = Patient.name_key.in_(keys)
+    by_name: ColumnElement[bool] = Patient.name_key.in_(keys)
     if first.strip():
         prefix = first.strip().lower()
         by_name = and_(by_name, func.lower(Patient.first_name).startswith(prefix))
