@@ -64,7 +64,9 @@ ROOTS = (
     "my angi phleb lymph aden thyr pancreat splen laryng pharyng rhin ot ophthalm cholecyst "
     "append bronch trache esophag duoden ile prostat ureter urethr vagin cervic mast"
 ).split()
-SUFFIXES = "itis osis ectomy otomy ostomy ology algia emia oma opathy plasty scopy gram megaly".split()
+SUFFIXES = (
+    "itis osis ectomy otomy ostomy ology algia emia oma opathy plasty scopy gram megaly".split()
+)
 DOC_TYPES = ["lab_report", "radiology_report", "progress_note", "discharge_summary", "consent"]
 STATUSES = ["filed"] * 8 + ["review"]
 
@@ -158,9 +160,13 @@ def queries(count: int, docs: int, seed: int) -> list[Query]:
             # FTS5 has no fuzzy match: the nearest cheap equivalent is a name prefix.
             out.append(Query("fuzzy name", f"name:{typo(last, rng)}", f"name : {last[:4]}*"))
         else:
-            start = date(2020, 1, 1) + timedelta(days=rng.randrange(0, 300))
+            # Documents arrive every 7 minutes from 2020-01-01: a window of a fifth of the span.
+            span = max(docs * 7 // 1440, 5)
+            start = date(2020, 1, 1) + timedelta(days=rng.randrange(span))
             filters = SearchFilters(
-                doc_type=rng.choice(DOC_TYPES), date_from=start, date_to=start + timedelta(90)
+                doc_type=rng.choice(DOC_TYPES),
+                date_from=start,
+                date_to=start + timedelta(span // 5),
             )
             out.append(Query("filtered", a, a, filters))
     return out

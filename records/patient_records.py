@@ -10,6 +10,7 @@ logged, and the values are PHI.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -99,6 +100,7 @@ def _letters(text: str) -> str:
     return "".join(ch for ch in fold(text).upper() if "A" <= ch <= "Z")
 
 
+@functools.lru_cache(maxsize=65536)
 def name_key(last_name: str) -> str:
     """The phonetic blocking key stored with a patient's last name.
 

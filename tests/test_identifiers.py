@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.identifiers import IdentifierSettings, Identifiers, PersonName, extract_identifiers
+from scanner.identifiers import Identifiers, IdentifierSettings, PersonName, extract_identifiers
 from scanner.numbers import luhn_valid, mod11_valid
 from scanner.pagetext import PageText, Word
 
@@ -90,7 +90,11 @@ def test_mrn(text: str, mrns: tuple[str, ...]) -> None:
         ("FIN: 123456789", "encounter_numbers", ("123456789",)),
         ("CSN 44455566", "encounter_numbers", ("44455566",)),
         ("Encounter: 31313131", "encounter_numbers", ("31313131",)),
-        ("Acct 99887766 FIN 123456789 CSN: 44455566", "encounter_numbers", ("123456789", "44455566")),
+        (
+            "Acct 99887766 FIN 123456789 CSN: 44455566",
+            "encounter_numbers",
+            ("123456789", "44455566"),
+        ),
         ("Sex: F", "sexes", ("F",)),
         ("Gender: Male", "sexes", ("M",)),
         ("Sex: unknown", "sexes", ("U",)),
@@ -260,8 +264,12 @@ def _row(top: float, cells: list[tuple[float, str]]) -> list[Word]:
 
 
 def test_table_value_below_label_by_word_boxes() -> None:
-    words = _row(100, [(40, "Patient"), (115, "Name"), (300, "MRN"), (420, "DOB"), (560, "Accession")])
-    words += _row(128, [(40, "DOE,"), (90, "JANE"), (300, "00482913"), (420, "03/14/1962"), (560, "24012345")])  # fmt: skip
+    words = _row(
+        100, [(40, "Patient"), (115, "Name"), (300, "MRN"), (420, "DOB"), (560, "Accession")]
+    )
+    words += _row(
+        128, [(40, "DOE,"), (90, "JANE"), (300, "00482913"), (420, "03/14/1962"), (560, "24012345")]
+    )
     text = "Patient Name MRN DOB Accession\nDOE, JANE 00482913 03/14/1962 24012345"
     ids = extract_identifiers([PageText(1, text, words=tuple(words))], DEFAULT, today=TODAY)
     assert ids.mrns == ("00482913",)
@@ -291,7 +299,11 @@ def test_table_ignores_unlabelled_column_and_far_rows() -> None:
 @pytest.mark.parametrize(
     ("text", "mrns", "dobs"),
     [
-        ("Patient Name        MRN        DOB\nDOE, JANE           00482913   03/14/1962", ("00482913",), (D(1962, 3, 14),)),  # fmt: skip
+        (
+            "Patient Name        MRN        DOB\nDOE, JANE           00482913   03/14/1962",
+            ("00482913",),
+            (D(1962, 3, 14),),
+        ),  # fmt: skip
         ("MRN:\n00482913", ("00482913",), ()),
         ("DOB\n03/14/1962", (), (D(1962, 3, 14),)),
         ("MRN:\nDOB: 03/14/1962", (), (D(1962, 3, 14),)),
@@ -318,7 +330,12 @@ def test_check_digit_rejects_misread_mrn(scheme: str, good: str, bad: str) -> No
 
 @pytest.mark.parametrize(
     ("digits", "luhn", "mod11"),
-    [("79927398713", True, False), ("1234567892", False, True), ("0", False, False), ("ab", False, False)],  # fmt: skip
+    [
+        ("79927398713", True, False),
+        ("1234567892", False, True),
+        ("0", False, False),
+        ("ab", False, False),
+    ],  # fmt: skip
 )
 def test_check_digit_functions(digits: str, luhn: bool, mod11: bool) -> None:
     assert luhn_valid(digits) is luhn
@@ -347,7 +364,25 @@ def test_random_text_never_raises(text: str) -> None:
     extract_identifiers([PageText(1, text)], DEFAULT, today=TODAY)
 
 
-_LABELLISH = st.sampled_from(["MRN", "DOB", "Patient:", "Acct", "FIN", ":", "#", "0", "O", "/", "\n", " ", "-", "1962", "Mar"])  # fmt: skip
+_LABELLISH = st.sampled_from(
+    [
+        "MRN",
+        "DOB",
+        "Patient:",
+        "Acct",
+        "FIN",
+        ":",
+        "#",
+        "0",
+        "O",
+        "/",
+        "\n",
+        " ",
+        "-",
+        "1962",
+        "Mar",
+    ]
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.identifiers import IdentifierSettings, Identifiers, PersonName, extract_identifiers
+from scanner.identifiers import Identifiers, IdentifierSettings, PersonName, extract_identifiers
 from scanner.matching import (
     REVIEW_REASONS,
     MatchSettings,
@@ -75,16 +75,34 @@ FILE_CASES = [
     ("other twin", ids(names=(N("Smith", "Emma"),), dobs=(D(2001, 5, 19),)), TWIN_EMMA),
     ("twin by mrn", ids(mrns=("00550002",), dobs=(D(2001, 5, 19),)), TWIN_EMMA),
     ("namesake by mrn", ids(("00660002",), (N("Garcia", "Maria"),), (D(1980, 1, 22),)), GARCIA_2),
-    ("swap is harmless with mrn+name", ids(("00440001",), (N("Patel", "Priya"),), (D(1985, 7, 4),)), PATEL),  # fmt: skip
+    (
+        "swap is harmless with mrn+name",
+        ids(("00440001",), (N("Patel", "Priya"),), (D(1985, 7, 4),)),
+        PATEL,
+    ),  # fmt: skip
     ("record without dob", ids(mrns=("00330001",), names=(N("Okafor", "Chidi"),)), NO_DOB),
-    ("accession decoy", ids(mrns=("00482913",), dobs=(D(1962, 3, 14),), accession_numbers=("00991234",)), DOE),  # fmt: skip
-    ("account decoy", ids(mrns=("00482913",), dobs=(D(1962, 3, 14),), account_numbers=("00660001",)), DOE),  # fmt: skip
-    ("unlabelled decoy", ids(mrns=("00482913",), dobs=(D(1962, 3, 14),), unlabelled_numbers=("00991234",)), DOE),  # fmt: skip
+    (
+        "accession decoy",
+        ids(mrns=("00482913",), dobs=(D(1962, 3, 14),), accession_numbers=("00991234",)),
+        DOE,
+    ),  # fmt: skip
+    (
+        "account decoy",
+        ids(mrns=("00482913",), dobs=(D(1962, 3, 14),), account_numbers=("00660001",)),
+        DOE,
+    ),  # fmt: skip
+    (
+        "unlabelled decoy",
+        ids(mrns=("00482913",), dobs=(D(1962, 3, 14),), unlabelled_numbers=("00991234",)),
+        DOE,
+    ),  # fmt: skip
     ("record sex unknown", ids(("00440001",), (N("Patel", "Priya"),), sexes=("F",)), PATEL),
 ]
 
 
-@pytest.mark.parametrize(("identifiers", "patient"), [c[1:] for c in FILE_CASES], ids=[c[0] for c in FILE_CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("identifiers", "patient"), [c[1:] for c in FILE_CASES], ids=[c[0] for c in FILE_CASES]
+)
 def test_files(identifiers: Identifiers, patient: PatientRecord) -> None:
     decision = decide(identifiers, REGISTRY, S)
     assert (decision.action, decision.mrn, decision.reason) == ("file", patient.mrn, None)
@@ -100,27 +118,81 @@ REVIEW_CASES = [
     ("name + swapped dob", ids(names=(N("Patel", "Priya"),), dobs=(D(1985, 7, 4),)), "name only"),
     ("last name + dob", ids(names=(N("Doe", "J"),), dobs=(D(1962, 3, 14),)), "single identifier"),
     ("mrn of A, dob of B", ids(mrns=("00482913",), dobs=(ROE.dob,)), "identifier conflict"),  # type: ignore[arg-type]
-    ("mrn of A, name of B", ids(mrns=("00482913",), names=(N("Roe", "Richard"),)), "identifier conflict"),  # fmt: skip
-    ("mrn of A, other first name", ids(("00482913",), (N("Doe", "John"),), (D(1962, 3, 14),)), "identifier conflict"),  # fmt: skip
-    ("mrn of A, other dob", ids(("00482913",), (N("Doe", "Jane"),), (D(1962, 3, 15),)), "identifier conflict"),  # fmt: skip
-    ("unknown mrn, name+dob of A", ids(("00000077",), (N("Doe", "Jane"),), (D(1962, 3, 14),)), "identifier conflict"),  # fmt: skip
-    ("sex differs", ids(mrns=("00482913",), dobs=(D(1962, 3, 14),), sexes=("M",)), "identifier conflict"),  # fmt: skip
-    ("two dobs", ids(("00482913",), (N("Doe", "Jane"),), (D(1962, 3, 14), D(1980, 1, 22))), "identifier conflict"),  # fmt: skip
-    ("two names", ids(("00482913",), (N("Doe", "Jane"), N("Roe", "Richard"))), "identifier conflict"),
-    ("two patients' mrns", ids(mrns=("00482913", "00991234"), dobs=(D(1962, 3, 14),)), "multiple patients on document"),  # fmt: skip
-    ("twins' mrns", ids(mrns=("00550001", "00550002"), dobs=(D(2001, 5, 19),)), "multiple patients on document"),  # fmt: skip
-    ("namesakes", ids(names=(N("Garcia", "Maria"),), dobs=(D(1980, 1, 22),)), "ambiguous candidates"),  # fmt: skip
-    ("namesakes, all caps", ids(names=(N("GARCIA", "MARIA"),), dobs=(D(1980, 1, 22),)), "ambiguous candidates"),  # fmt: skip
-    ("twins by initial", ids(names=(N("Smith", "A"),), dobs=(D(2001, 5, 19),)), "ambiguous candidates"),  # fmt: skip
+    (
+        "mrn of A, name of B",
+        ids(mrns=("00482913",), names=(N("Roe", "Richard"),)),
+        "identifier conflict",
+    ),  # fmt: skip
+    (
+        "mrn of A, other first name",
+        ids(("00482913",), (N("Doe", "John"),), (D(1962, 3, 14),)),
+        "identifier conflict",
+    ),  # fmt: skip
+    (
+        "mrn of A, other dob",
+        ids(("00482913",), (N("Doe", "Jane"),), (D(1962, 3, 15),)),
+        "identifier conflict",
+    ),  # fmt: skip
+    (
+        "unknown mrn, name+dob of A",
+        ids(("00000077",), (N("Doe", "Jane"),), (D(1962, 3, 14),)),
+        "identifier conflict",
+    ),  # fmt: skip
+    (
+        "sex differs",
+        ids(mrns=("00482913",), dobs=(D(1962, 3, 14),), sexes=("M",)),
+        "identifier conflict",
+    ),  # fmt: skip
+    (
+        "two dobs",
+        ids(("00482913",), (N("Doe", "Jane"),), (D(1962, 3, 14), D(1980, 1, 22))),
+        "identifier conflict",
+    ),  # fmt: skip
+    (
+        "two names",
+        ids(("00482913",), (N("Doe", "Jane"), N("Roe", "Richard"))),
+        "identifier conflict",
+    ),
+    (
+        "two patients' mrns",
+        ids(mrns=("00482913", "00991234"), dobs=(D(1962, 3, 14),)),
+        "multiple patients on document",
+    ),  # fmt: skip
+    (
+        "twins' mrns",
+        ids(mrns=("00550001", "00550002"), dobs=(D(2001, 5, 19),)),
+        "multiple patients on document",
+    ),  # fmt: skip
+    (
+        "namesakes",
+        ids(names=(N("Garcia", "Maria"),), dobs=(D(1980, 1, 22),)),
+        "ambiguous candidates",
+    ),  # fmt: skip
+    (
+        "namesakes, all caps",
+        ids(names=(N("GARCIA", "MARIA"),), dobs=(D(1980, 1, 22),)),
+        "ambiguous candidates",
+    ),  # fmt: skip
+    (
+        "twins by initial",
+        ids(names=(N("Smith", "A"),), dobs=(D(2001, 5, 19),)),
+        "ambiguous candidates",
+    ),  # fmt: skip
     ("twins Jon", ids(names=(N("Nguyen", "Jon"),), dobs=(D(1999, 9, 29),)), "ambiguous candidates"),
     ("nobody", ids(names=(N("Zyxwv", "Quorra"),), dobs=(D(1901, 1, 1),)), "unknown patient"),
     ("unknown mrn", ids(mrns=("00000077",), dobs=(D(1901, 1, 1),)), "unknown patient"),
     ("no identifiers", ids(), "no identifiers"),
-    ("only numbers", ids(accession_numbers=("00482913",), unlabelled_numbers=("00991234",)), "no identifiers"),  # fmt: skip
+    (
+        "only numbers",
+        ids(accession_numbers=("00482913",), unlabelled_numbers=("00991234",)),
+        "no identifiers",
+    ),  # fmt: skip
 ]
 
 
-@pytest.mark.parametrize(("identifiers", "reason"), [c[1:] for c in REVIEW_CASES], ids=[c[0] for c in REVIEW_CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("identifiers", "reason"), [c[1:] for c in REVIEW_CASES], ids=[c[0] for c in REVIEW_CASES]
+)
 def test_reviews(identifiers: Identifiers, reason: str) -> None:
     decision = decide(identifiers, REGISTRY, S)
     assert (decision.action, decision.mrn, decision.reason) == ("review", None, reason)
@@ -165,7 +237,10 @@ def test_irrelevant_candidates_are_dropped() -> None:
         (ids(mrns=("00482913",), dobs=(D(1962, 3, 14),)), "mrn exact"),
         (ids(mrns=("00482913",), dobs=(D(1962, 3, 14),)), "dob exact"),
         (ids(mrns=("00440001",), dobs=(D(1985, 7, 4),)), "dob day/month swapped"),
-        (ids(names=(N("Hartley", "Bill"),), dobs=(D(1955, 11, 23),)), "first name nickname Bill=William"),  # fmt: skip
+        (
+            ids(names=(N("Hartley", "Bill"),), dobs=(D(1955, 11, 23),)),
+            "first name nickname Bill=William",
+        ),  # fmt: skip
         (ids(names=(N("Hartlev", "William"),)), "last name similar (0.94)"),
         (ids(names=(N("Doe", "Jayne"),)), "first name similar (0.95)"),
         (ids(names=(N("Smith-Jones", "Mary"),)), "last name exact"),
@@ -185,11 +260,15 @@ def test_phonetic_first_name() -> None:
     page = ids(names=(N("Kowalski", "Catherine"),), dobs=(D(1961, 8, 17),))
     decision = decide(page, [record], S)
     assert decision.action == "file"
-    assert any(r.startswith("first name") and "differs" not in r for r in decision.candidates[0].reasons)
+    assert any(
+        r.startswith("first name") and "differs" not in r for r in decision.candidates[0].reasons
+    )
 
 
 def test_candidates_capped_and_ranked() -> None:
-    namesakes = [PatientRecord(f"0066{i:04d}", "Garcia", "Maria", D(1980, 1, 22), "F") for i in range(9)]
+    namesakes = [
+        PatientRecord(f"0066{i:04d}", "Garcia", "Maria", D(1980, 1, 22), "F") for i in range(9)
+    ]
     page = ids(mrns=("00660003",), names=(N("Garcia", "Maria"),), dobs=(D(1980, 1, 22),))
     decision = decide(page, namesakes, MatchSettings(max_candidates=3))
     assert decision.mrn == "00660003"
@@ -221,7 +300,11 @@ def test_blocking_query() -> None:
 
 
 def test_end_to_end_from_text() -> None:
-    text = "ST. MARY HOSPITAL  LAB\nPatient: DOE, JANE  MRN: 0048-2913  DOB: 03/14/1962\nAccession: 00991234"  # fmt: skip
+    text = (
+        "ST. MARY HOSPITAL  LAB\n"
+        "Patient: DOE, JANE  MRN: 0048-2913  DOB: 03/14/1962\n"
+        "Accession: 00991234"
+    )
     page_ids = extract_identifiers([PageText(1, text)], IdentifierSettings())
     assert decide(page_ids, REGISTRY, S).mrn == DOE.mrn
 

@@ -117,7 +117,8 @@ def test_bad_rows_are_reported_by_line_and_the_rest_loads(store: Store, tmp_path
 
 
 def test_csv_with_bom_and_whitespace(store: Store, tmp_path: Path) -> None:
-    text = "\ufeff\n mrn , last_name,first_name ,dob,sex\r\n 30000001 , Smith , Ann , 1980-01-02 , f \r\n"
+    text = "\ufeff\n mrn , last_name,first_name ,dob,sex\r\n"
+    text += " 30000001 , Smith , Ann , 1980-01-02 , f \r\n"
     report = import_patients(store, write(tmp_path, "bom.csv", text), actor="clerk1")
     assert (report.added, report.errors) == (1, [])
     patient = get_patient(store, "30000001")
