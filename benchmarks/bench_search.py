@@ -11,6 +11,7 @@ reindex >= 500 docs/s, memory < 2 GiB. All data is generated from a seed: no rea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import sqlite3
 import statistics
@@ -29,18 +30,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from index import IndexDocument, IndexSettings, SearchFilters, SearchIndex  # noqa: E402
 
-FIRST = (
+
+def words(text: str) -> list[str]:
+    """Split a word list written as one string."""
+    return text.split()
+
+
+FIRST = words(
     "marta jose ebony tobias amara liam noor sofia mateo hana arjun chloe dmitri ines kofi "
     "lena omar priya rafael sven talia umar vera wen yusuf zara bruno celia dario elif"
-).split()
-LAST = (
+)
+LAST = words(
     "kowalczyk garcía whitfield lindqvist okonkwo nakamura fernández oyelaran brennan "
     "castellanos dubois eriksen farouk gallagher haddad ivanova jaramillo kaczmarek "
     "lefebvre mbeki novak ostrowski petrov quintero rasmussen szabo takahashi ulrich "
-    "vasquez wojcik xiong yilmaz zielinski abernathy bergström córdoba delacroix "
-    "esposito fitzgerald gutiérrez hoffmann iglesias jablonski koenig moreau"
-).split()
-MEDICAL = (
+    "vasquez wojcik xiong yilmaz zielinski abernathy bergström córdoba delacroix esposito "
+    "fitzgerald gutiérrez hoffmann iglesias jablonski koenig moreau"
+)
+MEDICAL = words(
     "hemoglobin platelet creatinine sodium potassium glucose lactate troponin bilirubin "
     "albumin radiograph consolidation effusion pneumothorax cardiomegaly fracture edema "
     "stenosis thrombosis embolism infarction ischemia arrhythmia tachycardia bradycardia "
@@ -53,19 +60,20 @@ MEDICAL = (
     "postoperative preoperative imaging ultrasound tomography resonance echocardiogram "
     "electrocardiogram spirometry dyspnea cough fever chills nausea vomiting diarrhea "
     "abdominal chest pain headache dizziness syncope fatigue weakness numbness rash"
-).split()
-COMMON = (
+)
+COMMON = words(
     "the patient was is with and of to in no on for a at by denies reports noted normal "
-    "stable unchanged mild moderate severe left right bilateral acute chronic history "
-    "prior recent today day week plan continue start stop review results within limits"
-).split()
-ROOTS = (
-    "cardi gastr hepat nephr neur oste arthr derm hemat pulmon enter col cyst mening encephal "
-    "my angi phleb lymph aden thyr pancreat splen laryng pharyng rhin ot ophthalm cholecyst "
-    "append bronch trache esophag duoden ile prostat ureter urethr vagin cervic mast"
-).split()
-SUFFIXES = (
-    "itis osis ectomy otomy ostomy ology algia emia oma opathy plasty scopy gram megaly".split()
+    "stable unchanged mild moderate severe left right bilateral acute chronic history prior "
+    "recent today day week plan continue start stop review results within limits"
+)
+ROOTS = words(
+    "cardi gastr hepat nephr neur oste arthr derm hemat pulmon enter col cyst mening "
+    "encephal my angi phleb lymph aden thyr pancreat splen laryng pharyng rhin ot ophthalm "
+    "cholecyst append bronch trache esophag duoden ile prostat ureter urethr vagin cervic "
+    "mast"
+)
+SUFFIXES = words(
+    "itis osis ectomy otomy ostomy ology algia emia oma opathy plasty scopy gram megaly"
 )
 DOC_TYPES = ["lab_report", "radiology_report", "progress_note", "discharge_summary", "consent"]
 STATUSES = ["filed"] * 8 + ["review"]
@@ -185,10 +193,8 @@ class MemoryWatch:
         while not self._stop.is_set():
             rss = me.memory_info().rss
             for child in me.children(recursive=True):
-                try:
+                with contextlib.suppress(psutil.Error):  # a child may exit meanwhile
                     rss += child.memory_info().rss
-                except psutil.Error:
-                    pass
             self.peak = max(self.peak, rss)
             self._stop.wait(0.1)
 

@@ -75,7 +75,7 @@ class _Reading:
     words: tuple[Word, ...]
     text: str
     confidence: float
-    real_words: int
+    strong_words: int
 
 
 def read_page(job: PageJob) -> PageText:
@@ -105,11 +105,11 @@ def _ocr_oriented(image: Image.Image, job: PageJob) -> PageText:
     options = job.options
 
     def good(r: _Reading) -> bool:
-        return r.confidence >= options.min_confidence and r.real_words >= options.min_words
+        return r.strong_words >= options.min_words and r.confidence >= options.min_confidence
 
     with tempfile.TemporaryDirectory(prefix="chartclerk-ocr-") as tmp:
         folder = Path(tmp)
-        best = _ocr(image, folder, options.languages, options.timeout)
+        best = _ocr(image, folder, options.languages, options.timeout, options.min_confidence)
         best_angle, best_image = 0, image
         if not good(best):
             # OSD's guess first; on a sparse page it is often wrong, so the other
@@ -119,8 +119,10 @@ def _ocr_oriented(image: Image.Image, job: PageJob) -> PageText:
                 if angle == 0:
                     continue
                 turned = image.rotate(angle, expand=True)
-                reading = _ocr(turned, folder, options.languages, options.timeout)
-                if (reading.real_words, reading.confidence) > (best.real_words, best.confidence):
+                reading = _ocr(
+                    turned, folder, options.languages, options.timeout, options.min_confidence
+                )
+                if reading.strong_words > best.strong_words:
                     best, best_angle, best_image = reading, angle, turned
                 if good(reading):
                     break
@@ -143,14 +145,16 @@ def _image_file(image: Image.Image, folder: Path) -> str:
     return str(path)
 
 
-def _ocr(image: Image.Image, folder: Path, languages: str, timeout: float) -> _Reading:
+def _ocr(
+    image: Image.Image, folder: Path, languages: str, timeout: float, strong: float
+) -> _Reading:
     source = _image_file(image, folder)
     data = _call(
         lambda: pytesseract.image_to_data(
             source, lang=languages, output_type=pytesseract.Output.DICT, timeout=timeout
         )
     )
-    return _words_from_tsv(data)
+    return _words_from_tsv(data, strong)
 
 
 def _detect_rotation(image: Image.Image, folder: Path, timeout: float) -> int:
@@ -184,7 +188,7 @@ def _call(run: Callable[[], T]) -> T:
         raise MissingDependencyError("tesseract is not installed") from exc
 
 
-def _words_from_tsv(data: dict[str, list[object]]) -> _Reading:
+def _words_from_tsv(data: dict[str, list[object]], strong: float) -> _Reading:
     words: list[Word] = []
     lines: dict[tuple[int, int, int], list[str]] = {}
     for i, raw in enumerate(data["text"]):
@@ -212,7 +216,8 @@ def _words_from_tsv(data: dict[str, list[object]]) -> _Reading:
         )
         lines.setdefault(key, []).append(text)
     confidence = sum(w.conf for w in words) / len(words) if words else 0.0
-    real = sum(1 for w in words if REAL_WORD.search(w.text))
+    # Real words read with confidence: garbage from a turned page rarely has many.
+    real = sum(1 for w in words if w.conf >= strong and REAL_WORD.search(w.text))
     text = "\n".join(" ".join(parts) for parts in lines.values())
     return _Reading(tuple(words), text, confidence, real)
 
