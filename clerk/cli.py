@@ -21,7 +21,9 @@ from clerk.cli_records import documents_app, patients_app, review_app
 from clerk.output import console, print_json, print_table
 from clerk.status import gather_status
 from index import SearchFilters
+from records import patients as patient_index
 from scanner.watcher import InboxWatcher
+from synthetic import write_demo_set
 
 log = logging.getLogger("chartclerk")
 
@@ -57,7 +59,8 @@ def main_options(
 
 
 def _app(ctx: typer.Context) -> App:
-    return ctx.obj  # type: ignore[no-any-return]
+    app: App = ctx.obj
+    return app
 
 
 def _files_under(paths: list[Path]) -> list[Path]:
@@ -246,6 +249,27 @@ def search(
             [h["id"], h["source_name"], h["patient_mrn"], h["doc_type"], h["score"], h["snippet"]]
             for h in hits
         ],
+    )
+
+
+@cli.command()
+def demo(
+    ctx: typer.Context,
+    documents: Annotated[int, typer.Option(min=3, max=200, help="How many scans to drop.")] = 12,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 0,
+) -> None:
+    """Load synthetic patients and drop synthetic scans into the inbox (never real PHI)."""
+    app = _app(ctx)
+    registry = app.settings.data_dir / "demo" / "registry.csv"
+    dropped = write_demo_set(registry, app.settings.inbox.path, n_docs=documents, seed=seed)
+    report = patient_index.import_patients(app.store, registry, actor=app.actor)
+    console.print(
+        f"loaded {report.added + report.updated + report.unchanged} synthetic patients; "
+        f"dropped {len(dropped)} scans into {app.settings.inbox.path}"
+    )
+    console.print(
+        "run `make run` (or `chartclerk watch`) to file them, then "
+        "`chartclerk documents list`, `chartclerk review list`, `chartclerk search hemoglobin`"
     )
 
 

@@ -23,7 +23,8 @@ patients_app = typer.Typer(help="The patient master index.", no_args_is_help=Tru
 
 
 def _app(ctx: typer.Context) -> App:
-    return ctx.obj  # type: ignore[no-any-return]
+    app: App = ctx.obj
+    return app
 
 
 def _summary_rows(rows: list[dict[str, object]]) -> list[list[object]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from chartclerk_errors import NotFoundError, StoreError
 from records.models import Document, Event, Patient
@@ -10,20 +11,20 @@ from records.store import Store, now
 from records.views import DocumentSummary, dump_detail
 
 
-def _document(session: object, document_id: int) -> Document:
-    row = session.get(Document, document_id)  # type: ignore[attr-defined]
+def _document(session: Session, document_id: int) -> Document:
+    row = session.get(Document, document_id)
     if row is None:
         raise NotFoundError(f"no document with id {document_id}")
-    return row  # type: ignore[no-any-return]
+    return row
 
 
-def _require_patient(session: object, mrn: str) -> Patient:
-    patient = session.scalar(select(Patient).where(Patient.mrn == mrn))  # type: ignore[attr-defined]
+def _require_patient(session: Session, mrn: str) -> Patient:
+    patient = session.scalar(select(Patient).where(Patient.mrn == mrn))
     if patient is None:
         raise NotFoundError(f"no patient with MRN {mrn} in the patient index")
     if patient.merged_into:
         raise StoreError(f"MRN {mrn} was merged into {patient.merged_into}; file to that MRN")
-    return patient  # type: ignore[no-any-return]
+    return patient
 
 
 def assign(store: Store, document_id: int, mrn: str, *, actor: str) -> DocumentSummary:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from records.patients import find_candidates
 from records.store import Store
 from scanner.classify import ClassifySettings, classify
-from scanner.identifiers import IdentifierSettings, Identifiers, extract_identifiers
+from scanner.identifiers import Identifiers, IdentifierSettings, extract_identifiers
 from scanner.matching import MatchDecision, MatchSettings, PatientRecord, blocking_query, decide
 from scanner.names import PersonName
 from scanner.pagetext import PageText

@@ -1,5 +1,6 @@
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -73,7 +74,7 @@ def _flatten(data: dict, prefix: str = "") -> set[str]:
     return keys
 
 
-def _model_keys(model: type, prefix: str = "") -> set[str]:
+def _model_keys(model: Any, prefix: str = "") -> set[str]:
     keys = set()
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"
@@ -90,7 +91,5 @@ def test_every_setting_of_the_service_sections_is_in_config_yaml() -> None:
     assert documented <= known, f"keys no setting reads: {sorted(documented - known)}"
     # Long keyword and label tables keep their defaults in code; everything else is shown.
     tables = ("filing.classify.keywords", "filing.classify.loinc", "filing.matching.weights")
-    missing = {
-        k for k in known - documented if not (k.startswith(tables) or k.endswith("_labels"))
-    }
+    missing = {k for k in known - documented if not (k.startswith(tables) or k.endswith("_labels"))}
     assert not missing, f"settings missing from config.yaml: {sorted(missing)}"

@@ -63,7 +63,10 @@ def test_a_clean_labelled_scan_is_filed_to_its_patient(registry_app: App) -> Non
     patient = patients()[5]
     path = scan(inbox(registry_app), patient, "png", "lab.png")
     outcome = registry_app.ingestor.ingest(path)
-    assert (outcome.kind, registry_app.store.get_document(outcome.document_id or 0).summary.patient_mrn) == (
+    assert (
+        outcome.kind,
+        registry_app.store.get_document(outcome.document_id or 0).summary.patient_mrn,
+    ) == (
         "filed",
         patient.mrn,
     )
@@ -136,7 +139,9 @@ def test_each_bad_file_is_quarantined_with_a_reason(registry_app: App, tmp_path:
     assert len(kept) == len(cases)
 
 
-def test_a_symlink_and_a_fifo_are_quarantined_never_followed(registry_app: App, tmp_path: Path) -> None:
+def test_a_symlink_and_a_fifo_are_quarantined_never_followed(
+    registry_app: App, tmp_path: Path
+) -> None:
     import os
 
     secret = tmp_path / "outside.png"
