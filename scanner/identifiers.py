@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scanner.dates import DateOrder, parse_first_date
 from scanner.labels import LabelFinder, LabelHit, segments, text_below, word_lines, words_below
-from scanner.names import PersonName, parse_name
+from scanner.names import PersonName, parse_bare_name, parse_name
 from scanner.numbers import CheckDigitScheme, check_digit_ok, read_code, read_number
 from scanner.pagetext import PageText, Word
 
@@ -248,7 +248,27 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
                 values.append((kind, value))
     if page.words:
         values.extend(_values_below_words(page.words, reader, finder))
+    values.extend(("name", name) for name in _header_names(lines, finder))
     return values
+
+
+def _header_names(lines: Sequence[str], finder: LabelFinder) -> list[PersonName]:
+    """Unlabelled ``DOE, JANE A`` lines right above or below a labelled MRN or DOB line.
+
+    A chart header or an addressograph sticker prints the name without a label next to the
+    MRN line; a name that is printed must be read, or a conflicting one would go unseen.
+    """
+    texts = [line for line in lines if line.strip()]
+    found: list[PersonName] = []
+    for index, line in enumerate(texts):
+        if not any(hit.kind in ("mrn", "dob") for hit in finder.find(line)):
+            continue
+        for near in (index - 1, index + 1):
+            if 0 <= near < len(texts) and not finder.find(texts[near]):
+                name = parse_bare_name(texts[near])
+                if name is not None:
+                    found.append(name)
+    return found
 
 
 def _through_stop_labels(line: str, hits: Sequence[LabelHit], which: int) -> str:

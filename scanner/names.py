@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 
 _APOSTROPHES = "'’‘`´"
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'’‘`´]*(?:-[A-Za-z][A-Za-z'’‘`´]*)*\.?")
+_LETTER = r"[^\W\d_]"  # any letter, accented ones included (Muñoz, Renée)
+_TOKEN = re.compile(rf"{_LETTER}(?:{_LETTER}|['’‘`´])*(?:-{_LETTER}(?:{_LETTER}|['’‘`´])*)*\.?")
 _SURNAME_PREFIXES = frozenset({"O", "D"})
 _NOT_NAMES = frozenset(
     {
@@ -95,9 +97,35 @@ def parse_name(segment: str) -> PersonName | None:
     return name if _valid(name) else None
 
 
+def parse_bare_name(line: str) -> PersonName | None:
+    """Parse a line that holds nothing but a ``LAST, FIRST [MIDDLE]`` name.
+
+    Chart headers and addressograph stickers print the name unlabelled above the MRN line;
+    only a line made entirely of name tokens around one comma counts, so an address
+    (``Wrenfield, PA 19999``) or a sentence never does.
+
+    Args:
+        line: one line of a page.
+
+    Returns:
+        The name, or None when the line is anything else.
+    """
+    text = line.strip()
+    if text.count(",") != 1:
+        return None
+    last_part, rest = text.split(",")
+    if not (1 <= len(last_part.split()) <= 3 and 1 <= len(rest.split()) <= 2):
+        return None
+    tokens = text.replace(",", " ").split()
+    if not all(_TOKEN.fullmatch(t) and t.rstrip(".").lower() not in _NOT_NAMES for t in tokens):
+        return None
+    return parse_name(text)
+
+
 def name_key(name: str) -> str:
-    """Upper-case letters only: ``O'Brien``, ``O Brien`` and ``OBRIEN`` share one key."""
-    return re.sub(r"[^A-Z]", "", name.upper())
+    """Upper-case letters only, accents folded: ``O'Brien``/``OBRIEN``, ``Muñoz``/``MUNOZ``."""
+    folded = unicodedata.normalize("NFKD", name)
+    return re.sub(r"[^A-Z]", "", "".join(c for c in folded if not unicodedata.combining(c)).upper())
 
 
 def surname_parts(name: str) -> tuple[str, ...]:

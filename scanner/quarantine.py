@@ -50,7 +50,14 @@ def quarantine_file(path: Path, folder: Path, document_id: int, *, copy: bool) -
     try:
         if copy:
             if not target.exists():
-                shutil.copyfile(path, target, follow_symlinks=False)
+                # Through a temporary name: a crash mid-copy must not leave a torn copy
+                # that a later duplicate of the same file would take for a whole one.
+                partial = folder / f".tmp-{target.name}"
+                try:
+                    shutil.copyfile(path, partial, follow_symlinks=False)
+                    partial.replace(target)
+                finally:
+                    partial.unlink(missing_ok=True)
         else:
             shutil.move(path, target)
     except OSError as exc:

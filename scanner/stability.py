@@ -14,6 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 Identity = tuple[int, int, int, int]
+# A file that is still empty is far more often one a scanner or copier has created and not
+# yet begun to write than a truly empty drop: it waits this long before it is taken.
+EMPTY_GRACE_SECONDS = 30.0
 
 
 def is_ignored(path: Path, root: Path, patterns: Sequence[str]) -> bool:
@@ -38,8 +41,14 @@ def _identity(path: Path) -> Identity | None:
 class StabilityTracker:
     """Files seen in the inbox, each with the moment it last changed. Thread-safe."""
 
-    def __init__(self, stable_seconds: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        stable_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        empty_grace_seconds: float = EMPTY_GRACE_SECONDS,
+    ):
         self.stable_seconds = stable_seconds
+        self.empty_grace_seconds = max(stable_seconds, empty_grace_seconds)
         self.clock = clock
         self._lock = threading.Lock()
         self._seen: dict[Path, tuple[Identity, float]] = {}
@@ -85,11 +94,28 @@ class StabilityTracker:
                     del self._seen[path]
                 elif current != identity:
                     self._seen[path] = (current, now)
-                elif now - since >= self.stable_seconds:
+                elif now - since >= self._wait_for(identity):
                     del self._seen[path]
                     self._handed[path] = identity
                     ready.append(path)
         return sorted(ready)
+
+    def _wait_for(self, identity: Identity) -> float:
+        return self.empty_grace_seconds if identity[2] == 0 else self.stable_seconds
+
+    def retry_later(self, path: Path, delay: float) -> None:
+        """Offer a handed-over file again ``delay`` seconds from now (its handling failed).
+
+        A file whose handling raised (database locked, disk full) is still in the inbox; it
+        must be tried again without waiting for it to change or for the daemon to restart.
+        """
+        identity = _identity(path)
+        with self._lock:
+            self._handed.pop(path, None)
+            if identity is None:
+                self._seen.pop(path, None)
+                return
+            self._seen[path] = (identity, self.clock() + delay)
 
     def give_back(self, path: Path) -> None:
         """Return a file from :meth:`take_ready` that could not be handled yet; still stable."""

@@ -21,11 +21,16 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from chartclerk_errors import ChartclerkError
 from scanner.settings import WatchSettings
 from scanner.stability import StabilityTracker, is_ignored
 
 log = logging.getLogger("chartclerk.watch")
 TICK_SECONDS = 0.25
+# A file whose handling failed unexpectedly (database locked, disk full) is tried again after
+# this long, doubling on each further failure up to RETRY_MAX_SECONDS.
+RETRY_SECONDS = 5.0
+RETRY_MAX_SECONDS = 300.0
 
 
 class _Notifier(FileSystemEventHandler):
@@ -70,6 +75,7 @@ class InboxWatcher:
         self.periodic = list(periodic)
         self.in_flight: dict[Path, Future[object]] = {}
         self._scan_requested = threading.Event()
+        self._failures: dict[Path, int] = {}
 
     def notice(self, path: Path) -> None:
         """Note a path that may be a new or changed file (called from the observer thread)."""
@@ -89,6 +95,7 @@ class InboxWatcher:
                 self.notice(Path(folder) / name)
                 seen += 1
         self.tracker.forget_gone()
+        self._failures = {p: n for p, n in self._failures.items() if p.exists()}
         return seen
 
     def _observer(self) -> BaseObserver:
@@ -138,8 +145,22 @@ class InboxWatcher:
         for path, future in list(self.in_flight.items()):
             if future.done():
                 del self.in_flight[path]
-                if future.exception() is not None:
-                    log.error("ingest failed unexpectedly: %s", type(future.exception()).__name__)
+                error = future.exception()
+                if error is None:
+                    self._failures.pop(path, None)
+                    continue
+                # The file is still in the inbox (nothing is released before it is stored):
+                # try it again later rather than leave it until it changes or a restart.
+                failures = self._failures.get(path, 0) + 1
+                self._failures[path] = failures
+                delay = min(RETRY_SECONDS * 2 ** (failures - 1), RETRY_MAX_SECONDS)
+                log.error(
+                    "ingest failed unexpectedly (%s: %s); retrying in %.0f s",
+                    type(error).__name__,
+                    error if isinstance(error, ChartclerkError) else "see the exception type",
+                    delay,
+                )
+                self.tracker.retry_later(path, delay)
         # Hand out only as many files as there are threads, so a stop leaves the rest
         # untouched in the inbox.
         room = self.workers - len(self.in_flight)
