@@ -50,6 +50,7 @@ def specs(count: int) -> list[DocumentSpec]:
 
 def make_config(folder: Path) -> Path:
     text = (ROOT / "config.yaml").read_text().replace("stable_seconds: 2 ", "stable_seconds: 0.2 ")
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.yaml"
     path.write_text(text)
     return path
