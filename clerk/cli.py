@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +22,7 @@ from clerk.output import console, print_json, print_table
 from clerk.status import gather_status
 from index import SearchFilters
 from records import patients as patient_index
+from scanner.pipeline import Outcome
 from scanner.watcher import InboxWatcher
 from synthetic import write_demo_set
 
@@ -87,20 +88,13 @@ def ingest(
     inbox = app.settings.inbox.path.resolve()
     files = _files_under(paths)
     missing = [p for p in files if not p.exists() and not p.is_symlink()]
-    outcomes = []
     with ThreadPoolExecutor(app.settings.ingest.documents_in_flight) as pool:
         futures = [
             (path, pool.submit(app.ingestor.ingest, path, release_source=_inside(path, inbox)))
             for path in files
             if path not in missing
         ]
-        for path, future in futures:
-            outcome = future.result()
-            outcomes.append((path, outcome))
-    rows = [
-        {"path": str(p), "outcome": o.kind, "id": o.document_id, "reason": o.reason}
-        for p, o in outcomes
-    ]
+        rows = [_ingest_row(path, future) for path, future in futures]
     rows += [
         {"path": str(p), "outcome": "missing", "id": None, "reason": "no such file"}
         for p in missing
@@ -113,8 +107,22 @@ def ingest(
             ["file", "outcome", "id", "reason"],
             [[r["path"], r["outcome"], r["id"], r["reason"]] for r in rows],
         )
-    if missing:
+    if any(r["outcome"] in ("missing", "error") for r in rows):
         raise typer.Exit(1)
+
+
+def _ingest_row(path: Path, future: Future[Outcome]) -> dict[str, object]:
+    try:
+        outcome = future.result()
+    except ChartclerkError as exc:
+        # The file stays where it is (nothing was released); the next run takes it again.
+        return {"path": str(path), "outcome": "error", "id": None, "reason": str(exc)}
+    return {
+        "path": str(path),
+        "outcome": outcome.kind,
+        "id": outcome.document_id,
+        "reason": outcome.reason,
+    }
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -241,7 +241,7 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
             if value is None:
                 # "DOB (Age): 03/14/1962": a minor label may sit between label and value.
                 value = reader.read(kind, hits[which], _through_stop_labels(line, hits, which))
-            if value is None and not page.words:
+            if value is None and not page.words and _blank(segment):
                 below = _first_segment(text_below(lines, index, hits, which), finder)
                 value = reader.read(kind, hits[which], below)
             if value is not None:
@@ -277,6 +277,15 @@ def _through_stop_labels(line: str, hits: Sequence[LabelHit], which: int) -> str
     return line[hits[which].value_start : later[0] if later else len(line)]
 
 
+def _blank(segment: str) -> bool:
+    """True when a label has no value after it on its line (a column header, a form field).
+
+    Only such a label takes its value from below: ``Patient reports ...`` is prose, and the
+    next line is not its value.
+    """
+    return not any(ch.isalnum() for ch in segment)
+
+
 def _first_segment(text: str, finder: LabelFinder) -> str:
     """Text up to the first label in it: a value cell never carries another field's label."""
     hits = finder.find(text)
@@ -293,7 +302,7 @@ def _values_below_words(
         hits = finder.find(line.text)
         for which, segment in enumerate(segments(line.text, hits)):
             kind = _KINDS.get(hits[which].kind)
-            if kind is None or reader.read(kind, hits[which], segment) is not None:
+            if kind is None or not _blank(segment):
                 continue
             below = _first_segment(words_below(lines, index, hits, which), finder)
             value = reader.read(kind, hits[which], below)

@@ -75,9 +75,9 @@ class Ingestor:
         )
         self._pool: ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
-        # Two copies of one file dropped at once must not both become documents.
-        self._hash_locks: dict[str, threading.Lock] = {}
-        self._hash_guard = threading.Lock()
+        # Two copies of one file dropped at once must not both become documents. Striped
+        # by hash prefix, so the daemon holds a fixed number of locks however long it runs.
+        self._hash_locks = [threading.Lock() for _ in range(64)]
 
     def close(self) -> None:
         """Stop the OCR workers."""
@@ -117,8 +117,7 @@ class Ingestor:
             return self._ingest_taken(intake, release_source)
 
     def _lock_for(self, sha256: str) -> threading.Lock:
-        with self._hash_guard:
-            return self._hash_locks.setdefault(sha256, threading.Lock())
+        return self._hash_locks[int(sha256[:8], 16) % len(self._hash_locks)]
 
     def _ingest_taken(self, intake: Intake, release_source: bool) -> Outcome:
         existing = self.store.find_by_sha(intake.sha256)
