@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from chartclerk_errors import ImportFileError
-from records import fhir_patients, hl7_adt
+from records import hl7_adt
 from records.patient_records import (
     BadRecord,
     Item,
@@ -76,6 +76,10 @@ def _read_text(path: Path) -> str:
 
 
 def _read_json(path: Path, text: str) -> tuple[str, list[Item]]:
+    # fhir.resources builds hundreds of models on import: load it only for a FHIR file,
+    # so every other command starts quickly.
+    from records import fhir_patients
+
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
