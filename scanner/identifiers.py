@@ -17,7 +17,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from scanner.dates import DateOrder, parse_first_date
-from scanner.labels import LabelFinder, LabelHit, segments, text_below, word_lines, words_below
+from scanner.labels import (
+    LabelFinder,
+    LabelHit,
+    ends_cell,
+    segments,
+    text_below,
+    word_lines,
+    words_below,
+)
 from scanner.names import PersonName, parse_bare_name, parse_name
 from scanner.numbers import CheckDigitScheme, check_digit_ok, read_code, read_number
 from scanner.pagetext import PageText, Word
@@ -253,7 +261,7 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
 
 
 def _header_names(lines: Sequence[str], finder: LabelFinder) -> list[PersonName]:
-    """Unlabelled ``DOE, JANE A`` lines right above or below a labelled MRN or DOB line.
+    """Unlabelled ``DOE, JANE A`` lines right above or below a labelled MRN, DOB or sex line.
 
     A chart header or an addressograph sticker prints the name without a label next to the
     MRN line; a name that is printed must be read, or a conflicting one would go unseen.
@@ -261,7 +269,7 @@ def _header_names(lines: Sequence[str], finder: LabelFinder) -> list[PersonName]
     texts = [line for line in lines if line.strip()]
     found: list[PersonName] = []
     for index, line in enumerate(texts):
-        if not any(hit.kind in ("mrn", "dob") for hit in finder.find(line)):
+        if not any(hit.kind in ("mrn", "dob", "sex") for hit in finder.find(line)):
             continue
         for near in (index - 1, index + 1):
             if 0 <= near < len(texts) and not finder.find(texts[near]):
@@ -302,7 +310,7 @@ def _values_below_words(
         hits = finder.find(line.text)
         for which, segment in enumerate(segments(line.text, hits)):
             kind = _KINDS.get(hits[which].kind)
-            if kind is None or not _blank(segment):
+            if kind is None or not (_blank(segment) or ends_cell(line, hits[which])):
                 continue
             below = _first_segment(words_below(lines, index, hits, which), finder)
             value = reader.read(kind, hits[which], below)

@@ -89,8 +89,19 @@ class LabelFinder:
             label = line[match.start() : match.start("sep")]
             colon = bool(set(sep) & set(":;#"))
             kind = self._kinds[index]
+            if kind == STOP_KIND and not (colon or _marked_stop(line, match.start(), match.end())):
+                continue
             hits.append(LabelHit(kind, match.start(), match.end(), colon, len(label.split())))
         return hits
+
+
+def _marked_stop(line: str, start: int, end: int) -> bool:
+    """Whether a minor label without a colon still reads as one: ``Room 12``, ``(Age)``.
+
+    A bare word that is also a surname (``Ward, Wei``, ``Wei Lee Ward``) is not a label.
+    """
+    before = line[:start].rstrip()[-1:]
+    return before in ("(", "/") or line[end:].lstrip()[:1].isdigit()
 
 
 def segments(line: str, hits: Sequence[LabelHit]) -> list[str]:
@@ -162,6 +173,36 @@ def word_lines(words: Sequence[Word]) -> list[WordLine]:
     return lines
 
 
+def _cell_gap(line: WordLine) -> float:
+    """A horizontal gap wider than this separates table cells rather than words."""
+    return 0.8 * max(1.0, line.bottom - line.top)
+
+
+def word_cells(line: WordLine) -> list[str]:
+    """The line's text split into cells at gaps wider than an ordinary word space."""
+    cells: list[list[str]] = []
+    previous: Word | None = None
+    for word in line.words:
+        if previous is None or word.left - previous.right > _cell_gap(line):
+            cells.append([])
+        cells[-1].append(word.text)
+        previous = word
+    return [" ".join(cell) for cell in cells]
+
+
+def ends_cell(line: WordLine, hit: LabelHit) -> bool:
+    """Whether label ``hit`` is alone in its cell: nothing follows it, or only after a gap.
+
+    A column header (``MRN      DOB``) takes its value from below; a label word running
+    into prose (``Patient reports feeling ...``) does not.
+    """
+    last = line.word_at(max(hit.start, hit.value_start - 1))
+    index = line.words.index(last)
+    if index + 1 >= len(line.words):
+        return True
+    return line.words[index + 1].left - last.right > _cell_gap(line)
+
+
 def words_below(lines: Sequence[WordLine], index: int, hits: Sequence[LabelHit], which: int) -> str:
     """For label ``which`` on word line ``index``, the words directly below it.
 
@@ -173,6 +214,11 @@ def words_below(lines: Sequence[WordLine], index: int, hits: Sequence[LabelHit],
     line, below = lines[index], lines[index + 1]
     if below.top - line.bottom > 3 * max(1.0, line.bottom - line.top):
         return ""
+    cells = word_cells(below)
+    if len(cells) == len(hits) == len(word_cells(line)):
+        # A header row of labels over a row of as many cells: the values go by order, also
+        # when a value is wider than its label and its words sit under the next one.
+        return cells[which]
     spans = []
     for hit in hits:
         first = line.word_at(hit.start)

@@ -192,6 +192,10 @@ def _review_reason(ids: Identifiers, ranked: list[_Scored], s: MatchSettings) ->
     if not ranked:
         return UNKNOWN_PATIENT
     top = ranked[0]
+    if top.contradicted and len(top.agreeing) < 2 and not any(c.mrn_agrees for c in ranked):
+        # No MRN on the page is anyone's, and nobody has both its name and its birth date:
+        # the look-alikes are someone else, the patient is not in the index.
+        return UNKNOWN_PATIENT
     if top.contradicted:
         others = {mrn_key(c.record.mrn) for c in ranked[1:]}
         stray = [m for m in ids.mrns if mrn_key(m) != mrn_key(top.record.mrn)]

@@ -146,6 +146,23 @@ def test_unlabelled_numbers_never_become_mrns() -> None:
         ("Patient Name JANE DOE", (PersonName("Doe", "Jane"),)),
         ("Patient DOE, JANE", (PersonName("Doe", "Jane"),)),
         ("Name Jane Doe", ()),  # a bare one-word label needs a colon or a comma form
+        # accented names (bench: Muñoz, Renée were dropped)
+        ("Patient: Muñoz, Tony Lee", (PersonName("Muñoz", "Tony", "Lee"),)),
+        ("Name: Renée Harris", (PersonName("Harris", "Renée"),)),
+        # a surname that is also a minor label (bench: "Ward" cut the name short)
+        ("Name: Wei Lee Ward", (PersonName("Ward", "Wei", "Lee"),)),
+        ("Patient: WARD, WEI LEE", (PersonName("Ward", "Wei", "Lee"),)),
+        # chart header / sticker: an unlabelled LAST, FIRST line next to the MRN or DOB line
+        ("CLARK, PETER ROSE\nMRN: 33976002   DOB: 10-Jan-1968", (PersonName("Clark", "Peter", "Rose"),)),
+        ("Ward, Wei Lee\nDOB: 02/13/1942   Sex: M", (PersonName("Ward", "Wei", "Lee"),)),
+        ("MRN: 33976002\nHarris, Renée", (PersonName("Harris", "Renée"),)),
+        # ... but not an address, a sentence or a line away from the identifiers
+        ("Wrenfield, PA 19999\nMRN: 33976002", ()),
+        ("HILL, LUIS M\nSex: M", (PersonName("Hill", "Luis", "M"),)),
+        ("Clark, Peter\nPROGRESS NOTE\nMRN: 33976002", ()),
+        ("Chest pain, shortness of breath\nMRN: 33976002", ()),
+        # prose after a name label: the next line is not its value (bench: "Pain, Shortness")
+        ("Patient reports feeling better today. Denies chest\npain, shortness of breath", ()),
         # not names
         ("Patient education provided", ()),
         ("Patient tolerated the procedure well", ()),
@@ -286,6 +303,28 @@ def test_table_accession_column_left_of_mrn_is_not_an_mrn() -> None:
     assert ids.accession_numbers == ("00482913",)
 
 
+def test_table_values_wider_than_their_labels_go_by_cell_order() -> None:
+    # A text-layer table: each value runs under the next label, cells are split by gaps.
+    words = _row(100, [(54, "Patient"), (100, "Name"), (160, "MRN"), (210, "DOB")])
+    words += _row(
+        122, [(54, "BAILEY,"), (128, "OSCAR"), (180, "EDWARD"), (260, "07923418"), (350, "1970-05-20")]
+    )  # fmt: skip
+    text = "Patient Name MRN DOB\nBAILEY, OSCAR EDWARD 07923418 1970-05-20"
+    page = PageText(1, text, words=tuple(words), source="text_layer")
+    ids = extract_identifiers([page], DEFAULT, today=TODAY)
+    assert ids.mrns == ("07923418",)
+    assert ids.names == (PersonName("Bailey", "Oscar", "Edward"),)
+    assert ids.dobs == (D(1970, 5, 20),)
+
+
+def test_prose_label_in_word_boxes_takes_no_value_below() -> None:
+    words = _row(100, [(40, "Patient"), (112, "reports"), (184, "feeling"), (256, "better")])
+    words += _row(122, [(40, "pain,"), (94, "shortness"), (184, "of"), (205, "breath")])
+    text = "Patient reports feeling better\npain, shortness of breath"
+    ids = extract_identifiers([PageText(1, text, words=tuple(words))], DEFAULT, today=TODAY)
+    assert ids.names == ()
+
+
 def test_table_ignores_unlabelled_column_and_far_rows() -> None:
     words = _row(50, [(40, "MRN"), (300, "Result")])
     words += _row(75, [(300, "00482913")])  # under "Result", not under MRN
@@ -308,6 +347,7 @@ def test_table_ignores_unlabelled_column_and_far_rows() -> None:
         ("DOB\n03/14/1962", (), (D(1962, 3, 14),)),
         ("MRN:\nDOB: 03/14/1962", (), (D(1962, 3, 14),)),
         ("Accession      MRN\n00482913       00991234", ("00991234",), ()),
+        ("MRN reviewed with family\n00482913", (), ()),  # prose, not a header
     ],
 )
 def test_table_value_below_label_in_flat_text(
