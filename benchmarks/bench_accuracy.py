@@ -148,8 +148,10 @@ def pct(part: int, whole: int) -> float:
 def describe(r: Result) -> str:
     """One failure: where it came from, what was expected, what happened and why."""
     spec, truth = r.spec, r.truth
-    expected = truth.expected_mrn if truth.expected_action == "file" else (
-        f"review ({truth.expected_review_reason})"
+    expected = (
+        truth.expected_mrn
+        if truth.expected_action == "file"
+        else (f"review ({truth.expected_review_reason})")
     )
     got = r.mrn if r.status == "filed" else f"{r.status} ({r.reason})"
     shown = [n for n, flag in (("mrn", spec.show_mrn), ("name", spec.show_name),
@@ -223,9 +225,7 @@ def report_accuracy(results: list[Result], show_text: bool) -> dict[str, Any]:
             print(f"  doc{r.index:04d} {r.kind:<9} layout={r.spec.layout} "
                   f"degr={','.join(r.spec.degradations) or '-'} "
                   f"expected {r.truth.doc_type}, got {r.doc_type}")  # fmt: skip
-    pairs = Counter(
-        (r.truth.expected_review_reason, r.reason) for r in both if r not in reason_ok
-    )
+    pairs = Counter((r.truth.expected_review_reason, r.reason) for r in both if r not in reason_ok)
     if pairs:
         print("\n-- review reasons that differ (expected -> got: count) --")
         for (want, got), n in pairs.most_common():

@@ -87,7 +87,9 @@ def mount_small(folder: Path, size: str = "8m") -> str | None:
     try:
         subprocess.run(["truncate", "-s", size.upper(), str(image)], check=True)
         subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True, capture_output=True)
-        subprocess.run(["mount", "-o", "loop", str(image), str(folder)], check=True, capture_output=True)
+        subprocess.run(
+            ["mount", "-o", "loop", str(image), str(folder)], check=True, capture_output=True
+        )
     except (OSError, subprocess.CalledProcessError) as exc:
         say(f"cannot mount a small file system here: tmpfs: {tmpfs.stderr.strip()}; loop: {exc}")
         return None
@@ -180,7 +182,9 @@ def db_locked(root: Path, docs: int, seed: int, hold: float) -> Report:
             time.sleep(min(10.0, hold / 2))
             waiting = len(inbox_files(ws))
             say(f"  while locked: daemon alive={daemon.alive()}, {waiting} file(s) waiting")
-            report.notes.append(f"{waiting} file(s) waited in the inbox while the database was locked")
+            report.notes.append(
+                f"{waiting} file(s) waited in the inbox while the database was locked"
+            )
             locker.wait(hold + 30)
         finally:
             if locker.poll() is None:
@@ -198,13 +202,17 @@ def db_locked(root: Path, docs: int, seed: int, hold: float) -> Report:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--docs", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="a short run (under two minutes)")
     parser.add_argument("--scenario", choices=["kills", "disk-full", "db-locked"], default="kills")
-    parser.add_argument("--hold", type=float, default=40.0, help="db-locked: seconds the lock is held")
+    parser.add_argument(
+        "--hold", type=float, default=40.0, help="db-locked: seconds the lock is held"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
     if args.quick:

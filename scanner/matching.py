@@ -202,6 +202,8 @@ def _review_reason(ids: Identifiers, ranked: list[_Scored], s: MatchSettings) ->
         return (
             MULTIPLE_PATIENTS if any(mrn_key(m) in others for m in stray) else IDENTIFIER_CONFLICT
         )
+    if not (ids.mrns or ids.dobs):
+        return NAME_ONLY  # before ambiguity: with namesakes, the name is still all there is
     if len(ranked) > 1 and top.score - ranked[1].score < s.margin:
         return AMBIGUOUS
     if len(top.agreeing) < 2:

@@ -28,6 +28,7 @@ from PIL import Image
 from chartclerk_errors import ConfigError, InputFileError, MissingDependencyError
 from scanner.pages import PageJob, load_frame, render_pdf_page
 from scanner.pagetext import PageText, Word
+from scanner.textlayer import read_pdf_text_layer
 
 T = TypeVar("T")
 REAL_WORD = re.compile(r"[A-Za-z]{3,}|\d{3,}")
@@ -84,6 +85,10 @@ def read_page(job: PageJob) -> PageText:
     A page that cannot be read comes back with ``error`` set rather than raising, so the
     rest of its document still reads.
     """
+    if job.kind == "pdf":
+        layer = read_pdf_text_layer(job.path, job.index)
+        if layer is not None and len(layer.text.strip()) >= job.text_layer_min_chars:
+            return layer
     try:
         if job.kind == "pdf":
             image = render_pdf_page(

@@ -6,19 +6,15 @@ Page images are made inside the OCR workers (see ``scanner.ocr``) from a small
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import pdfplumber
 import pypdfium2 as pdfium
-from pdfminer.pdfdocument import PDFPasswordIncorrect
-from pdfminer.psparser import PSException
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from chartclerk_errors import InputFileError
-from scanner.pagetext import PageText, Word
+from scanner.pagetext import PageText
 
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/tiff", "image/bmp", "image/gif"}
 
@@ -44,6 +40,7 @@ class PageJob:
     kind: Literal["pdf", "image"]
     index: int
     options: ReadOptions
+    text_layer_min_chars: int = 20
 
     @property
     def number(self) -> int:
@@ -169,59 +166,9 @@ def _plan_pdf(path: Path, options: ReadOptions, min_chars: int) -> PagePlan:
     if count == 0:
         raise InputFileError("PDF has no pages")
     _check_page_count(count, options.max_pages)
-    text_pages: list[PageText] = []
-    jobs: list[PageJob] = []
-    try:
-        with warnings.catch_warnings(), pdfplumber.open(path) as pdf:
-            # pdfminer warns about every slightly malformed object; the page still reads.
-            warnings.simplefilter("ignore")
-            for index, page in enumerate(pdf.pages):
-                page_text = _text_layer(page, index + 1)
-                if len(page_text.text.strip()) >= min_chars:
-                    text_pages.append(page_text)
-                else:
-                    jobs.append(PageJob(str(path), "pdf", index, options))
-                page.close()
-    except PDFPasswordIncorrect as exc:
-        raise InputFileError("password-protected PDF") from exc
-    except (PSException, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputFileError(f"unreadable PDF: {_first_line(exc)}") from exc
-    return PagePlan(text_pages, jobs)
-
-
-def _text_layer(page: pdfplumber.page.Page, number: int) -> PageText:
-    raw = page.extract_words(keep_blank_chars=False, use_text_flow=True)
-    words: list[Word] = []
-    lines: list[list[str]] = []
-    last_top: float | None = None
-    for item in raw:
-        top = float(item["top"])
-        # Words whose tops are within 3 points sit on one line of the page.
-        if last_top is None or abs(top - last_top) > 3:
-            lines.append([])
-            last_top = top
-        lines[-1].append(item["text"])
-        words.append(
-            Word(
-                text=item["text"],
-                left=float(item["x0"]),
-                top=top,
-                width=float(item["x1"]) - float(item["x0"]),
-                height=float(item["bottom"]) - top,
-                conf=100.0,
-                line=len(lines),
-            )
-        )
-    text = "\n".join(" ".join(line) for line in lines)
-    return PageText(
-        number=number,
-        text=text,
-        words=tuple(words),
-        confidence=None,
-        source="text_layer",
-        width=float(page.width),
-        height=float(page.height),
-    )
+    # Every page goes to the workers, which read its text layer and OCR it only when the
+    # layer is missing or too thin: text-layer pages are read on all cores too.
+    return PagePlan([], [PageJob(str(path), "pdf", i, options, min_chars) for i in range(count)])
 
 
 def _check_page_count(count: int, max_pages: int) -> None:

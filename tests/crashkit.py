@@ -182,7 +182,9 @@ class Feeder(threading.Thread):
                 if i % 7 == 3:
                     # The same bytes again under another name: one document and a duplicate.
                     self._drop(source, f"again-{source.name}", "rename")
-                time.sleep(self.rng.uniform(0, 2 * self.gap))
+                # Bursts of a few files, then a pause: kills land on a busy daemon too.
+                if self.rng.random() < 0.3:
+                    time.sleep(self.rng.uniform(0, 4 * self.gap))
         except BaseException as exc:  # noqa: BLE001 - reported by the harness
             self.error = exc
 
@@ -290,13 +292,24 @@ def drained(ws: Workspace) -> bool:
         store.close()
 
 
+CATCH_UP = "catch-up scan found"
+
+
+def _log_count(ws: Workspace, text: str) -> int:
+    return ws.log.read_text(encoding="utf-8", errors="replace").count(text) if ws.log.exists() else 0
+
+
 def drain_and_stop(ws: Workspace, timeout: float) -> tuple[bool, int, float]:
     """Run the daemon until the inbox is empty and the index caught up, then SIGTERM it.
 
     Returns whether it drained in time, its exit code, and how long the drain took.
     """
     start = time.monotonic()
+    starts = _log_count(ws, CATCH_UP)
     with running(ws) as daemon:
+        # SIGTERM only once it is watching: before its handler is installed (the first
+        # second of start-up) the signal's default action ends it with -15.
+        wait_until(lambda: _log_count(ws, CATCH_UP) > starts or not daemon.alive(), 60)
         ok = wait_until(lambda: drained(ws) or not daemon.alive(), timeout, step=0.5)
         ok = ok and daemon.alive()
         code = daemon.terminate() if daemon.alive() else (daemon.proc.returncode or -1)
@@ -485,8 +498,9 @@ def kill_storm(
     sources = setup(ws, docs, seed, image_every)
     report = Report()
     uptimes = [rng.uniform(*uptime) for _ in range(kills)]
-    # Spread the drops over most of the storm so kills land while files arrive.
-    feeder = Feeder(ws, sources, seed, gap=0.8 * sum(uptimes) / max(1, len(sources)))
+    # Spread the drops over most of the storm (a run also spends ~1.5 s starting up).
+    storm = sum(uptimes) + 1.5 * kills
+    feeder = Feeder(ws, sources, seed, gap=0.7 * storm / max(1, len(sources)))
     feeder.start()
     try:
         for n, up in enumerate(uptimes, 1):

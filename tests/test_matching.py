@@ -180,6 +180,20 @@ REVIEW_CASES = [
     ),  # fmt: skip
     ("twins Jon", ids(names=(N("Nguyen", "Jon"),), dobs=(D(1999, 9, 29),)), "ambiguous candidates"),
     ("nobody", ids(names=(N("Zyxwv", "Quorra"),), dobs=(D(1901, 1, 1),)), "unknown patient"),
+    # bench: a stranger who shares a surname or a birth date is not a conflict with them
+    (
+        "unknown mrn, a registered surname",
+        ids(("00000077",), (N("Doe", "Mary"),), (D(1901, 1, 1),)),
+        "unknown patient",
+    ),  # fmt: skip
+    (
+        "unknown mrn, a registered dob",
+        ids(("00000077",), (N("Zyxwv", "Quorra"),), (D(1962, 3, 14),)),
+        "unknown patient",
+    ),  # fmt: skip
+    ("name of A, dob of B", ids(names=(N("Doe", "Jane"),), dobs=(ROE.dob,)), "unknown patient"),  # type: ignore[arg-type]
+    # bench: namesakes with nothing but the name are a name-only page first
+    ("namesakes, name only", ids(names=(N("Garcia", "Maria"),)), "name only"),
     ("unknown mrn", ids(mrns=("00000077",), dobs=(D(1901, 1, 1),)), "unknown patient"),
     ("no identifiers", ids(), "no identifiers"),
     (
@@ -307,6 +321,23 @@ def test_end_to_end_from_text() -> None:
     )
     page_ids = extract_identifiers([PageText(1, text)], IdentifierSettings())
     assert decide(page_ids, REGISTRY, S).mrn == DOE.mrn
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "reason"),
+    [
+        # bench: an unlabelled header name that is someone else's was not read (misfile)
+        ("ROE, RICHARD\nMRN: 00482913   DOB: 03/14/1962   Sex: F", "review", "identifier conflict"),
+        ("DOE, JANE A\nMRN: 00482913   DOB: 03/14/1962   Sex: F", "file", None),
+        ("DOE, JANE A\nDOB: 03/14/1962   Sex: F", "file", None),
+        # a sticker's name with the MRN only
+        ("Doe, Jane\nMRN: 00482913   Sex: F", "file", None),
+    ],
+)
+def test_end_to_end_header_name_line(text: str, action: str, reason: str | None) -> None:
+    page_ids = extract_identifiers([PageText(1, f"PROGRESS NOTE\n{text}")], IdentifierSettings())
+    decision = decide(page_ids, REGISTRY, S)
+    assert (decision.action, decision.reason) == (action, reason)
 
 
 # --- properties --------------------------------------------------------------------------
