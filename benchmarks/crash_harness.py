@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.crashkit import (  # noqa: E402
+    Drop,
     Report,
     drain_and_stop,
     drop_file,
@@ -41,7 +42,6 @@ from tests.crashkit import (  # noqa: E402
     sha256_file,
     verify,
     wait_until,
-    Drop,
 )
 
 SKIP = 77

@@ -79,6 +79,8 @@ class App:
         """Stop workers and release files and connections."""
         if "ingestor" in self.__dict__:
             self.ingestor.close()
+        if "indexer" in self.__dict__:
+            self.indexer.close()
         if "search" in self.__dict__:
             self.search.close()
         if "store" in self.__dict__:

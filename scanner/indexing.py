@@ -36,12 +36,60 @@ def index_document(detail: DocumentDetail, patient: PatientView | None) -> Index
 
 
 class StoreIndexer:
-    """Feeds committed documents from the store to the search index."""
+    """Feeds committed documents from the store to the search index.
 
-    def __init__(self, store: Store, search: SearchIndex) -> None:
+    The pipeline hands documents over with :meth:`enqueue`; a background thread commits
+    them in batches, because one index commit per document costs more than reading a
+    text-layer document. What is queued but not yet written is still pending in the store
+    (``indexed_at``), so a crash loses nothing: :meth:`catch_up` takes it at the next start.
+    """
+
+    def __init__(self, store: Store, search: SearchIndex, flush_seconds: float = 0.5) -> None:
         self.store = store
         self.search = search
+        self.flush_seconds = flush_seconds
         self._lock = threading.Lock()
+        self._queued: set[int] = set()
+        self._queue_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def enqueue(self, ids: Sequence[int]) -> None:
+        """Index these documents soon, in a batch with others."""
+        with self._queue_lock:
+            self._queued.update(ids)
+            if self._thread is None:
+                self._stopping = False
+                self._thread = threading.Thread(target=self._run, name="index-writer", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            self.flush()
+            with self._queue_lock:
+                if self._stopping and not self._queued:
+                    return
+
+    def flush(self) -> None:
+        """Write everything queued so far."""
+        with self._queue_lock:
+            ids, self._queued = sorted(self._queued), set()
+        if ids:
+            self.index_documents(ids)
+
+    def close(self) -> None:
+        """Write what is queued and stop the background writer."""
+        with self._queue_lock:
+            thread, self._stopping = self._thread, True
+        if thread is not None:
+            self._wake.set()
+            thread.join()
+            with self._queue_lock:
+                self._thread = None
+        self.flush()
 
     def _documents(self, ids: Sequence[int] | None) -> Iterator[IndexDocument]:
         for batch in _batched(self.store.iter_details(ids), 200):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -44,8 +45,8 @@ class Outcome:
 class DocumentIndexer(Protocol):
     """What the pipeline needs of the search side: index documents after they commit."""
 
-    def index_documents(self, ids: list[int]) -> None:
-        """Add or update these documents in the search index; never raises."""
+    def enqueue(self, ids: Sequence[int]) -> None:
+        """Add or update these documents in the search index soon; never raises."""
 
 
 class Ingestor:
@@ -156,7 +157,7 @@ class Ingestor:
 
     def _index(self, doc_id: int) -> None:
         if self.indexer is not None:
-            self.indexer.index_documents([doc_id])
+            self.indexer.enqueue([doc_id])
 
     def _duplicate(self, intake: Intake, doc_id: int, status: str, release_source: bool) -> Outcome:
         self.store.add_event(

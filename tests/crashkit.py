@@ -21,7 +21,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -219,7 +219,7 @@ class Daemon:
     def kill(self) -> int | None:
         """SIGKILL the daemon and everything it started; returns its code if it had exited."""
         code = self.proc.poll()
-        with _suppress_lookup():
+        with suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
         return code
@@ -233,17 +233,9 @@ class Daemon:
             self.kill()
             return -999
         # Its OCR workers leave with it; anything left in the group is reaped now.
-        with _suppress_lookup():
+        with suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         return code
-
-
-@contextmanager
-def _suppress_lookup() -> Iterator[None]:
-    try:
-        yield
-    except ProcessLookupError:
-        pass
 
 
 @contextmanager
@@ -264,9 +256,7 @@ def inbox_files(ws: Workspace) -> list[Path]:
     for folder, dirs, files in os.walk(ws.inbox):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found += [
-            Path(folder) / f
-            for f in files
-            if not is_ignored(Path(folder) / f, ws.inbox, patterns)
+            Path(folder) / f for f in files if not is_ignored(Path(folder) / f, ws.inbox, patterns)
         ]
     return found
 
@@ -296,7 +286,9 @@ CATCH_UP = "catch-up scan found"
 
 
 def _log_count(ws: Workspace, text: str) -> int:
-    return ws.log.read_text(encoding="utf-8", errors="replace").count(text) if ws.log.exists() else 0
+    return (
+        ws.log.read_text(encoding="utf-8", errors="replace").count(text) if ws.log.exists() else 0
+    )
 
 
 def drain_and_stop(ws: Workspace, timeout: float) -> tuple[bool, int, float]:
@@ -346,7 +338,8 @@ class Report:
         return (
             f"inputs {self.inputs} {mark} filed {self.filed} + review {self.review}"
             f" + quarantined {self.quarantined} + duplicates {self.duplicates}"
-            f" + still waiting {self.waiting}" + (f"  (MISSING {self.missing})" if self.missing else "")
+            f" + still waiting {self.waiting}"
+            + (f"  (MISSING {self.missing})" if self.missing else "")
         )
 
     def lines(self) -> list[str]:
@@ -399,7 +392,9 @@ def _check_documents(ws: Workspace, store: Store, drops: list[Drop], report: Rep
             report.duplicates += 1
         elif by_sha[drop.sha256] == 0:
             report.missing += 1
-            report.problems.append(f"lost: {drop.name} ({drop.sha256[:12]}) neither stored nor waiting")
+            report.problems.append(
+                f"lost: {drop.name} ({drop.sha256[:12]}) neither stored nor waiting"
+            )
         else:
             setattr(report, status[drop.sha256], getattr(report, status[drop.sha256]) + 1)
     for sha, count in by_sha.items():
@@ -408,14 +403,17 @@ def _check_documents(ws: Workspace, store: Store, drops: list[Drop], report: Rep
         if sha not in input_shas:
             report.problems.append(f"a document for no input (sha {str(sha)[:12]})")
         if sha in waiting_shas:
-            report.problems.append(f"stored and still in the inbox after the drain ({str(sha)[:12]})")
+            report.problems.append(
+                f"stored and still in the inbox after the drain ({str(sha)[:12]})"
+            )
     deliberate = sum(1 for d in drops if d.name.startswith("again-"))
-    events = sum(
-        1
-        for d in docs
-        for e in store.get_document(d.id).events
-        if e.kind == "duplicate received"
-    )
+    events = 0
+    for doc in docs:
+        detail = store.get_document(doc.id)
+        events += sum(1 for e in detail.events if e.kind == "duplicate received")
+        # A torn document: pages missing, or a read document with none at all.
+        if len(detail.pages) != doc.pages or (doc.status != "quarantined" and not doc.pages):
+            report.problems.append(f"document {doc.id} is incomplete ({len(detail.pages)} pages)")
     report.retaken_after_kill = max(0, events - deliberate)
 
 
@@ -455,7 +453,9 @@ def _check_index(
     finally:
         index.close()
     if after != store_ids:
-        report.problems.append(f"index disagrees with the store after reindex ({len(after ^ store_ids)})")
+        report.problems.append(
+            f"index disagrees with the store after reindex ({len(after ^ store_ids)})"
+        )
 
 
 def log_problems(ws: Workspace, report: Report) -> None:

@@ -1,4 +1,4 @@
-"""Nothing lost: a short kill storm on the real daemon (benchmarks/crash_harness.py is the long one)."""
+"""Nothing lost: a short kill storm (benchmarks/crash_harness.py: the long one)."""
 
 from __future__ import annotations
 

@@ -102,9 +102,7 @@ def test_hostile_names_never_escape_quarantine_and_are_stored_printable(
     assert "\n" not in row.source_name
 
 
-def test_a_readable_file_with_an_undecodable_name_is_filed_normally(
-    app: App, inbox: Path
-) -> None:
+def test_a_readable_file_with_an_undecodable_name_is_filed_normally(app: App, inbox: Path) -> None:
     good = scan(inbox, patients()[1], "pdf_text", "x.pdf")
     odd = inbox / os.fsdecode(b"scan-\xff\xfe\n.pdf")
     good.rename(odd)
@@ -173,8 +171,14 @@ def test_memory_stays_bounded_across_a_batch(app: App, inbox: Path) -> None:
     def batch(round_: int) -> None:
         for i in range(8):
             kind = "png" if i == 0 else "pdf_text"
-            path = scan(inbox, patients()[i], kind, f"r{round_}-{i}.{kind}", pages=2 if i else 1,
-                        content_seed=round_ * 100 + i)
+            path = scan(
+                inbox,
+                patients()[i],
+                kind,
+                f"r{round_}-{i}.{kind}",
+                pages=2 if i else 1,
+                content_seed=round_ * 100 + i,
+            )
             assert app.ingestor.ingest(path).kind in ("filed", "review")
         bomb = huge_bilevel_png(inbox / f"bomb{round_}.png", 30000 + round_, 30000)
         assert app.ingestor.ingest(bomb).kind == "quarantined"

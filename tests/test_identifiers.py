@@ -153,7 +153,10 @@ def test_unlabelled_numbers_never_become_mrns() -> None:
         ("Name: Wei Lee Ward", (PersonName("Ward", "Wei", "Lee"),)),
         ("Patient: WARD, WEI LEE", (PersonName("Ward", "Wei", "Lee"),)),
         # chart header / sticker: an unlabelled LAST, FIRST line next to the MRN or DOB line
-        ("CLARK, PETER ROSE\nMRN: 33976002   DOB: 10-Jan-1968", (PersonName("Clark", "Peter", "Rose"),)),
+        (
+            "CLARK, PETER ROSE\nMRN: 33976002  DOB: 10-Jan-1968",
+            (PersonName("Clark", "Peter", "Rose"),),
+        ),
         ("Ward, Wei Lee\nDOB: 02/13/1942   Sex: M", (PersonName("Ward", "Wei", "Lee"),)),
         ("MRN: 33976002\nHarris, Renée", (PersonName("Harris", "Renée"),)),
         # ... but not an address, a sentence or a line away from the identifiers
@@ -306,9 +309,14 @@ def test_table_accession_column_left_of_mrn_is_not_an_mrn() -> None:
 def test_table_values_wider_than_their_labels_go_by_cell_order() -> None:
     # A text-layer table: each value runs under the next label, cells are split by gaps.
     words = _row(100, [(54, "Patient"), (100, "Name"), (160, "MRN"), (210, "DOB")])
-    words += _row(
-        122, [(54, "BAILEY,"), (128, "OSCAR"), (180, "EDWARD"), (260, "07923418"), (350, "1970-05-20")]
-    )  # fmt: skip
+    values = [
+        (54, "BAILEY,"),
+        (128, "OSCAR"),
+        (180, "EDWARD"),
+        (260, "07923418"),
+        (350, "1970-05-20"),
+    ]
+    words += _row(122, values)
     text = "Patient Name MRN DOB\nBAILEY, OSCAR EDWARD 07923418 1970-05-20"
     page = PageText(1, text, words=tuple(words), source="text_layer")
     ids = extract_identifiers([page], DEFAULT, today=TODAY)

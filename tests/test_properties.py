@@ -136,7 +136,8 @@ def scenario(draw: st.DrawFn) -> tuple[Identifiers, list[PatientRecord]]:
     page_dobs = [subject.dob] if "dob" in show and subject.dob else []
     page_sexes = [subject.sex] if "sex" in show and subject.sex else []
     others = draw(st.lists(relative(subject), max_size=4))
-    if others and draw(st.booleans()):
+    stray_on_page = draw(st.booleans())
+    if others and stray_on_page:
         # A stray identifier of another candidate on the same page.
         stray = draw(st.sampled_from(others))
         field = draw(st.sampled_from(["mrn", "dob", "name"]))
@@ -146,7 +147,8 @@ def scenario(draw: st.DrawFn) -> tuple[Identifiers, list[PatientRecord]]:
             page_dobs.append(stray.dob)
         elif field == "name":
             page_names.append(PersonName(stray.last_name, stray.first_name))
-    candidates = others + ([subject] if draw(st.booleans()) or not others else [])
+    subject_found = draw(st.booleans())
+    candidates = others + ([subject] if subject_found or not others else [])
     ids = Identifiers(
         mrns=tuple(dict.fromkeys(page_mrns)),
         names=tuple(dict.fromkeys(page_names)),
