@@ -13,8 +13,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -61,6 +64,22 @@ def check_tesseract(languages: str) -> None:
 
 def _init_worker() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    # A stop is the daemon's to handle: it finishes the files in hand, which needs these
+    # workers. Their own process group keeps a terminal's Ctrl-C from reaching them (and
+    # their tesseract children); SIGTERM sent to the whole group is ignored.
+    os.setpgrp()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # If the daemon is killed outright (SIGKILL, OOM), nothing tells its idle workers;
+    # without this they would wait forever, two more after every crash.
+    parent = os.getppid()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def make_pool(workers: int) -> ProcessPoolExecutor:
