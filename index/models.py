@@ -102,7 +102,8 @@ class SearchResult:
 
     Attributes:
         hits: the hits of this page, best first.
-        total: how many documents matched in all (every page).
+        total: how many documents matched in all (every page); for multi-term queries
+            an estimate from the engine, since an exact count costs a second search.
         page: the 1-based page number asked for.
         limit: hits per page asked for.
     """

@@ -244,7 +244,13 @@ class SearchIndex:
             configure_highlighting(results, self._settings.snippet_chars)
             page_hits = results[(page - 1) * limit : page * limit]
             hits = [self._hit(hit) for hit in page_hits]
-            return SearchResult(hits=hits, total=len(results), page=page, limit=limit)
+            # An exact count makes Whoosh run the query a second time without a limit; the
+            # estimate is exact for single-term queries and close for the rest.
+            if results.has_exact_length():
+                total = len(results)
+            else:
+                total = max(results.estimated_length(), len(results.top_n))
+            return SearchResult(hits=hits, total=total, page=page, limit=limit)
 
     def _hit(self, hit: Any) -> SearchHit:
         return SearchHit(
