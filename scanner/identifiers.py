@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from scanner.dates import DateOrder, parse_first_date
+from scanner.headers import header_names, sticker_names
 from scanner.labels import (
     LabelFinder,
     LabelHit,
@@ -26,7 +27,7 @@ from scanner.labels import (
     word_lines,
     words_below,
 )
-from scanner.names import PersonName, parse_bare_name, parse_name
+from scanner.names import PersonName, parse_name
 from scanner.numbers import CheckDigitScheme, check_digit_ok, read_code, read_number
 from scanner.pagetext import PageText, Word
 
@@ -58,6 +59,8 @@ class IdentifierSettings(BaseModel):
             "MRN", "MR#", "Med Rec", "Med Rec No", "Medical Record", "Medical Record No.",
             "Medical Record Number", "Patient ID", "Pt ID", "Patient No", "Chart No",
             "Chart Number", "Chart #", "Unit No", "Unit Number", "Hospital No", "Hosp No",
+            # how OCR misreads "MRN" on noisy scans (seen in the accuracy benchmark)
+            "MR", "MBN", "MIN", "MAN", "MRM", "HRN", "NRN",
         ]
     )  # fmt: skip
     mrn_pattern: str = r"\d{6,10}"
@@ -96,6 +99,11 @@ class IdentifierSettings(BaseModel):
             "Birthdate",
             "D.O.B.",
             "Born",
+            # how OCR misreads "DOB" on noisy scans
+            "D0B",
+            "DOR",
+            "D0R",
+            "DO8",
         ]
     )
     service_date_labels: list[str] = Field(
@@ -249,40 +257,27 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
             if value is None:
                 # "DOB (Age): 03/14/1962": a minor label may sit between label and value.
                 value = reader.read(kind, hits[which], _through_stop_labels(line, hits, which))
-            if value is None and not page.words and _blank(segment):
+            if value is None and not page.words and _blank(segment) and _header(kind, hits[which]):
                 below = _first_segment(text_below(lines, index, hits, which), finder)
                 value = reader.read(kind, hits[which], below)
             if value is not None:
                 values.append((kind, value))
     if page.words:
         values.extend(_values_below_words(page.words, reader, finder))
-    values.extend(("name", name) for name in _header_names(lines, finder))
+        values.extend(("name", name) for name in sticker_names(page.words, finder))
+    values.extend(("name", name) for name in header_names(lines, finder))
     return values
-
-
-def _header_names(lines: Sequence[str], finder: LabelFinder) -> list[PersonName]:
-    """Unlabelled ``DOE, JANE A`` lines right above or below a labelled MRN, DOB or sex line.
-
-    A chart header or an addressograph sticker prints the name without a label next to the
-    MRN line; a name that is printed must be read, or a conflicting one would go unseen.
-    """
-    texts = [line for line in lines if line.strip()]
-    found: list[PersonName] = []
-    for index, line in enumerate(texts):
-        if not any(hit.kind in ("mrn", "dob", "sex") for hit in finder.find(line)):
-            continue
-        for near in (index - 1, index + 1):
-            if 0 <= near < len(texts) and not finder.find(texts[near]):
-                name = parse_bare_name(texts[near])
-                if name is not None:
-                    found.append(name)
-    return found
 
 
 def _through_stop_labels(line: str, hits: Sequence[LabelHit], which: int) -> str:
     """The text after label ``which`` up to the next label that is not a minor one."""
     later = [hit.start for hit in hits[which + 1 :] if hit.kind in _KINDS]
     return line[hits[which].value_start : later[0] if later else len(line)]
+
+
+def _header(kind: str, hit: LabelHit) -> bool:
+    """Whether a label may take its value from the line below: a name needs a real header."""
+    return kind != "name" or hit.has_colon or hit.words >= 2
 
 
 def _blank(segment: str) -> bool:
@@ -310,7 +305,16 @@ def _values_below_words(
         hits = finder.find(line.text)
         for which, segment in enumerate(segments(line.text, hits)):
             kind = _KINDS.get(hits[which].kind)
-            if kind is None or not (_blank(segment) or ends_cell(line, hits[which])):
+            if kind is None:
+                continue
+            if kind == "name":
+                # A name label takes a value from below only as a column header ("Patient
+                # Name", "Name:"); a bare "Patient" ending a line is prose running on.
+                hit = hits[which]
+                header = hit.has_colon or hit.words >= 2
+                if not (header and (_blank(segment) or ends_cell(line, hit))):
+                    continue
+            elif reader.read(kind, hits[which], segment) is not None:
                 continue
             below = _first_segment(words_below(lines, index, hits, which), finder)
             value = reader.read(kind, hits[which], below)

@@ -52,7 +52,8 @@ def _token_pattern(token: str) -> str:
 
 
 def _label_pattern(label: str) -> str:
-    return r"[\s.]*".join(_token_pattern(t) for t in label.replace("#", " #").split())
+    # "Patient- Name": OCR puts specks between the words of a label.
+    return r"[\s.\-]*".join(_token_pattern(t) for t in label.replace("#", " #").split())
 
 
 class LabelFinder:
@@ -153,10 +154,25 @@ class WordLine:
         return self.words[index]
 
 
+_RULE_CHARS = frozenset("|[]_—–¦")
+_RULE_JUNK = frozenset("-~:;.,'‘’\"/\\")
+
+
+def is_rule(text: str) -> bool:
+    """Whether an OCR word is only a table border or rule (``|``, ``-|``, ``—``), not text."""
+    chars = set(text.strip())
+    return bool(chars & _RULE_CHARS) and chars <= _RULE_CHARS | _RULE_JUNK
+
+
 def word_lines(words: Sequence[Word]) -> list[WordLine]:
-    """Group words into visual lines by their vertical centres, top to bottom."""
+    """Group words into visual lines by their vertical centres, top to bottom.
+
+    Table borders read as words (``|``) are dropped: they only separate cells, which the
+    gap they leave still does.
+    """
     rows: list[list[Word]] = []
-    for word in sorted((w for w in words if w.text.strip()), key=lambda w: (w.top, w.left)):
+    kept = (w for w in words if w.text.strip() and not is_rule(w.text))
+    for word in sorted(kept, key=lambda w: (w.top, w.left)):
         centre = word.top + word.height / 2
         if rows and rows[-1][0].top <= centre <= max(w.bottom for w in rows[-1]):
             rows[-1].append(word)

@@ -66,6 +66,9 @@ def _valid(name: PersonName) -> bool:
     return len(name.last.replace("'", "").replace("-", "")) >= 2 and len(name.first) >= 1
 
 
+_SEMICOLON = re.compile(rf"(?<={_LETTER});(?=\s*{_LETTER})")
+
+
 def parse_name(segment: str) -> PersonName | None:
     """Parse the patient name at the start of ``segment``.
 
@@ -75,7 +78,13 @@ def parse_name(segment: str) -> PersonName | None:
     Returns:
         The name, or None when the segment does not start with a plausible name.
     """
-    segment = re.split(r"\s{3,}|\t|\|", segment.strip(), maxsplit=1)[0]
+    # A table border before the value ("| DOE, JANE |") is no part of it.
+    segment = re.split(r"\s{3,}|\t|\|", segment.strip().lstrip("|[ "), maxsplit=1)[0]
+    # OCR reads the comma of "DOE, JANE" as a semicolon; a comma with nothing after it
+    # ("THOMAS BAKER, - -") is a stray mark, not a LAST, FIRST form.
+    segment = _SEMICOLON.sub(",", segment, count=1)
+    if re.search(r",[^A-Za-z]*$", segment) and segment.count(",") == 1:
+        segment = segment.partition(",")[0]
     if "," in segment:
         last_part, _, rest = segment.partition(",")
         last_tokens = _join_prefix(_name_tokens(last_part, 3))
@@ -110,7 +119,7 @@ def parse_bare_name(line: str) -> PersonName | None:
     Returns:
         The name, or None when the line is anything else.
     """
-    text = line.strip()
+    text = _SEMICOLON.sub(",", line.strip(), count=1)
     if text.count(",") != 1:
         return None
     last_part, rest = text.split(",")
