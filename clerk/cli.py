@@ -261,6 +261,28 @@ def search(
 
 
 @cli.command()
+def audit(
+    ctx: typer.Context,
+    user: Annotated[str | None, typer.Option("--by", help="Only what this user did.")] = None,
+    document: Annotated[int | None, typer.Option("--document", help="Only this document.")] = None,
+    access: Annotated[bool, typer.Option("--access", help="Only views and searches.")] = False,
+    limit: Annotated[int, typer.Option(min=1)] = 200,
+    json_out: JsonFlag = False,
+) -> None:
+    """The audit trail for a supervisor: who looked at or changed what, newest first."""
+    app = _app(ctx)
+    rows = app.store.list_events(actor=user, document_id=document, access_only=access, limit=limit)
+    if json_out:
+        print_json(rows)
+        return
+    print_table(
+        f"{len(rows)} event(s)",
+        ["at", "user", "what", "document", "detail"],
+        [[r["at"], r["actor"], r["kind"], r["document_id"], r["detail"]] for r in rows],
+    )
+
+
+@cli.command()
 def demo(
     ctx: typer.Context,
     documents: Annotated[int, typer.Option(min=3, max=200, help="How many scans to drop.")] = 12,

@@ -174,6 +174,35 @@ class Store:
                 )
             )
 
+    def list_events(
+        self,
+        *,
+        actor: str | None = None,
+        document_id: int | None = None,
+        access_only: bool = False,
+        limit: int = 200,
+    ) -> list[dict[str, Any]]:
+        """The audit trail, newest first: who did or looked at what, and when."""
+        query = select(Event).order_by(Event.id.desc()).limit(limit)
+        if actor:
+            query = query.where(Event.actor == actor)
+        if document_id is not None:
+            query = query.where(Event.document_id == document_id)
+        if access_only:
+            query = query.where(Event.is_access.is_(True))
+        with self.session() as s:
+            return [
+                {
+                    "at": e.at.isoformat(),
+                    "actor": e.actor,
+                    "kind": e.kind,
+                    "document_id": e.document_id,
+                    "access": e.is_access,
+                    "detail": load_detail(e.detail),
+                }
+                for e in s.scalars(query)
+            ]
+
     def list_documents(
         self,
         status: str | None = None,

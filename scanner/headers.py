@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from scanner.labels import LabelFinder, WordLine, word_lines
+from scanner.labels import LabelFinder, word_lines
 from scanner.names import PersonName, parse_bare_name, parse_name
 from scanner.pagetext import Word
 
@@ -42,47 +42,45 @@ def header_names(lines: Sequence[str], finder: LabelFinder) -> list[PersonName]:
 
 
 def sticker_names(words: Sequence[Word], finder: LabelFinder) -> list[PersonName]:
-    """``DOE, JANE`` words printed over the first MRN/DOB label of a line, by word boxes.
+    """``DOE, JANE`` words printed right above the first MRN/DOB label of a line.
 
     A sticker pasted over the letterhead shares OCR lines with the address, so its name line
-    is not a line of its own: the words above the label's column, within two lines, that
-    begin with a ``LAST, FIRST`` form are the name.
+    is not a line of its own: the words of the one or two lines above, starting in the
+    label's column with a ``LAST, FIRST`` form, are the name. Those lines are taken from
+    tesseract's own line numbers when the words carry them (they follow a tilted sticker),
+    and from word boxes grouped by height otherwise.
     """
     lines = word_lines(words)
     found: list[PersonName] = []
     for index, line in enumerate(lines):
-        anchors = _anchors(finder, line.text)
-        if not anchors:
-            continue
-        left = line.word_at(anchors[0]).left
+        hits = finder.find(line.text)
+        anchors = [hit.start for hit in hits if hit.kind in _ANCHOR_KINDS]
+        if not anchors or any(hit.kind == "name" for hit in hits):
+            continue  # no identifier here, or a table header whose name column is below
+        anchor = line.word_at(anchors[0])
+        above: list[Sequence[Word]] = []
+        if anchor.block:
+            for back in (1, 2):
+                key = (anchor.block, anchor.par, anchor.line - back)
+                above.append(sorted((w for w in words if (w.block, w.par, w.line) == key),
+                                    key=lambda w: w.left))  # fmt: skip
         height = max(1.0, line.bottom - line.top)
-        for above in lines[max(0, index - 2) : index]:
-            if line.top - above.bottom > 3 * height:
-                continue
-            name = _name_from(above, left - height)
+        above += [
+            a.words for a in lines[max(0, index - 2) : index] if line.top - a.bottom < 3 * height
+        ]
+        for candidate in above:
+            name = _name_from(candidate, anchor.left, max(1.0, anchor.height))
             if name is not None:
                 found.append(name)
     return found
 
 
-def _name_from(line: WordLine, left: float) -> PersonName | None:
-    """The name that starts a cell of ``line`` at or right of ``left``, if any.
-
-    The run must start a cell (a gap wider than a space before it): ``Drive, Larkspur`` in
-    the middle of an address is no name.
-    """
-    words = line.words
-    start = next((i for i, w in enumerate(words) if w.left >= left), None)
-    if start is None:
-        return None
-    if start > 0 and words[start].left - words[start - 1].right <= 0.8 * line_height(line):
+def _name_from(words: Sequence[Word], left: float, tolerance: float) -> PersonName | None:
+    """The ``LAST, FIRST`` name whose first word starts in the column at ``left``, if any."""
+    start = next((i for i, w in enumerate(words) if w.left >= left - tolerance), None)
+    if start is None or words[start].left > left + tolerance:
         return None
     text = " ".join(w.text for w in words[start:])
-    if not _COMMA_NAME.match(text):
+    if not _COMMA_NAME.match(text) or not text[:1].isupper():
         return None
     return parse_name(text)
-
-
-def line_height(line: WordLine) -> float:
-    """The height of a word line, at least one unit."""
-    return max(1.0, line.bottom - line.top)

@@ -264,7 +264,8 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
                 values.append((kind, value))
     if page.words:
         values.extend(_values_below_words(page.words, reader, finder))
-        values.extend(("name", name) for name in sticker_names(page.words, finder))
+        if page.source == "ocr":  # stickers are pasted on paper, not on a text layer
+            values.extend(("name", name) for name in sticker_names(page.words, finder))
     values.extend(("name", name) for name in header_names(lines, finder))
     return values
 

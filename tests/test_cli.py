@@ -163,3 +163,12 @@ def test_bad_config_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "ocr.languages: 'xx' is not installed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_audit_shows_who_looked_at_what(site: Path) -> None:
+    doc = run_json(site, "documents", "list")[0]
+    run(site, "documents", "show", str(doc["id"]))
+    trail = run_json(site, "audit", "--access", "--document", str(doc["id"]))
+    assert trail[0]["kind"] == "viewed"
+    assert trail[0]["actor"] == "clerk-a"
+    assert all(event["access"] for event in trail)
