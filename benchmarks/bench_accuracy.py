@@ -241,6 +241,7 @@ def run_speed(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     print(f"\n== matching speed: {args.speed_docs} docs x {args.speed_patients} patients ==")
     patients = generate_patients(args.speed_patients, args.seed + 1)
     registry = write_registry_csv(patients, folder / "large.csv")
+    (folder / "speed").mkdir()
     app = make_app(folder / "speed")
     try:
         start = time.perf_counter()

@@ -122,7 +122,10 @@ def text_below(lines: Sequence[str], index: int, hits: Sequence[LabelHit], which
     below = lines[index + 1]
     if len(hits) == 1:
         return below
-    cells = [c for c in re.split(r"\s{2,}|\t", below.strip()) if c]
+    # Cells part at runs of spaces, tabs and table borders ("| DOE, JANE | 00482913 |"); a
+    # "|" inside a number is OCR's "1" and stays.
+    row = below.strip().strip("|").strip()
+    cells = [c for c in re.split(r"\s{2,}|\t|\s+\|\s*|\s*\|\s+", row) if c]
     if len(cells) == len(hits):
         return cells[which]
     start = max(0, hits[which].start - 1)

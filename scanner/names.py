@@ -22,6 +22,9 @@ _NOT_NAMES = frozenset(
         "sex", "age", "page", "of", "the", "and", "test", "result", "results", "lab", "na",
         "n/a", "doe?", "room", "bed", "hospital", "medical", "center", "clinic", "dr", "md",
         "physician", "provider", "signature", "signed", "account", "visit", "id", "number",
+        # minor labels: no longer cut a name when printed without a colon ("Ward" is a name)
+        "attending", "ordering", "referring", "location", "phone", "address", "status",
+        "priority", "insurance", "guarantor", "doctor", "information", "confidential",
     }
 )  # fmt: skip
 
@@ -90,6 +93,8 @@ def parse_name(segment: str) -> PersonName | None:
         last_tokens = _join_prefix(_name_tokens(last_part, 3))
         if not last_tokens or len(last_tokens) != len(_join_prefix(last_part.split())):
             return None
+        if any(len(t.rstrip(".")) < 2 for t in last_tokens):
+            return None  # "INFORMATION a, a ot": OCR specks, no surname has a one-letter part
         given = _name_tokens(rest, 2)
         if not given:
             return None

@@ -71,6 +71,11 @@ def ids_of(*texts: str, s: IdentifierSettings = DEFAULT) -> Identifiers:
         # two MRNs
         ("MRN: 00482913   MRN: 00991234", ("00482913", "00991234")),
         ("MRN: 00482913 Bed 12", ("00482913",)),
+        # OCR misreadings of the label seen in the accuracy benchmark
+        ("“MBN: 05090030,", ("05090030",)),
+        ("$$$ MR: 02598228 DOB: 07/27/1955", ("02598228",)),
+        ("MIN: 40806500", ("40806500",)),
+        ("Mr. Smith 40806500", ()),  # a title is no label: it has no number after it
     ],
 )
 def test_mrn(text: str, mrns: tuple[str, ...]) -> None:
@@ -152,6 +157,7 @@ def test_unlabelled_numbers_never_become_mrns() -> None:
         # a surname that is also a minor label (bench: "Ward" cut the name short)
         ("Name: Wei Lee Ward", (PersonName("Ward", "Wei", "Lee"),)),
         ("Patient: WARD, WEI LEE", (PersonName("Ward", "Wei", "Lee"),)),
+        ("Name: Jane Doe Attending Dr Smith", (PersonName("Doe", "Jane"),)),
         # chart header / sticker: an unlabelled LAST, FIRST line next to the MRN or DOB line
         (
             "CLARK, PETER ROSE\nMRN: 33976002  DOB: 10-Jan-1968",
@@ -164,6 +170,16 @@ def test_unlabelled_numbers_never_become_mrns() -> None:
         ("HILL, LUIS M\nSex: M", (PersonName("Hill", "Luis", "M"),)),
         ("Clark, Peter\nPROGRESS NOTE\nMRN: 33976002", ()),
         ("Chest pain, shortness of breath\nMRN: 33976002", ()),
+        # OCR specks: a semicolon for the comma, a hyphen inside the label, a stray comma
+        ("— Patient- Name: Moore; Margaret L", (PersonName("Moore", "Margaret", "L"),)),
+        ("Patient: THOMAS BAKER, - -", (PersonName("Baker", "Thomas"),)),
+        ("CONFIDENTIAL PATIENT INFORMATION a, a ot", ()),  # bench doc57: a footer
+        ("Patient DOE J, ANN", ()),
+        ("Reed; Andre\nMRN: 21801790", (PersonName("Reed", "Andre"),)),
+        (
+            "| Patient Name | MRN |\n| Howard, Mike A | 24708910 |",
+            (PersonName("Howard", "Mike", "A"),),
+        ),
         # prose after a name label: the next line is not its value (bench: "Pain, Shortness")
         ("Patient reports feeling better today. Denies chest\npain, shortness of breath", ()),
         # not names
@@ -309,7 +325,7 @@ def test_table_accession_column_left_of_mrn_is_not_an_mrn() -> None:
 def test_table_values_wider_than_their_labels_go_by_cell_order() -> None:
     # A text-layer table: each value runs under the next label, cells are split by gaps.
     words = _row(100, [(54, "Patient"), (100, "Name"), (160, "MRN"), (210, "DOB")])
-    values = [
+    values: list[tuple[float, str]] = [
         (54, "BAILEY,"),
         (128, "OSCAR"),
         (180, "EDWARD"),
@@ -329,6 +345,65 @@ def test_prose_label_in_word_boxes_takes_no_value_below() -> None:
     words = _row(100, [(40, "Patient"), (112, "reports"), (184, "feeling"), (256, "better")])
     words += _row(122, [(40, "pain,"), (94, "shortness"), (184, "of"), (205, "breath")])
     text = "Patient reports feeling better\npain, shortness of breath"
+    ids = extract_identifiers([PageText(1, text, words=tuple(words))], DEFAULT, today=TODAY)
+    assert ids.names == ()
+
+
+def test_table_borders_read_as_words_are_not_values() -> None:
+    # bench doc216: "|" words glued to the name cell hid a conflicting name (a misfile).
+    words = _row(550, [(225, "|"), (254, "Patient"), (330, "Name"), (627, "|"), (686, "MRN")])
+    words += _row(550, [(995, "DOB"), (1434, "|")])
+    words += _row(574, [(225, "|"), (262, "Howard,"), (340, "Mike"), (385, "A"), (639, "|")])
+    words += _row(574, [(685, "24708910"), (935, "|"), (988, "01/29/2023"), (1434, "|")])
+    text = "| Patient Name | MRN DOB |\n| Howard, Mike A | 24708910 | 01/29/2023 |"
+    ids = extract_identifiers([PageText(1, text, words=tuple(words))], DEFAULT, today=TODAY)
+    assert ids.names == (PersonName("Howard", "Mike", "A"),)
+    assert ids.mrns == ("24708910",)
+    assert ids.dobs == (D(2023, 1, 29),)
+
+
+def test_prose_patient_ending_a_line_takes_no_name_below() -> None:
+    # bench doc168: "... improving. Patient" / "reports feeling better today" was a name.
+    words = _row(880, [(229, "Pain"), (335, "is"), (382, "improving."), (1773, "Patient")])
+    words += _row(940, [(1773, "reports"), (1900, "feeling"), (2050, "better"), (2200, "today")])
+    text = "Pain is improving. Patient\nreports feeling better today"
+    ids = extract_identifiers([PageText(1, text, words=tuple(words))], DEFAULT, today=TODAY)
+    assert ids.names == ()
+
+
+def _tess(line: int, cells: list[tuple[float, float, str]]) -> list[Word]:
+    """Words with tesseract line numbers: (left, top, text), all in block 2."""
+    return [Word(t, x, y, 9.0 * len(t), 40.0, 90.0, 2, 1, line) for x, y, t in cells]
+
+
+STICKER_WORDS = _tess(
+    2, [(228, 290, "900"), (314, 292, "Kestrel"), (1052, 292, "Tel"), (1231, 270, "010-")]
+) + _tess(1, [(1366, 240, "LEWIS,"), (1560, 246, "SAMUEL"), (1789, 250, "G"), (1897, 252, "CE")]
+) + _tess(3, [(225, 340, "$$$"), (1365, 338, "MRN:"), (1488, 340, "02598228")])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("source", "names"),
+    [
+        # bench doc117: a tilted sticker over the address; tesseract's lines follow it
+        ("ocr", (PersonName("Lewis", "Samuel", "G"),)),
+        # a text layer has no stickers: only a name line of its own counts there
+        ("text_layer", ()),
+    ],
+)
+def test_sticker_name_above_the_mrn_label(source: str, names: tuple[PersonName, ...]) -> None:
+    text = "900 Kestrel Tel 010-\nLEWIS, SAMUEL G CE\n$$$ MRN: 02598228"
+    page = PageText(1, text, words=tuple(STICKER_WORDS), source=source)  # type: ignore[arg-type]
+    ids = extract_identifiers([page], DEFAULT, today=TODAY)
+    assert ids.mrns == ("02598228",)
+    assert ids.names == names
+
+
+def test_sticker_name_must_start_in_the_label_column() -> None:
+    # bench doc40: "Drive, Larkspur" in an address above a table header is no name.
+    words = _tess(1, [(54, 74, "1"), (101, 74, "Light"), (129, 74, "Drive,"), (162, 74, "Bay")])
+    words += _tess(2, [(54, 120, "Seen"), (300, 120, "MRN:"), (400, 120, "71932778")])
+    text = "1 Light Drive, Bay\nSeen MRN: 71932778"
     ids = extract_identifiers([PageText(1, text, words=tuple(words))], DEFAULT, today=TODAY)
     assert ids.names == ()
 

@@ -332,6 +332,15 @@ def test_end_to_end_from_text() -> None:
         ("DOE, JANE A\nDOB: 03/14/1962   Sex: F", "file", None),
         # a sticker's name with the MRN only
         ("Doe, Jane\nMRN: 00482913   Sex: F", "file", None),
+        # bench doc216: a table whose name cell carries the border is still read
+        (
+            "| Patient Name   | MRN        | DOB        |\n"
+            "| Roe, Richard   | 00482913   | 03/14/1962 |",
+            "review",
+            "identifier conflict",
+        ),
+        # OCR's semicolon for the comma of a header name that is someone else's
+        ("Roe; Richard\nMRN: 00482913   DOB: 03/14/1962", "review", "identifier conflict"),
     ],
 )
 def test_end_to_end_header_name_line(text: str, action: str, reason: str | None) -> None:
