@@ -138,17 +138,18 @@ def _inside(path: Path, folder: Path) -> bool:
 @cli.command()
 def watch(ctx: typer.Context) -> None:
     """The daemon: catch up on the inbox, then watch it until SIGTERM or Ctrl-C."""
-    app = _app(ctx)
-    ingestor = app.ingestor
-    indexer = app.indexer
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("signal %d: finishing the files in hand, then stopping", signum)
         stop.set()
 
+    # Before anything slow, so a stop during start-up is a clean stop too.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    app = _app(ctx)
+    ingestor = app.ingestor
+    indexer = app.indexer
     indexed = indexer.catch_up()
     if indexed:
         log.info("indexed %d document(s) left pending", indexed)

@@ -6,6 +6,9 @@ Page images are made inside the OCR workers (see ``scanner.ocr``) from a small
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -68,7 +71,7 @@ def count_image_frames(path: Path, max_pixels: int) -> int:
         InputFileError: not a readable image, or a frame larger than the pixel limit.
     """
     try:
-        with Image.open(path) as image:
+        with _bomb_warning_as_check(), Image.open(path) as image:
             frames = getattr(image, "n_frames", 1)
             for index in range(frames):
                 image.seek(index)
@@ -78,6 +81,16 @@ def count_image_frames(path: Path, max_pixels: int) -> int:
         raise InputFileError(f"unreadable image: {_first_line(exc)}") from exc
     except Image.DecompressionBombError as exc:
         raise InputFileError("image too large (decompression bomb guard)") from exc
+
+
+@contextmanager
+def _bomb_warning_as_check() -> Iterator[None]:
+    # Pillow warns past its pixel limit and refuses past twice that; the warning would only
+    # reach stderr, so it is silenced here and our own limit (max_page_megapixels), checked
+    # before any pixel is decoded, decides. Pillow's hard refusal stays on.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
 
 
 def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
@@ -90,7 +103,7 @@ def _check_pixels(size: tuple[int, int], max_pixels: int) -> None:
 
 def load_frame(path: Path, index: int, max_pixels: int) -> Image.Image:
     """Decode one frame of an image file, upright per its EXIF tag, as greyscale or 1-bit."""
-    with Image.open(path) as image:
+    with _bomb_warning_as_check(), Image.open(path) as image:
         image.seek(index)
         _check_pixels(image.size, max_pixels)
         image.load()

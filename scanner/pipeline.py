@@ -19,6 +19,7 @@ from typing import Literal, Protocol
 
 from chartclerk_errors import ChartclerkError, InputFileError
 from records.store import NewDocument, NewPage, Store
+from records.views import DocumentSummary
 from scanner.filing import Filing, FilingSettings, decide_filing
 from scanner.intake import Intake, take
 from scanner.ocr import make_pool
@@ -123,7 +124,7 @@ class Ingestor:
     def _ingest_taken(self, intake: Intake, release_source: bool) -> Outcome:
         existing = self.store.find_by_sha(intake.sha256)
         if existing is not None:
-            return self._duplicate(intake, existing.id, existing.status, release_source)
+            return self._duplicate(intake, existing, release_source)
         archived = self.store.archive.store(intake.path, intake.sha256)
         if intake.media_type is None:
             return self._quarantine(
@@ -159,10 +160,15 @@ class Ingestor:
         if self.indexer is not None:
             self.indexer.enqueue([doc_id])
 
-    def _duplicate(self, intake: Intake, doc_id: int, status: str, release_source: bool) -> Outcome:
-        self.store.add_event(
-            doc_id, "duplicate received", {"source_name": display_name(intake.path)}
-        )
+    def _duplicate(
+        self, intake: Intake, existing: DocumentSummary, release_source: bool
+    ) -> Outcome:
+        doc_id, status, existing_name = existing.id, existing.status, existing.source_name
+        # The same name and bytes again is most often this very file, stored just before a
+        # crash and taken again at the restart; say so rather than call it a duplicate.
+        name = display_name(intake.path)
+        kind = "received again" if name == existing_name else "duplicate received"
+        self.store.add_event(doc_id, kind, {"source_name": name})
         log.info("duplicate of document %d (%s…) released", doc_id, intake.sha256[:12])
         if status == "quarantined":
             quarantine_file(intake.path, self.store.settings.quarantine_dir, doc_id, copy=True)

@@ -406,15 +406,15 @@ def _check_documents(ws: Workspace, store: Store, drops: list[Drop], report: Rep
             report.problems.append(
                 f"stored and still in the inbox after the drain ({str(sha)[:12]})"
             )
-    deliberate = sum(1 for d in drops if d.name.startswith("again-"))
-    events = 0
+    retaken = 0
     for doc in docs:
         detail = store.get_document(doc.id)
-        events += sum(1 for e in detail.events if e.kind == "duplicate received")
+        # Same name and bytes: the file stored just before a kill, taken again at restart.
+        retaken += sum(1 for e in detail.events if e.kind == "received again")
         # A torn document: pages missing, or a read document with none at all.
         if len(detail.pages) != doc.pages or (doc.status != "quarantined" and not doc.pages):
             report.problems.append(f"document {doc.id} is incomplete ({len(detail.pages)} pages)")
-    report.retaken_after_kill = max(0, events - deliberate)
+    report.retaken_after_kill = retaken
 
 
 def _check_archive(store: Store, report: Report) -> None:
