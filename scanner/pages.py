@@ -108,6 +108,12 @@ def load_frame(path: Path, index: int, max_pixels: int) -> Image.Image:
         _check_pixels(image.size, max_pixels)
         image.load()
         frame = ImageOps.exif_transpose(image) or image
+        if "A" in frame.mode or "transparency" in frame.info:
+            # A transparent background is paper, not ink: flatten it onto white.
+            rgba = frame.convert("RGBA")
+            flat = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            flat.alpha_composite(rgba)
+            frame = flat
         if frame.mode not in ("L", "1"):
             frame = frame.convert("L")
         return frame.copy()
