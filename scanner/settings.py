@@ -41,7 +41,7 @@ class IngestSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    documents_in_flight: int = Field(default=2, ge=1)
+    documents_in_flight: int = Field(default=4, ge=1)
     max_file_mb: float = Field(default=512.0, gt=0)
     max_pages: int = Field(default=500, ge=1)
     max_page_megapixels: float = Field(default=89.0, gt=0)
