@@ -17,7 +17,8 @@ from rich.progress import Progress
 
 from chartclerk_errors import ChartclerkError
 from clerk.app import App, setup_logging
-from clerk.cli_records import documents_app, patients_app, review_app
+from clerk.cli_records import JsonFlag, documents_app, patients_app, review_app
+from clerk.cli_records import app_of as _app
 from clerk.output import console, print_json, print_table
 from clerk.status import gather_status
 from index import SearchFilters
@@ -39,8 +40,6 @@ cli.add_typer(documents_app, name="documents")
 cli.add_typer(review_app, name="review")
 cli.add_typer(patients_app, name="patients")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
 
 @cli.callback()
 def main_options(
@@ -57,11 +56,6 @@ def main_options(
     setup_logging(app.settings.logging)
     ctx.obj = app
     ctx.call_on_close(app.close)
-
-
-def _app(ctx: typer.Context) -> App:
-    app: App = ctx.obj
-    return app
 
 
 def _files_under(paths: list[Path]) -> list[Path]:

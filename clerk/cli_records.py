@@ -22,7 +22,8 @@ review_app = typer.Typer(
 patients_app = typer.Typer(help="The patient master index.", no_args_is_help=True)
 
 
-def _app(ctx: typer.Context) -> App:
+def app_of(ctx: typer.Context) -> App:
+    """The configured app the main callback put on the context."""
     app: App = ctx.obj
     return app
 
@@ -53,7 +54,7 @@ def documents_list(
     json_out: JsonFlag = False,
 ) -> None:
     """One row per document, newest first."""
-    app = _app(ctx)
+    app = app_of(ctx)
     rows = [d.to_json() for d in app.store.list_documents(status=status, patient_mrn=patient)]
     app.store.add_event(
         None,
@@ -75,7 +76,7 @@ def documents_show(
     json_out: JsonFlag = False,
 ) -> None:
     """A document with its text, identifiers, candidates and history."""
-    app = _app(ctx)
+    app = app_of(ctx)
     detail = app.store.get_document(document_id)
     app.store.add_event(document_id, "viewed", None, actor=app.actor, is_access=True)
     data = detail.to_json()
@@ -110,7 +111,7 @@ def documents_refile(
     reason: Annotated[str, typer.Option("--reason", help="Why it moves (kept in its history).")],
 ) -> None:
     """Move a filed document to another patient; the earlier filing stays in its history."""
-    app = _app(ctx)
+    app = app_of(ctx)
     summary = review.refile(app.store, document_id, mrn, reason, actor=app.actor)
     app.indexer.index_documents([summary.id])
     typer.echo(f"document {summary.id} refiled")
@@ -119,7 +120,7 @@ def documents_refile(
 @review_app.command("list")
 def review_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """Documents waiting for a clerk, each with its reason and up to 5 candidates."""
-    app = _app(ctx)
+    app = app_of(ctx)
     rows = []
     for summary in app.store.list_documents(status="review"):
         detail = app.store.get_document(summary.id)
@@ -155,7 +156,7 @@ def review_assign(
     mrn: Annotated[str, typer.Argument(metavar="MRN")],
 ) -> None:
     """File a document from the review queue to a patient."""
-    app = _app(ctx)
+    app = app_of(ctx)
     summary = review.assign(app.store, document_id, mrn, actor=app.actor)
     app.indexer.index_documents([summary.id])
     typer.echo(f"document {summary.id} filed")
@@ -168,7 +169,7 @@ def review_reject(
     reason: Annotated[str, typer.Option("--reason", help="Why it belongs in no chart.")],
 ) -> None:
     """Keep a document out of every chart (it is set aside, never deleted)."""
-    app = _app(ctx)
+    app = app_of(ctx)
     summary = review.reject(app.store, document_id, reason, actor=app.actor)
     app.indexer.index_documents([summary.id])
     typer.echo(f"document {summary.id} rejected")
@@ -181,7 +182,7 @@ def patients_import(
     json_out: JsonFlag = False,
 ) -> None:
     """Load or update the patient master index; bad rows are reported and skipped."""
-    app = _app(ctx)
+    app = app_of(ctx)
     report = patient_index.import_patients(app.store, file, actor=app.actor)
     data = asdict(report)
     if json_out:
@@ -205,7 +206,7 @@ def patients_list(
     json_out: JsonFlag = False,
 ) -> None:
     """Patients of the master index."""
-    app = _app(ctx)
+    app = app_of(ctx)
     rows = [p.to_json() for p in patient_index.list_patients(app.store, query=query, limit=limit)]
     app.store.add_event(
         None, "patients listed", {"count": len(rows)}, actor=app.actor, is_access=True
@@ -230,7 +231,7 @@ def patients_show(
     json_out: JsonFlag = False,
 ) -> None:
     """A patient and the documents filed to them."""
-    app = _app(ctx)
+    app = app_of(ctx)
     data = patient_index.get_patient(app.store, mrn).to_json()
     data["documents"] = [d.to_json() for d in app.store.list_documents(patient_mrn=mrn)]
     app.store.add_event(None, "patient viewed", {"mrn": mrn}, actor=app.actor, is_access=True)
