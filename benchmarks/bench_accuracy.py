@@ -193,6 +193,7 @@ def report_accuracy(results: list[Result], show_text: bool) -> dict[str, Any]:
         "review_reason_agreement_pct": round(pct(len(reason_ok), len(both)), 2),
         "quarantined": sum(r.status == "quarantined" for r in results),
         "mean_seconds_per_doc": round(statistics.fmean(r.seconds for r in results), 2),
+        "second_look": second_look_figures(results),
     }
     print("\n== accuracy ==")
     print(f"documents                     {len(results)}")
@@ -206,6 +207,11 @@ def report_accuracy(results: list[Result], show_text: bool) -> dict[str, Any]:
     print(f"review reason agreement       {len(reason_ok)}/{len(both)} = "
           f"{figures['review_reason_agreement_pct']:.1f}%   (informational)")  # fmt: skip
     print(f"quarantined                   {figures['quarantined']}")
+    look = figures["second_look"]
+    print(f"second look (re-read top)     {look['triggered']}/{len(results)} docs "
+          f"({look['triggered_pct']:.1f}%), {look['recovered']} filed after it; "
+          f"{look['seconds']:.0f} s = {look['seconds_per_triggered']:.2f} s per triggered doc, "
+          f"{look['pct_of_ingest_seconds']:.1f}% of all ingest seconds")  # fmt: skip
     sections = [
         ("MISFILED", misfiled),
         ("fileable but sent to review", missed),
@@ -234,6 +240,27 @@ def report_accuracy(results: list[Result], show_text: bool) -> dict[str, Any]:
     if by_layout:
         print(f"\nfailures by layout: {dict(by_layout)}")
     return figures
+
+
+def second_look_figures(results: list[Result]) -> dict[str, Any]:
+    """How often the top of page 1 was read again, what it cost and what it recovered."""
+    looks = [look for r in results if (look := (r.decision or {}).get("second_look"))]
+    seconds = sum(float(look["seconds"]) for look in looks)
+    total = sum(r.seconds for r in results)
+    return {
+        "triggered": len(looks),
+        "triggered_pct": round(pct(len(looks), len(results)), 2),
+        "recovered": sum(bool(look["recovered"]) for look in looks),
+        "passes": sum(int(look["passes"]) for look in looks),
+        "seconds": round(seconds, 1),
+        "seconds_per_triggered": round(seconds / len(looks), 2) if looks else 0.0,
+        "pct_of_ingest_seconds": round(pct_part(seconds, total), 2),
+    }
+
+
+def pct_part(part: float, whole: float) -> float:
+    """A percentage of a float whole, 0 for an empty whole."""
+    return 100.0 * part / whole if whole else 0.0
 
 
 def run_speed(args: argparse.Namespace, folder: Path) -> dict[str, Any]:

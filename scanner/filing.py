@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -13,9 +14,47 @@ from records.patients import find_candidates
 from records.store import Store
 from scanner.classify import ClassifySettings, classify
 from scanner.identifiers import Identifiers, IdentifierSettings, extract_identifiers
-from scanner.matching import MatchDecision, MatchSettings, PatientRecord, blocking_query, decide
+from scanner.matching import (
+    AMBIGUOUS,
+    LOW_SCORE,
+    NAME_ONLY,
+    NO_IDENTIFIERS,
+    SINGLE_IDENTIFIER,
+    UNKNOWN_PATIENT,
+    MatchDecision,
+    MatchSettings,
+    PatientRecord,
+    blocking_query,
+    decide,
+)
 from scanner.names import PersonName
+from scanner.ocr import reread_top
+from scanner.pages import PageJob
 from scanner.pagetext import PageText
+
+# Review reasons that more identifiers can resolve. A conflict or a second patient never
+# goes away by reading more: extra readings only ever add identifiers.
+RECOVERABLE = frozenset(
+    {NO_IDENTIFIERS, SINGLE_IDENTIFIER, NAME_ONLY, UNKNOWN_PATIENT, AMBIGUOUS, LOW_SCORE}
+)
+Rereader = Callable[[PageJob, int, float, int, Sequence[float]], list[PageText]]
+"""Reads the top part of an OCR'd page again: (job, rotation, fraction, psm, angles)."""
+
+
+class SecondLookSettings(BaseModel):
+    """Reading the top of page 1 again when a document's identification is incomplete.
+
+    A patient label pasted crooked over the letterhead is often garbled in the page's own
+    reading; read on its own with other segmentation modes it usually comes out clean.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    top_fraction: float = Field(default=0.33, gt=0.0, le=1.0)
+    # (tesseract page segmentation mode, degrees to turn the region), tried in order until
+    # the document may be filed: sparse text, then one uniform block.
+    passes: list[tuple[int, float]] = Field(default_factory=lambda: [(11, 0.0), (6, 0.0)])
 
 
 class FilingSettings(BaseModel):
@@ -26,6 +65,7 @@ class FilingSettings(BaseModel):
     identifiers: IdentifierSettings = Field(default_factory=IdentifierSettings)
     matching: MatchSettings = Field(default_factory=MatchSettings)
     classify: ClassifySettings = Field(default_factory=ClassifySettings)
+    second_look: SecondLookSettings = Field(default_factory=SecondLookSettings)
 
 
 @dataclass(frozen=True)
@@ -42,30 +82,37 @@ class Filing:
 
 
 def decide_filing(
-    pages: Sequence[PageText], store: Store, settings: FilingSettings, today: date
+    pages: Sequence[PageText],
+    store: Store,
+    settings: FilingSettings,
+    today: date,
+    *,
+    reread: Rereader = reread_top,
 ) -> Filing:
     """Identify, classify and match a read document; file it only when it is safe to.
 
     ``today`` bounds dates of birth (none is in the future) and reads two-digit years.
+    When the identification is incomplete (see ``RECOVERABLE``), the top of page 1 is read
+    again with ``reread`` and what it finds is added to the document's identifiers: more
+    identifiers can complete an agreement or add a contradiction, never remove one.
     """
     identifiers = extract_identifiers(pages, settings.identifiers, today=today)
     kind = classify(pages, settings.classify)
-    query = blocking_query(identifiers)
-    candidates = [
-        PatientRecord(p.mrn, p.last_name, p.first_name, p.dob, p.sex)
-        for p in find_candidates(store, query.mrns, query.dobs, query.last_names)
-        if p.merged_into is None
-    ]
     confidences = [p.confidence for p in pages if p.confidence is not None]
-    decision = decide(
-        identifiers,
-        candidates,
-        settings.matching,
-        ocr_confidence=min(confidences) if confidences else None,
-        has_text=any(p.text.strip() for p in pages),
-    )
-    reason = decision.reason
+    has_text = any(p.text.strip() for p in pages)
+
+    def match(ids: Identifiers) -> MatchDecision:
+        return _match(ids, store, settings, min(confidences) if confidences else None, has_text)
+
+    decision = match(identifiers)
     unread = [p.number for p in pages if p.error]
+    look: dict[str, Any] | None = None
+    job = pages[0].job if pages else None
+    if job is not None and not unread and _worth_second_look(decision, pages, settings):
+        identifiers, decision, look = _second_look(
+            pages[0], job, identifiers, decision, match, settings, today, reread
+        )
+    reason = decision.reason
     status = decision.action if decision.action == "file" else "review"
     if unread:
         # A document with unread pages is never filed: the page a clerk cannot see may be
@@ -78,17 +125,107 @@ def decide_filing(
         review_reason=None if status == "file" else reason,
         doc_type=kind.doc_type,
         service_date=identifiers.service_dates[0] if identifiers.service_dates else None,
-        decision=_decision_json(decision),
+        decision=_decision_json(decision, look),
         identifiers=identifier_rows(identifiers),
     )
 
 
-def _decision_json(decision: MatchDecision) -> dict[str, Any]:
-    return {
+def _match(
+    ids: Identifiers,
+    store: Store,
+    settings: FilingSettings,
+    ocr_confidence: float | None,
+    has_text: bool,
+) -> MatchDecision:
+    query = blocking_query(ids)
+    candidates = [
+        PatientRecord(p.mrn, p.last_name, p.first_name, p.dob, p.sex)
+        for p in find_candidates(store, query.mrns, query.dobs, query.last_names)
+        if p.merged_into is None
+    ]
+    return decide(
+        ids, candidates, settings.matching, ocr_confidence=ocr_confidence, has_text=has_text
+    )
+
+
+def _worth_second_look(
+    decision: MatchDecision, pages: Sequence[PageText], settings: FilingSettings
+) -> bool:
+    return (
+        settings.second_look.enabled
+        and decision.action == "review"
+        and decision.reason in RECOVERABLE
+        and pages[0].source == "ocr"
+    )
+
+
+def _second_look(
+    page: PageText,
+    job: PageJob,
+    identifiers: Identifiers,
+    decision: MatchDecision,
+    match: Callable[[Identifiers], MatchDecision],
+    settings: FilingSettings,
+    today: date,
+    reread: Rereader,
+) -> tuple[Identifiers, MatchDecision, dict[str, Any]]:
+    """Read the top of ``page`` again, pass by pass, until the document may be filed.
+
+    Every reading's identifiers are added to the document's (as found on that page); the
+    decision is made afresh on the union, so a contradicting extra sends it to review.
+    """
+    look = settings.second_look
+    started = time.perf_counter()
+    passes = 0
+    for psm, angle in look.passes:
+        passes += 1
+        readings = reread(job, page.rotation, look.top_fraction, psm, (angle,))
+        extra = extract_identifiers(
+            [_as_page(r, page.number) for r in readings], settings.identifiers, today=today
+        )
+        merged = _merge(identifiers, extra)
+        if merged == identifiers:
+            continue
+        identifiers, decision = merged, match(merged)
+        if decision.action == "file" or decision.reason not in RECOVERABLE:
+            break
+    summary = {
+        "passes": passes,
+        "seconds": round(time.perf_counter() - started, 3),
+        "recovered": decision.action == "file",
+    }
+    return identifiers, decision, summary
+
+
+def _as_page(reading: PageText, number: int) -> PageText:
+    return PageText(
+        number=number,
+        text=reading.text,
+        words=reading.words,
+        confidence=reading.confidence,
+        source="ocr",
+        rotation=reading.rotation,
+        width=reading.width,
+        height=reading.height,
+    )
+
+
+def _merge(base: Identifiers, extra: Identifiers) -> Identifiers:
+    """Everything in ``base`` and everything new in ``extra``; nothing is ever dropped."""
+    return Identifiers.from_found(
+        (*base.found, *extra.found), (*base.unlabelled_numbers, *extra.unlabelled_numbers)
+    )
+
+
+def _decision_json(decision: MatchDecision, look: dict[str, Any] | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "action": decision.action,
         "reason": decision.reason,
         "candidates": [asdict(c) for c in decision.candidates],
     }
+    if look is not None:
+        data["second_look"] = look
+    return data
 
 
 def identifier_rows(identifiers: Identifiers) -> list[tuple[str, str, int | None]]:

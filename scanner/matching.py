@@ -33,7 +33,7 @@ from scanner.agreement import (
 )
 from scanner.dates import swapped_day_month
 from scanner.identifiers import Identifiers
-from scanner.names import surname_parts
+from scanner.names import PersonName, name_key, surname_parts
 
 __all__ = [
     "REVIEW_REASONS",
@@ -202,8 +202,16 @@ def _review_reason(ids: Identifiers, ranked: list[_Scored], s: MatchSettings) ->
         return (
             MULTIPLE_PATIENTS if any(mrn_key(m) in others for m in stray) else IDENTIFIER_CONFLICT
         )
+    if _names_someone_else(ids.names, top.record, ranked[1:]):
+        # A name on the page is exactly another candidate's and not this one's (a twin
+        # whose given name is a nickname of this patient's): two patients may be here.
+        return MULTIPLE_PATIENTS
     if not (ids.mrns or ids.dobs):
         return NAME_ONLY  # before ambiguity: with namesakes, the name is still all there is
+    if any(not c.contradicted for c in ranked[1:]):
+        # Someone else fits every identifier on the page as well (a namesake whose birth
+        # date is not on record, a twin under a nickname): the page cannot tell them apart.
+        return AMBIGUOUS
     if len(ranked) > 1 and top.score - ranked[1].score < s.margin:
         return AMBIGUOUS
     if len(top.agreeing) < 2:
@@ -215,6 +223,24 @@ def _review_reason(ids: Identifiers, ranked: list[_Scored], s: MatchSettings) ->
     if top.score < s.auto_file_threshold:
         return LOW_SCORE
     return None
+
+
+def _exactly(name: PersonName, record: PatientRecord) -> bool:
+    return name_key(name.last) == name_key(record.last_name) and name_key(
+        name.first
+    ) == name_key(record.first_name)
+
+
+def _names_someone_else(
+    names: Sequence[PersonName], chosen: PatientRecord, others: Sequence[_Scored]
+) -> bool:
+    """Whether a page name is exactly another candidate's name and not the chosen one's."""
+    return any(
+        _exactly(name, other.record) and not _exactly(name, chosen)
+        for name in names
+        for other in others
+        if other.record.mrn != chosen.mrn
+    )
 
 
 def decide(

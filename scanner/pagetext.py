@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from scanner.pages import PageJob
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class PageText:
         width: page width in the same unit as the word boxes.
         height: page height in the same unit as the word boxes.
         error: why the page could not be read, or None.
+        job: how the page was read by OCR, so that part of it can be read again; None for
+            a text layer or a page made up elsewhere.
     """
 
     number: int
@@ -60,3 +65,4 @@ class PageText:
     width: float = 0.0
     height: float = 0.0
     error: str | None = None
+    job: PageJob | None = field(default=None, compare=False, repr=False)

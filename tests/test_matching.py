@@ -394,3 +394,26 @@ def test_random_text_end_to_end_never_raises(text: str) -> None:
     page_ids = extract_identifiers([PageText(1, text)], IdentifierSettings())
     decision = decide(page_ids, REGISTRY, S)
     assert decision.action in ("file", "review")
+
+
+def test_a_twins_exact_name_next_to_a_nickname_is_two_patients() -> None:
+    mary = PatientRecord("00990001", "Smith", "Mary", D(1980, 1, 2), "F")
+    maria = PatientRecord("00990002", "Smith", "Maria", D(1980, 1, 2), "F")
+    page = ids(mrns=(mary.mrn,), names=(N("Smith", "Mary"), N("Smith", "Maria")), dobs=(mary.dob,))
+    decision = decide(page, [mary, maria], S)
+    assert (decision.action, decision.reason) == ("review", "multiple patients on document")
+    # The name of the MRN holder alone, nickname-alike twin registered or not, still files.
+    alone = ids(mrns=(mary.mrn,), names=(N("Smith", "Mary"),), dobs=(mary.dob,))
+    assert decide(alone, [mary, maria], S).mrn == mary.mrn
+
+
+def test_a_namesake_with_no_birth_date_on_record_is_ambiguous() -> None:
+    twin = PatientRecord("00330002", "Okafor", "Chidi", D(1991, 8, 3), "M")
+    page = ids(names=(N("Okafor", "Chidi"),), dobs=(twin.dob,))
+    decision = decide(page, [twin, NO_DOB], S)
+    assert (decision.action, decision.reason) == ("review", "ambiguous candidates")
+    # An MRN on the page tells them apart.
+    assert (
+        decide(ids(mrns=(twin.mrn,), names=page.names, dobs=page.dobs), [twin, NO_DOB], S).mrn
+        == twin.mrn
+    )

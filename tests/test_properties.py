@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -171,7 +170,7 @@ def consistent(ids: Identifiers, record: PatientRecord) -> bool:
     """Nothing on the page belongs to someone else (unknown fields of the record aside).
 
     Names are compared as the site compares them (a nickname or OCR slip is the same name);
-    see the xfail test below for where that is not enough.
+    the twin test below covers where that is not enough.
     """
     threshold = MATCH.name_similarity_threshold
     return (
@@ -215,11 +214,6 @@ def test_a_namesake_or_duplicate_mrn_holder_always_blocks_auto_filing(
         assert decide(ids, candidates, MATCH).action == "review"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scanner.matching: a page name that is exactly another candidate's name (a twin "
-    "whose given name is a nickname of the MRN holder's) does not block filing",
-)
 def test_a_twins_exact_name_on_the_page_blocks_filing() -> None:
     mary = PatientRecord("100000", "Smith", "Mary", dt.date(1980, 1, 2), "F")
     maria = PatientRecord("200000", "Smith", "Maria", dt.date(1980, 1, 2), "F")
@@ -229,5 +223,5 @@ def test_a_twins_exact_name_on_the_page_blocks_filing() -> None:
         dobs=(dt.date(1980, 1, 2),),
     )
     # Maria Smith is a registered patient of her own, named exactly on the page: two
-    # patients may be on this document. Today it is filed to Mary (MRN + DOB + name).
+    # patients may be on this document, however well Mary's MRN, DOB and name agree.
     assert decide(page, [mary, maria], MATCH).action == "review"
