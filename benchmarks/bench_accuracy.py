@@ -207,7 +207,7 @@ def report_accuracy(results: list[Result], show_text: bool) -> dict[str, Any]:
     print(f"review reason agreement       {len(reason_ok)}/{len(both)} = "
           f"{figures['review_reason_agreement_pct']:.1f}%   (informational)")  # fmt: skip
     print(f"quarantined                   {figures['quarantined']}")
-    look = figures["second_look"]
+    look = second_look_figures(results)
     print(f"second look (re-read top)     {look['triggered']}/{len(results)} docs "
           f"({look['triggered_pct']:.1f}%), {look['recovered']} filed after it; "
           f"{look['seconds']:.0f} s = {look['seconds_per_triggered']:.2f} s per triggered doc, "

@@ -28,7 +28,13 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlalchemy import insert  # noqa: E402
+
 from index import IndexDocument, IndexSettings, SearchFilters, SearchIndex  # noqa: E402
+from records.models import Document, Page, Patient  # noqa: E402
+from records.settings import StoreSettings  # noqa: E402
+from records.store import Store  # noqa: E402
+from scanner.indexing import StoreIndexer  # noqa: E402
 
 
 def words(text: str) -> list[str]:
@@ -225,13 +231,77 @@ def time_queries(run: Callable[[Query], int], qs: list[Query]) -> tuple[list[flo
     return times, hits
 
 
+def fill_store(folder: Path, docs: int, seed: int) -> Store:
+    """A record store holding the generated documents (one page each) and their patients."""
+    store = Store(
+        StoreSettings(
+            database_url=f"sqlite:///{folder / 'store.db'}",
+            archive_dir=folder / "archive",
+            quarantine_dir=folder / "quarantine",
+        )
+    )
+    stamp = datetime(2026, 1, 1)
+    seen: set[str] = set()
+    batch: list[IndexDocument] = []
+
+    def flush() -> None:
+        with store.engine.begin() as connection:
+            people = []
+            for d in batch:
+                if d.patient_mrn and d.patient_mrn not in seen:
+                    seen.add(d.patient_mrn)
+                    first, _, last = (d.patient_name or " ").partition(" ")
+                    people.append(
+                        {"mrn": d.patient_mrn, "last_name": last, "first_name": first,
+                         "dob": d.dob, "sex": None, "name_key": last[:4].upper(),
+                         "merged_into": None, "updated_at": stamp}
+                    )  # fmt: skip
+            if people:
+                connection.execute(insert(Patient), people)
+            connection.execute(
+                insert(Document),
+                [
+                    {"id": d.id, "sha256": f"{d.id:064x}", "source_name": d.source_name,
+                     "source_path": d.source_name, "status": d.status,
+                     "patient_mrn": d.patient_mrn, "doc_type": d.doc_type, "pages": 1,
+                     "service_date": d.service_date,
+                     "received_at": d.received_at.replace(tzinfo=None), "updated_at": stamp}
+                    for d in batch
+                ],
+            )  # fmt: skip
+            connection.execute(
+                insert(Page),
+                [
+                    {"document_id": d.id, "number": 1, "text": d.text, "source": "text_layer",
+                     "rotation": 0}
+                    for d in batch
+                ],
+            )  # fmt: skip
+        batch.clear()
+
+    for doc in documents(docs, seed):
+        batch.append(doc)
+        if len(batch) >= 5000:
+            flush()
+    if batch:
+        flush()
+    return store
+
+
 def bench_whoosh(args: argparse.Namespace, folder: Path, qs: list[Query]) -> dict[str, float]:
     settings = IndexSettings(path=folder / "ix", procs=args.procs, limitmb=args.limitmb)
     index = SearchIndex(settings)
+    store = fill_store(folder, args.docs, args.seed) if args.from_store else None
     with MemoryWatch() as memory:
         started = time.perf_counter()
-        index.rebuild(documents(args.docs, args.seed), total=args.docs)
+        if store is not None:
+            # What `chartclerk reindex` does: read every document back from the store.
+            StoreIndexer(store, index).rebuild()
+        else:
+            index.rebuild(documents(args.docs, args.seed), total=args.docs)
         elapsed = time.perf_counter() - started
+    if store is not None:
+        store.close()
     times, hits = time_queries(lambda q: index.search(q.whoosh, q.filters).total, qs)
     index.close()
     p50, p95 = percentiles(times)
@@ -323,6 +393,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--procs", type=int, default=1)
     parser.add_argument("--limitmb", type=int, default=256)
+    parser.add_argument(
+        "--from-store",
+        action="store_true",
+        help="fill a record store first and time the reindex from it, as `chartclerk reindex`",
+    )
     args = parser.parse_args()
     qs = queries(args.queries, args.docs, args.seed)
     with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:

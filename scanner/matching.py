@@ -226,9 +226,8 @@ def _review_reason(ids: Identifiers, ranked: list[_Scored], s: MatchSettings) ->
 
 
 def _exactly(name: PersonName, record: PatientRecord) -> bool:
-    return name_key(name.last) == name_key(record.last_name) and name_key(
-        name.first
-    ) == name_key(record.first_name)
+    page = (name_key(name.last), name_key(name.first))
+    return page == (name_key(record.last_name), name_key(record.first_name))
 
 
 def _names_someone_else(

@@ -262,9 +262,7 @@ def _image_file(image: Image.Image, folder: Path) -> str:
     return str(path)
 
 
-def _ocr(
-    source: str, languages: str, timeout: float, strong: float, config: str = ""
-) -> _Reading:
+def _ocr(source: str, languages: str, timeout: float, strong: float, config: str = "") -> _Reading:
     data = _call(
         lambda: pytesseract.image_to_data(
             source,

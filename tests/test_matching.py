@@ -397,19 +397,21 @@ def test_random_text_end_to_end_never_raises(text: str) -> None:
 
 
 def test_a_twins_exact_name_next_to_a_nickname_is_two_patients() -> None:
-    mary = PatientRecord("00990001", "Smith", "Mary", D(1980, 1, 2), "F")
-    maria = PatientRecord("00990002", "Smith", "Maria", D(1980, 1, 2), "F")
-    page = ids(mrns=(mary.mrn,), names=(N("Smith", "Mary"), N("Smith", "Maria")), dobs=(mary.dob,))
+    born = D(1980, 1, 2)
+    mary = PatientRecord("00990001", "Smith", "Mary", born, "F")
+    maria = PatientRecord("00990002", "Smith", "Maria", born, "F")
+    page = ids(mrns=(mary.mrn,), names=(N("Smith", "Mary"), N("Smith", "Maria")), dobs=(born,))
     decision = decide(page, [mary, maria], S)
     assert (decision.action, decision.reason) == ("review", "multiple patients on document")
     # The name of the MRN holder alone, nickname-alike twin registered or not, still files.
-    alone = ids(mrns=(mary.mrn,), names=(N("Smith", "Mary"),), dobs=(mary.dob,))
+    alone = ids(mrns=(mary.mrn,), names=(N("Smith", "Mary"),), dobs=(born,))
     assert decide(alone, [mary, maria], S).mrn == mary.mrn
 
 
 def test_a_namesake_with_no_birth_date_on_record_is_ambiguous() -> None:
-    twin = PatientRecord("00330002", "Okafor", "Chidi", D(1991, 8, 3), "M")
-    page = ids(names=(N("Okafor", "Chidi"),), dobs=(twin.dob,))
+    born = D(1991, 8, 3)
+    twin = PatientRecord("00330002", "Okafor", "Chidi", born, "M")
+    page = ids(names=(N("Okafor", "Chidi"),), dobs=(born,))
     decision = decide(page, [twin, NO_DOB], S)
     assert (decision.action, decision.reason) == ("review", "ambiguous candidates")
     # An MRN on the page tells them apart.
