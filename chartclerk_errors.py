@@ -58,3 +58,7 @@ class ImportFileError(ChartclerkError):
 
 class OcrTimeoutError(InputFileError):
     """Tesseract did not finish a page within the configured time limit."""
+
+
+class OcrWorkerDiedError(InputFileError):
+    """An OCR worker process died while reading a file (killed, out of memory)."""

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal, Protocol
 
-from chartclerk_errors import ChartclerkError, InputFileError
+from chartclerk_errors import ChartclerkError, InputFileError, OcrWorkerDiedError
 from records.store import NewDocument, NewPage, Store
 from records.views import DocumentSummary
 from scanner.filing import Filing, FilingSettings, decide_filing
@@ -127,9 +127,8 @@ class Ingestor:
             return self._duplicate(intake, existing, release_source)
         archived = self.store.archive.store(intake.path, intake.sha256)
         if intake.media_type is None:
-            return self._quarantine(
-                intake.path, intake, "not a PDF or an image (unrecognised contents)", release_source
-            )
+            reason = "not a PDF or an image (unrecognised contents)"
+            return self._quarantine(intake.path, intake, reason, release_source, archived=True)
         try:
             pages = read_pages(
                 archived,
@@ -139,9 +138,9 @@ class Ingestor:
                 self.pool(),
             )
         except InputFileError as exc:
-            if "worker died" in str(exc):
+            if isinstance(exc, OcrWorkerDiedError):
                 self._reset_pool()
-            return self._quarantine(intake.path, intake, str(exc), release_source)
+            return self._quarantine(intake.path, intake, str(exc), release_source, archived=True)
         filing = decide_filing(pages, self.store, self.filing, date.today())
         doc_id = self.store.add_document(_new_document(intake, pages, filing))
         log.info(
@@ -177,10 +176,16 @@ class Ingestor:
         return Outcome("duplicate", doc_id)
 
     def _quarantine(
-        self, path: Path, intake: Intake | None, reason: str, release_source: bool
+        self,
+        path: Path,
+        intake: Intake | None,
+        reason: str,
+        release_source: bool,
+        *,
+        archived: bool = False,
     ) -> Outcome:
         try:
-            if intake is not None:
+            if intake is not None and not archived:
                 self.store.archive.store(path, intake.sha256)
             doc_id = self.store.add_document(
                 NewDocument(

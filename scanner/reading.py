@@ -6,7 +6,7 @@ from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from chartclerk_errors import InputFileError
+from chartclerk_errors import OcrWorkerDiedError
 from scanner.ocr import read_page
 from scanner.pages import ReadOptions, plan_pages
 from scanner.pagetext import PageText
@@ -37,7 +37,7 @@ def read_pages(
         except BrokenProcessPool as exc:
             for _, other in futures:
                 other.cancel()
-            raise InputFileError("an OCR worker died while reading this file") from exc
+            raise OcrWorkerDiedError("an OCR worker died while reading this file") from exc
         except TimeoutError:
             pages.append(PageText(number=number, text="", error="page did not finish reading"))
     pages.sort(key=lambda page: page.number)
