@@ -44,11 +44,14 @@ $(STAMP): pyproject.toml
 
 soak: setup
 	$(BIN)/python benchmarks/crash_harness.py --kills 60 --docs 120
+	$(BIN)/python benchmarks/crash_harness.py --scenario disk-full
+	$(BIN)/python benchmarks/crash_harness.py --scenario db-locked
 
 bench: setup
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_search.py
 	$(BIN)/python benchmarks/bench_accuracy.py
+	$(BIN)/python benchmarks/bench_import.py
 
 demo: setup
 	$(BIN)/chartclerk --config $(CONFIG) demo
