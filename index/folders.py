@@ -44,12 +44,15 @@ def open_or_create(path: Path) -> OpenedIndex:
     if path.exists() and not path.is_dir():
         raise SearchIndexError(f"search index path {path} is a file, not a folder")
     try:
+        fresh = not path.exists() or not any(path.iterdir())
         path.mkdir(parents=True, exist_ok=True)
         if version_matches(path) and windex.exists_in(str(path)):
             engine = _try_open(path)
             if engine is not None:
                 return OpenedIndex(engine, False, path.stat().st_ino)
-        logger.warning("search index at %s is missing or stale; recreating it empty", path)
+        # A new data folder has no index yet: nothing is wrong. Anything else is worth a look.
+        level = logging.INFO if fresh else logging.WARNING
+        logger.log(level, "search index at %s is missing or stale; recreating it empty", path)
         engine = create_empty(path)
         return OpenedIndex(engine, True, path.stat().st_ino)
     except OSError as error:
