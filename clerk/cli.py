@@ -24,6 +24,7 @@ from clerk.status import gather_status
 from index import SearchFilters
 from records import patients as patient_index
 from scanner.pipeline import Outcome
+from scanner.stability import files_in
 from scanner.watcher import InboxWatcher
 from synthetic import write_demo_set
 
@@ -58,11 +59,16 @@ def main_options(
     ctx.call_on_close(app.close)
 
 
-def _files_under(paths: list[Path]) -> list[Path]:
+def _files_under(paths: list[Path], ignore: list[str]) -> list[Path]:
+    """The files named, and those found in the folders named, as the watcher would see them.
+
+    In a folder, hidden and temp names are skipped and links to folders are not followed;
+    a file named on the command line is always taken.
+    """
     files: list[Path] = []
     for path in paths:
         if path.is_dir() and not path.is_symlink():
-            files.extend(sorted(p for p in path.rglob("*") if not p.is_dir() or p.is_symlink()))
+            files.extend(sorted(files_in(path, ignore)))
         else:
             files.append(path)
     return files
@@ -80,7 +86,7 @@ def ingest(
     """
     app = _app(ctx)
     inbox = app.settings.inbox.path.resolve()
-    files = _files_under(paths)
+    files = _files_under(paths, app.settings.inbox.ignore_patterns)
     missing = [p for p in files if not p.exists() and not p.is_symlink()]
     with ThreadPoolExecutor(app.settings.ingest.documents_in_flight) as pool:
         futures = [

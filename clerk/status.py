@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 from clerk.app import App
-from scanner.stability import is_ignored
-
-
-def _inbox_files(app: App) -> list[Path]:
-    root = app.settings.inbox.path
-    patterns = app.settings.inbox.ignore_patterns
-    found: list[Path] = []
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(
-            Path(folder) / name
-            for name in files
-            if not is_ignored(Path(folder) / name, root, patterns)
-        )
-    return found
+from scanner.stability import files_in
 
 
 def gather_status(app: App) -> dict[str, Any]:
     """Counts by status, files waiting in the inbox, quarantine, pending index, last error."""
-    waiting = _inbox_files(app)
+    waiting = list(files_in(app.settings.inbox.path, app.settings.inbox.ignore_patterns))
     oldest: float | None = None
     for path in waiting:
         try:

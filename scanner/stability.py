@@ -8,9 +8,10 @@ Scanners and copy tools open and close a file several times while writing it, so
 from __future__ import annotations
 
 import fnmatch
+import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 Identity = tuple[int, int, int, int]
@@ -28,6 +29,19 @@ def is_ignored(path: Path, root: Path, patterns: Sequence[str]) -> bool:
     if any(part.startswith(".") for part in parts[:-1]):
         return True
     return any(fnmatch.fnmatchcase(path.name, pattern) for pattern in patterns)
+
+
+def files_in(root: Path, patterns: Sequence[str]) -> Iterator[Path]:
+    """Every file under ``root`` that may be taken: hidden folders skipped, links not followed.
+
+    A link itself is listed (so it can be quarantined); the folder it points to is not walked.
+    """
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            path = Path(folder) / name
+            if not is_ignored(path, root, patterns):
+                yield path
 
 
 def _identity(path: Path) -> Identity | None:

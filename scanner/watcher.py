@@ -23,7 +23,7 @@ from watchdog.observers.polling import PollingObserver
 
 from chartclerk_errors import ChartclerkError
 from scanner.settings import WatchSettings
-from scanner.stability import StabilityTracker, is_ignored
+from scanner.stability import StabilityTracker, files_in, is_ignored
 
 log = logging.getLogger("chartclerk.watch")
 TICK_SECONDS = 0.25
@@ -89,11 +89,9 @@ class InboxWatcher:
     def scan(self) -> int:
         """Walk the inbox (links are listed, never followed); returns how many files it saw."""
         seen = 0
-        for folder, dirs, files in os.walk(self.root, followlinks=False):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            for name in files:
-                self.notice(Path(folder) / name)
-                seen += 1
+        for path in files_in(self.root, self.settings.ignore_patterns):
+            self.tracker.observe(path)
+            seen += 1
         self.tracker.forget_gone()
         self._failures = {p: n for p, n in self._failures.items() if p.exists()}
         return seen
