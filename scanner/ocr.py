@@ -6,6 +6,10 @@ Pages are read in worker processes, one page each, with ``OMP_THREAD_LIMIT=1``: 
 own threads made it several times slower per page on a 2-core machine. Orientation is
 checked only when a page reads badly upright (low confidence, few real words), because a
 separate OSD pass costs nearly as much as reading the page.
+
+:func:`reread_top` reads the top of a page again (another segmentation mode, a small turn)
+for the filing stage, when a document's identification came out incomplete: a patient
+label pasted crooked over the letterhead is often garbled in the page's own reading.
 """
 
 from __future__ import annotations

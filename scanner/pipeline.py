@@ -15,14 +15,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from chartclerk_errors import ChartclerkError, InputFileError, OcrWorkerDiedError
 from records.store import NewDocument, NewPage, Store
 from records.views import DocumentSummary
 from scanner.filing import Filing, FilingSettings, decide_filing
 from scanner.intake import Intake, take
-from scanner.ocr import make_pool
+from scanner.ocr import make_pool, reread_top
 from scanner.pages import ReadOptions
 from scanner.pagetext import PageText
 from scanner.quarantine import quarantine_file, release
@@ -141,7 +141,9 @@ class Ingestor:
             if isinstance(exc, OcrWorkerDiedError):
                 self._reset_pool()
             return self._quarantine(intake.path, intake, str(exc), release_source, archived=True)
-        filing = decide_filing(pages, self.store, self.filing, date.today())
+        filing = decide_filing(
+            pages, self.store, self.filing, date.today(), reread=self._reread_on_pool
+        )
         doc_id = self.store.add_document(_new_document(intake, pages, filing))
         log.info(
             "document %d stored from %s…: %s, %d pages",
@@ -154,6 +156,10 @@ class Ingestor:
         if release_source:
             release(intake)
         return Outcome(filing.status, doc_id, filing.review_reason)  # type: ignore[arg-type]
+
+    def _reread_on_pool(self, *args: Any) -> list[PageText]:
+        # A second look at a page is OCR too: on the workers, not beside them.
+        return self.pool().submit(reread_top, *args).result()
 
     def _index(self, doc_id: int) -> None:
         if self.indexer is not None:

@@ -14,7 +14,7 @@ import pytest
 
 from clerk.app import App
 from records.patients import import_patients
-from scanner.filing import FilingSettings, decide_filing
+from scanner.filing import FilingSettings, SecondLookSettings, decide_filing
 from scanner.pages import PageJob, ReadOptions
 from scanner.pagetext import PageText
 from synthetic import SyntheticPatient, generate_patients, write_registry_csv
@@ -130,7 +130,7 @@ def test_nothing_new_leaves_the_decision_alone(app: App, registry: list[Syntheti
         [page(f"MRN: {p.mrn}")], app.store, FilingSettings(), TODAY, reread=reader
     )
     assert (filing.status, filing.review_reason) == ("review", "single identifier")
-    assert reader.calls == [11, 6]
+    assert reader.calls == [psm for psm, _ in SecondLookSettings().passes]
     assert filing.decision is not None
     assert filing.decision["second_look"]["recovered"] is False
 
@@ -138,8 +138,8 @@ def test_nothing_new_leaves_the_decision_alone(app: App, registry: list[Syntheti
 def test_second_look_can_be_turned_off(app: App, registry: list[SyntheticPatient]) -> None:
     p = registry[0]
     reader = FakeReader(f"DOB: {dob(p)}")
-    settings = FilingSettings.model_validate({"second_look": {"enabled": False}})
-    filing = decide_filing([page(f"MRN: {p.mrn}")], app.store, settings, TODAY, reread=reader)
+    off = FilingSettings(second_look=SecondLookSettings(enabled=False))
+    filing = decide_filing([page(f"MRN: {p.mrn}")], app.store, off, TODAY, reread=reader)
     assert filing.status == "review"
     assert reader.calls == []
 
@@ -161,3 +161,16 @@ def test_reread_top_reads_a_crooked_sticker(tmp_path: Path) -> None:
     found = extract_identifiers(readings, IdentifierSettings(), today=TODAY)
     assert p.mrn in found.mrns
     assert reread_top(PageJob(str(tmp_path / "gone.png"), "image", 0, OPTIONS), 0, 0.3, 11) == []
+
+
+def test_an_unknown_patient_with_contradicted_candidates_is_not_read_again(
+    app: App, registry: list[SyntheticPatient]
+) -> None:
+    p = registry[0]
+    reader = FakeReader(f"{p.last_name}, {p.first_name}")
+    # Someone else's MRN next to this patient's DOB: no further reading removes the clash.
+    filing = decide_filing(
+        [page(f"MRN: 99999999\nDOB: {dob(p)}")], app.store, FilingSettings(), TODAY, reread=reader
+    )
+    assert (filing.status, filing.review_reason) == ("review", "unknown patient")
+    assert reader.calls == []
