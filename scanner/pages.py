@@ -17,7 +17,6 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from chartclerk_errors import InputFileError
-from scanner.pagetext import PageText
 
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/tiff", "image/bmp", "image/gif"}
 
@@ -49,19 +48,6 @@ class PageJob:
     def number(self) -> int:
         """The 1-based page number."""
         return self.index + 1
-
-
-@dataclass(frozen=True)
-class PagePlan:
-    """How each page of a file will be read: text already read, or an OCR job."""
-
-    text_pages: list[PageText]
-    ocr_jobs: list[PageJob]
-
-    @property
-    def count(self) -> int:
-        """How many pages the file has."""
-        return len(self.text_pages) + len(self.ocr_jobs)
 
 
 def count_image_frames(path: Path, max_pixels: int) -> int:
@@ -140,7 +126,7 @@ def render_pdf_page(path: Path, index: int, dpi: int, max_pixels: int) -> Image.
 
 def plan_pages(
     path: Path, media_type: str, options: ReadOptions, text_layer_min_chars: int
-) -> PagePlan:
+) -> list[PageJob]:
     """Decide how to read every page of a stored file.
 
     Args:
@@ -157,7 +143,7 @@ def plan_pages(
     if media_type in IMAGE_TYPES:
         frames = count_image_frames(path, options.max_pixels)
         _check_page_count(frames, options.max_pages)
-        return PagePlan([], [PageJob(str(path), "image", i, options) for i in range(frames)])
+        return [PageJob(str(path), "image", i, options) for i in range(frames)]
     raise InputFileError("not a PDF or an image (unrecognised file contents)")
 
 
@@ -180,14 +166,14 @@ def pdf_page_count(path: Path) -> int:
         pdf.close()
 
 
-def _plan_pdf(path: Path, options: ReadOptions, min_chars: int) -> PagePlan:
+def _plan_pdf(path: Path, options: ReadOptions, min_chars: int) -> list[PageJob]:
     count = pdf_page_count(path)
     if count == 0:
         raise InputFileError("PDF has no pages")
     _check_page_count(count, options.max_pages)
     # Every page goes to the workers, which read its text layer and OCR it only when the
     # layer is missing or too thin: text-layer pages are read on all cores too.
-    return PagePlan([], [PageJob(str(path), "pdf", i, options, min_chars) for i in range(count)])
+    return [PageJob(str(path), "pdf", i, options, min_chars) for i in range(count)]
 
 
 def _check_page_count(count: int, max_pages: int) -> None:

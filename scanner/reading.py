@@ -1,4 +1,4 @@
-"""Reading every page of a stored file: text layers at once, image pages through OCR workers."""
+"""Reading every page of a stored file on the worker pool, in page order."""
 
 from __future__ import annotations
 
@@ -19,16 +19,16 @@ def read_pages(
     text_layer_min_chars: int,
     pool: Executor,
 ) -> list[PageText]:
-    """Read every page of a file, OCR pages in parallel on ``pool``, in page order.
+    """Read every page of a file in parallel on ``pool`` (text layer, else OCR), in order.
 
     Raises:
         InputFileError: the file cannot be opened as pages at all.
     """
-    plan = plan_pages(path, media_type, options, text_layer_min_chars)
+    jobs = plan_pages(path, media_type, options, text_layer_min_chars)
     futures: list[tuple[int, Future[PageText]]] = [
-        (job.number, pool.submit(read_page, job)) for job in plan.ocr_jobs
+        (job.number, pool.submit(read_page, job)) for job in jobs
     ]
-    pages = list(plan.text_pages)
+    pages: list[PageText] = []
     for number, future in futures:
         # The worker enforces tesseract's time limit; this one only guards against a
         # worker that never answers (killed, stuck decoding).
