@@ -114,7 +114,11 @@ def decide_filing(
     unread = [p.number for p in pages if p.error]
     look: dict[str, Any] | None = None
     job = pages[0].job if pages else None
-    if job is not None and not unread and _worth_second_look(decision, pages, settings.second_look):
+    if (
+        job is not None
+        and not unread
+        and _worth_second_look(decision, identifiers, pages, settings.second_look)
+    ):
         identifiers, decision, look = _second_look(
             pages[0], job, identifiers, decision, match, settings, today, reread
         )
@@ -155,9 +159,18 @@ def _match(
 
 
 def _worth_second_look(
-    decision: MatchDecision, pages: Sequence[PageText], look: SecondLookSettings
+    decision: MatchDecision,
+    identifiers: Identifiers,
+    pages: Sequence[PageText],
+    look: SecondLookSettings,
 ) -> bool:
-    return look.enabled and recoverable(decision) and pages[0].source == "ocr"
+    if not (look.enabled and recoverable(decision) and pages[0].source == "ocr"):
+        return False
+    # A page that gave an MRN, a name and a date of birth, none of which any registered
+    # patient shares, is most likely a patient new to this hospital (outside records):
+    # reading it again would cost five passes and find the same.
+    complete = bool(identifiers.mrns and identifiers.names and identifiers.dobs)
+    return not (decision.reason == UNKNOWN_PATIENT and complete)
 
 
 def recoverable(decision: MatchDecision) -> bool:
