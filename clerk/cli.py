@@ -150,6 +150,9 @@ def watch(ctx: typer.Context) -> None:
     app = _app(ctx)
     ingestor = app.ingestor
     indexer = app.indexer
+    swept = app.store.archive.sweep_temp()
+    if swept:
+        log.info("removed %d temporary archive file(s) left by a crash", swept)
     indexed = indexer.catch_up()
     if indexed:
         log.info("indexed %d document(s) left pending", indexed)

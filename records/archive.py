@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from chartclerk_errors import StoreError
@@ -76,6 +77,23 @@ class Archive:
             tmp.unlink(missing_ok=True)
             raise
         _fsync_dir(target.parent)
+
+    def sweep_temp(self, older_than_seconds: float = 3600.0) -> int:
+        """Remove temporary files a crash left mid-copy; returns how many went.
+
+        Only files older than ``older_than_seconds`` go, so a copy another process is
+        writing right now is never touched.
+        """
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for path in self.root.glob("??/??/.tmp-*"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
 
     def verify_all(self) -> list[str]:
         """Hash every archived file; returns the names whose bytes do not match."""

@@ -174,3 +174,16 @@ def test_give_back_keeps_a_file_ready(tmp_path: Path) -> None:
     assert tracker.take_ready() == [path]
     tracker.give_back(path)
     assert tracker.take_ready() == [path]
+
+
+def test_sweep_removes_only_old_temporary_archive_files(tmp_path: Path) -> None:
+    archive = Archive(tmp_path / "archive")
+    folder = tmp_path / "archive" / "ab" / "cd"
+    folder.mkdir(parents=True)
+    old, fresh = folder / ".tmp-old", folder / ".tmp-new"
+    old.write_bytes(b"half a copy")
+    fresh.write_bytes(b"being written")
+    os.utime(old, (1_000_000_000, 1_000_000_000))
+    assert archive.sweep_temp(older_than_seconds=3600) == 1
+    assert not old.exists()
+    assert fresh.exists()
