@@ -117,6 +117,9 @@ def _ingest_row(path: Path, future: Future[Outcome]) -> dict[str, object]:
     except ChartclerkError as exc:
         # The file stays where it is (nothing was released); the next run takes it again.
         return {"path": str(path), "outcome": "error", "id": None, "reason": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - one file's surprise must not hide the others'
+        log.error("ingest of one file failed unexpectedly: %s", type(exc).__name__)
+        return {"path": str(path), "outcome": "error", "id": None, "reason": type(exc).__name__}
     return {
         "path": str(path),
         "outcome": outcome.kind,

@@ -122,6 +122,11 @@ def read_page(job: PageJob) -> PageText:
         return PageText(number=job.number, text="", error=str(exc))
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         return PageText(number=job.number, text="", error=f"page image unreadable: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a decoder's or tesseract's own failure
+        # pdfium, tesseract and pytesseract fail in their own ways on hostile pages
+        # (PdfiumError, TesseractError, no output at all); the page is unread, its
+        # document goes to review, and the rest of it still reads.
+        return PageText(number=job.number, text="", error=f"page unreadable: {type(exc).__name__}")
 
 
 def _load(job: PageJob) -> Image.Image:

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -95,11 +96,38 @@ class Ingestor:
                 self._pool = make_pool(self.ocr.workers)
             return self._pool
 
-    def _reset_pool(self) -> None:
+    def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
+        """Retire a pool that lost or hung a worker; the next call to pool() starts anew.
+
+        Only the pool that failed is retired: another thread may already have replaced it.
+        """
         with self._pool_lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+            if self._pool is not broken:
+                return
+            self._pool = None
+        # A hung worker ignores shutdown; end it, or it holds a core for good. The
+        # executor keeps its processes in a private map; there is no public way.
+        for process in list((broken._processes or {}).values()):
+            process.terminate()
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    def _read(self, archived: Path, media_type: str) -> list[PageText]:
+        """Read the pages; a worker death is retried once on a fresh pool.
+
+        The death may be another file's doing (a page that crashed a worker shared by
+        every document in flight), so one failure does not condemn this file.
+        """
+        for attempt in (1, 2):
+            pool = self.pool()
+            try:
+                return read_pages(
+                    archived, media_type, self.options, self.ocr.text_layer_min_chars, pool
+                )
+            except OcrWorkerDiedError:
+                self._replace_pool(pool)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def ingest(self, path: Path, *, release_source: bool = True) -> Outcome:
         """Run one file through every stage; never raises for a bad file.
@@ -130,16 +158,8 @@ class Ingestor:
             reason = "not a PDF or an image (unrecognised contents)"
             return self._quarantine(intake.path, intake, reason, release_source, archived=True)
         try:
-            pages = read_pages(
-                archived,
-                intake.media_type,
-                self.options,
-                self.ocr.text_layer_min_chars,
-                self.pool(),
-            )
+            pages = self._read(archived, intake.media_type)
         except InputFileError as exc:
-            if isinstance(exc, OcrWorkerDiedError):
-                self._reset_pool()
             return self._quarantine(intake.path, intake, str(exc), release_source, archived=True)
         filing = decide_filing(
             pages, self.store, self.filing, date.today(), reread=self._reread_on_pool
@@ -158,8 +178,14 @@ class Ingestor:
         return Outcome(filing.status, doc_id, filing.review_reason)  # type: ignore[arg-type]
 
     def _reread_on_pool(self, *args: Any) -> list[PageText]:
-        # A second look at a page is OCR too: on the workers, not beside them.
-        return self.pool().submit(reread_top, *args).result()
+        # A second look at a page is OCR too: on the workers, not beside them. It is a
+        # bonus: when it fails, the document goes to review as it would have anyway.
+        pool = self.pool()
+        try:
+            return pool.submit(reread_top, *args).result(timeout=self.options.timeout * 6 + 60)
+        except (BrokenProcessPool, TimeoutError):
+            self._replace_pool(pool)
+            return []
 
     def _index(self, doc_id: int) -> None:
         if self.indexer is not None:

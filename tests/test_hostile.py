@@ -189,3 +189,34 @@ def test_memory_stays_bounded_across_a_batch(app: App, inbox: Path) -> None:
         batch(round_)
     growth = rss() - before
     assert growth < 60 * 2**20, f"RSS grew {growth / 2**20:.0f} MiB over 27 files"
+
+
+def test_pages_that_break_the_decoders_end_in_review_or_quarantine(
+    app: App, inbox: Path, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    # A 32-bit float TIFF: Pillow opens it, tesseract gives no output at all.
+    Image.new("F", (400, 400), 0.5).save(inbox / "float.tif")
+    # A PDF whose page tree promises two pages and holds one: pdfium fails on page 2.
+    good = scan(tmp_path / "src", patients()[1], "pdf_text", "one.pdf")
+    (inbox / "short.pdf").write_bytes(good.read_bytes().replace(b"/Count 1", b"/Count 2"))
+    for name in ("float.tif", "short.pdf"):
+        outcome = app.ingestor.ingest(inbox / name)
+        assert outcome.kind in ("review", "quarantined"), (name, outcome)
+        assert outcome.reason, name
+        assert not (inbox / name).exists(), f"{name} left in the inbox"
+
+
+def test_a_dead_worker_pool_is_replaced_and_the_file_still_read(
+    app: App, inbox: Path, tmp_path: Path
+) -> None:
+    pool = app.ingestor.pool()
+    pool.submit(os.getpid).result()
+    for process in list(pool._processes.values()):
+        process.kill()
+    time.sleep(0.5)
+    path = scan(inbox, patients()[2], "pdf_text", "after-crash.pdf")
+    outcome = app.ingestor.ingest(path)
+    assert outcome.kind in ("filed", "review")
+    assert app.ingestor.pool() is not pool
