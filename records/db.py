@@ -30,7 +30,6 @@ def alembic_config(engine: Engine) -> Config:
     """An Alembic config that runs this package's migrations on ``engine``."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["engine"] = engine
     return config
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,10 +13,13 @@ from records.store import Store, now
 from records.views import DocumentSummary, dump_detail
 
 
-def _document(session: Session, document_id: int) -> Document:
+def _document_in(session: Session, document_id: int, status: str) -> Document:
     row = session.get(Document, document_id)
     if row is None:
         raise NotFoundError(f"no document with id {document_id}")
+    if row.status != status:
+        wanted = "in review" if status == "review" else status
+        raise StoreError(f"document {document_id} is {row.status}, not {wanted}")
     return row
 
 
@@ -27,6 +32,21 @@ def _require_patient(session: Session, mrn: str) -> Patient:
     return patient
 
 
+def _require_reason(reason: str, action: str) -> None:
+    if not reason.strip():
+        raise StoreError(f"a reason is required to {action} a document")
+
+
+def _record(
+    session: Session, doc: Document, actor: str, kind: str, detail: dict[str, Any]
+) -> DocumentSummary:
+    """Stamp the change on the document and its history, in the same transaction."""
+    stamp = now()
+    doc.updated_at = stamp
+    session.add(Event(document=doc, at=stamp, actor=actor, kind=kind, detail=dump_detail(detail)))
+    return DocumentSummary.of(doc)
+
+
 def assign(store: Store, document_id: int, mrn: str, *, actor: str) -> DocumentSummary:
     """File a document waiting in review to a patient.
 
@@ -35,23 +55,11 @@ def assign(store: Store, document_id: int, mrn: str, *, actor: str) -> DocumentS
         StoreError: the document is not in review.
     """
     with store.session() as s:
-        doc = _document(s, document_id)
-        if doc.status != "review":
-            raise StoreError(f"document {document_id} is {doc.status}, not in review")
+        doc = _document_in(s, document_id, "review")
         _require_patient(s, mrn)
-        stamp = now()
-        previous_reason = doc.review_reason
-        doc.status, doc.patient_mrn, doc.review_reason, doc.updated_at = "filed", mrn, None, stamp
-        s.add(
-            Event(
-                document=doc,
-                at=stamp,
-                actor=actor,
-                kind="assigned",
-                detail=dump_detail({"mrn": mrn, "review_reason": previous_reason}),
-            )
-        )
-        return DocumentSummary.of(doc)
+        detail = {"mrn": mrn, "review_reason": doc.review_reason}
+        doc.status, doc.patient_mrn, doc.review_reason = "filed", mrn, None
+        return _record(s, doc, actor, "assigned", detail)
 
 
 def reject(store: Store, document_id: int, reason: str, *, actor: str) -> DocumentSummary:
@@ -61,25 +69,12 @@ def reject(store: Store, document_id: int, reason: str, *, actor: str) -> Docume
         NotFoundError: no such document.
         StoreError: the document is not in review, or no reason was given.
     """
-    if not reason.strip():
-        raise StoreError("a reason is required to reject a document")
+    _require_reason(reason, "reject")
     with store.session() as s:
-        doc = _document(s, document_id)
-        if doc.status != "review":
-            raise StoreError(f"document {document_id} is {doc.status}, not in review")
-        stamp = now()
+        doc = _document_in(s, document_id, "review")
         # Rejected documents are set aside like quarantined files: in no chart, never deleted.
-        doc.status, doc.review_reason, doc.updated_at = "quarantined", f"rejected: {reason}", stamp
-        s.add(
-            Event(
-                document=doc,
-                at=stamp,
-                actor=actor,
-                kind="rejected",
-                detail=dump_detail({"reason": reason}),
-            )
-        )
-        return DocumentSummary.of(doc)
+        doc.status, doc.review_reason = "quarantined", f"rejected: {reason}"
+        return _record(s, doc, actor, "rejected", {"reason": reason})
 
 
 def refile(store: Store, document_id: int, mrn: str, reason: str, *, actor: str) -> DocumentSummary:
@@ -89,23 +84,10 @@ def refile(store: Store, document_id: int, mrn: str, reason: str, *, actor: str)
         NotFoundError: no such document or patient.
         StoreError: the document is not filed, or no reason was given.
     """
-    if not reason.strip():
-        raise StoreError("a reason is required to refile a document")
+    _require_reason(reason, "refile")
     with store.session() as s:
-        doc = _document(s, document_id)
-        if doc.status != "filed":
-            raise StoreError(f"document {document_id} is {doc.status}, not filed")
+        doc = _document_in(s, document_id, "filed")
         _require_patient(s, mrn)
-        stamp = now()
-        previous = doc.patient_mrn
-        doc.patient_mrn, doc.updated_at = mrn, stamp
-        s.add(
-            Event(
-                document=doc,
-                at=stamp,
-                actor=actor,
-                kind="refiled",
-                detail=dump_detail({"from": previous, "to": mrn, "reason": reason}),
-            )
-        )
-        return DocumentSummary.of(doc)
+        detail = {"from": doc.patient_mrn, "to": mrn, "reason": reason}
+        doc.patient_mrn = mrn
+        return _record(s, doc, actor, "refiled", detail)

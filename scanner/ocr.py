@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -346,22 +344,3 @@ def _words_from_tsv(data: dict[str, list[object]], strong: float) -> _Reading:
     real = sum(1 for w in words if w.conf >= strong and REAL_WORD.search(w.text))
     text = "\n".join(" ".join(parts) for parts in lines.values())
     return _Reading(tuple(words), text, confidence, real)
-
-
-def tesseract_binary() -> str | None:
-    """Where the tesseract program is, for benchmarks that run it bare."""
-    return shutil.which(pytesseract.pytesseract.tesseract_cmd) or shutil.which("tesseract")
-
-
-def run_bare(image_path: Path, timeout: float = 300) -> None:
-    """Run ``tesseract IMAGE -`` as a reference, single-threaded (benchmarks use this)."""
-    binary = tesseract_binary()
-    if binary is None:
-        raise MissingDependencyError("tesseract is not installed")
-    subprocess.run(
-        [binary, str(image_path), "-"],
-        check=True,
-        capture_output=True,
-        timeout=timeout,
-        env={**os.environ, "OMP_THREAD_LIMIT": "1"},
-    )

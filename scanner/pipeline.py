@@ -26,7 +26,7 @@ from scanner.intake import Intake, take
 from scanner.ocr import make_pool, reread_top
 from scanner.pages import ReadOptions
 from scanner.pagetext import PageText
-from scanner.quarantine import quarantine_file, release
+from scanner.quarantine import display_name, display_path, quarantine_file, release
 from scanner.reading import read_pages
 from scanner.settings import IngestSettings, OcrSettings
 
@@ -243,21 +243,6 @@ class Ingestor:
             release(intake)
         self._index(doc_id)
         return Outcome("quarantined", doc_id, reason)
-
-
-def display_name(path: Path) -> str:
-    """A file name safe to store and show: undecodable bytes and control characters replaced."""
-    return _printable(path.name)
-
-
-def display_path(path: Path) -> str:
-    """The full path, made safe the same way as :func:`display_name`."""
-    return _printable(str(path))
-
-
-def _printable(text: str) -> str:
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def _new_document(intake: Intake, pages: list[PageText], filing: Filing) -> NewDocument:

@@ -31,10 +31,24 @@ def release(intake: Intake) -> None:
         intake.path.unlink(missing_ok=True)
 
 
+def display_name(path: Path) -> str:
+    """A file name safe to store and show: undecodable bytes and control characters replaced."""
+    return _printable(path.name)
+
+
+def display_path(path: Path) -> str:
+    """The full path, made safe the same way as :func:`display_name`."""
+    return _printable(str(path))
+
+
+def _printable(text: str) -> str:
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
+
+
 def quarantine_name(document_id: int, path: Path) -> str:
     """A file name for the quarantine folder that no odd inbox name can escape from."""
-    original = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    safe = UNSAFE.sub("_", original).strip("._")[:120] or "file"
+    safe = UNSAFE.sub("_", display_name(path)).strip("._")[:120] or "file"
     return f"{document_id:06d}-{safe}"
 
 

@@ -90,13 +90,6 @@ class StabilityTracker:
         with self._lock:
             return len(self._seen)
 
-    def oldest_wait(self) -> float | None:
-        """Seconds the longest-waiting file has been unchanged, or None."""
-        with self._lock:
-            if not self._seen:
-                return None
-            return self.clock() - min(since for _, since in self._seen.values())
-
     def take_ready(self) -> list[Path]:
         """Files unchanged for ``stable_seconds``; they leave the tracker as they are returned."""
         now = self.clock()
