@@ -38,9 +38,9 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 from clerk.app import App  # noqa: E402
 from clerk.config import load_config  # noqa: E402
 from records.patients import find_candidates, import_patients  # noqa: E402
-from scanner.identifiers import IdentifierSettings, extract_identifiers  # noqa: E402
-from scanner.matching import MatchSettings, PatientRecord, blocking_query, decide  # noqa: E402
-from scanner.pagetext import PageText  # noqa: E402
+from scanner.identifying.identifiers import IdentifierSettings, extract_identifiers  # noqa: E402
+from scanner.matching.decision import MatchSettings, PatientRecord, blocking_query, decide  # noqa: E402
+from scanner.reading.pagetext import PageText  # noqa: E402
 from synthetic import (  # noqa: E402
     DocumentSpec,
     GroundTruth,

@@ -23,9 +23,9 @@ from clerk.output import console, print_json, print_table
 from clerk.status import gather_status
 from index import SearchFilters
 from records import patients as patient_index
+from scanner.dropped.stability import files_in
+from scanner.dropped.watcher import InboxWatcher
 from scanner.pipeline import Outcome
-from scanner.stability import files_in
-from scanner.watcher import InboxWatcher
 from synthetic import write_demo_set
 
 log = logging.getLogger("chartclerk")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chartclerk_errors import ConfigError
 from index import IndexSettings
 from records.settings import StoreSettings
-from scanner.filing import FilingSettings
+from scanner.matching.filing import FilingSettings
 from scanner.settings import IngestSettings, OcrSettings, WatchSettings
 
 

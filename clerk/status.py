@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from clerk.app import App
-from scanner.stability import files_in
+from scanner.dropped.stability import files_in
 
 
 def gather_status(app: App) -> dict[str, Any]:

@@ -31,9 +31,9 @@ import pytesseract
 from PIL import Image
 
 from chartclerk_errors import ConfigError, InputFileError, MissingDependencyError
-from scanner.pages import PageJob, load_frame, render_pdf_page
-from scanner.pagetext import PageText, Word
-from scanner.textlayer import read_pdf_text_layer
+from scanner.reading.pages import PageJob, load_frame, render_pdf_page
+from scanner.reading.pagetext import PageText, Word
+from scanner.reading.textlayer import read_pdf_text_layer
 
 T = TypeVar("T")
 EXIF_ORIENTATION = 0x0112

@@ -21,13 +21,13 @@ from typing import Any, Literal, Protocol
 from chartclerk_errors import ChartclerkError, InputFileError, OcrWorkerDiedError
 from records.store import NewDocument, NewPage, Store
 from records.views import DocumentSummary
-from scanner.filing import Filing, FilingSettings, decide_filing
-from scanner.intake import Intake, take
+from scanner.dropped.intake import Intake, take
+from scanner.dropped.quarantine import display_name, display_path, quarantine_file, release
+from scanner.matching.filing import Filing, FilingSettings, decide_filing
 from scanner.ocr import make_pool, reread_top
-from scanner.pages import ReadOptions
-from scanner.pagetext import PageText
-from scanner.quarantine import display_name, display_path, quarantine_file, release
-from scanner.reading import read_pages
+from scanner.reading.document import read_pages
+from scanner.reading.pages import ReadOptions
+from scanner.reading.pagetext import PageText
 from scanner.settings import IngestSettings, OcrSettings
 
 log = logging.getLogger("chartclerk.ingest")

@@ -28,7 +28,7 @@ from pathlib import Path
 from clerk.config import Settings, load_config
 from index import SearchIndex
 from records.store import Store
-from scanner.stability import is_ignored
+from scanner.dropped.stability import is_ignored
 from synthetic import DocumentSpec, generate_patients, write_document, write_registry_csv
 from synthetic.spec import DOC_TYPES
 

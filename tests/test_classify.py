@@ -6,14 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.classify import (
+from scanner.identifying.classify import (
     Classification,
     Classifier,
     ClassifySettings,
     KeywordClassifier,
     classify,
 )
-from scanner.pagetext import PageText
+from scanner.reading.pagetext import PageText
 
 S = ClassifySettings()
 

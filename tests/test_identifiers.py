@@ -8,9 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.identifiers import Identifiers, IdentifierSettings, PersonName, extract_identifiers
-from scanner.numbers import luhn_valid, mod11_valid
-from scanner.pagetext import PageText, Word
+from scanner.identifying.identifiers import (
+    Identifiers,
+    IdentifierSettings,
+    PersonName,
+    extract_identifiers,
+)
+from scanner.identifying.numbers import luhn_valid, mod11_valid
+from scanner.reading.pagetext import PageText, Word
 
 TODAY = dt.date(2024, 6, 1)
 DEFAULT = IdentifierSettings()

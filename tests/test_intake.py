@@ -6,9 +6,9 @@ import pytest
 
 from chartclerk_errors import InputFileError, StoreError
 from records.archive import Archive
-from scanner.intake import sniff, take
-from scanner.quarantine import quarantine_name
-from scanner.stability import StabilityTracker, is_ignored
+from scanner.dropped.intake import sniff, take
+from scanner.dropped.quarantine import quarantine_name
+from scanner.dropped.stability import StabilityTracker, is_ignored
 
 MiB = 2**20
 

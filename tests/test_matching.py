@@ -11,15 +11,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.identifiers import Identifiers, IdentifierSettings, PersonName, extract_identifiers
-from scanner.matching import (
+from scanner.identifying.identifiers import (
+    Identifiers,
+    IdentifierSettings,
+    PersonName,
+    extract_identifiers,
+)
+from scanner.matching.decision import (
     REVIEW_REASONS,
     MatchSettings,
     PatientRecord,
     blocking_query,
     decide,
 )
-from scanner.pagetext import PageText
+from scanner.reading.pagetext import PageText
 
 D = dt.date
 S = MatchSettings()

@@ -1,6 +1,6 @@
 """Properties of identifier extraction and the filing decision, on generated input.
 
-The filing rule under test (DESIGN.md, invariant 4, and scanner.matching): a document is
+The filing rule under test (DESIGN.md, invariant 4, and scanner.matching.decision): a document is
 filed without a clerk only when exactly one patient among the candidates is consistent with
 every identifier on the page. Twins, namesakes, duplicate rows and MRNs that differ only in
 leading zeros are generated around the page's patient to try to break it.
@@ -14,11 +14,11 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner.agreement import compare_name, mrn_key
-from scanner.identifiers import Identifiers, IdentifierSettings, extract_identifiers
-from scanner.matching import MatchSettings, PatientRecord, decide
-from scanner.names import PersonName
-from scanner.pagetext import PageText, Word
+from scanner.identifying.identifiers import Identifiers, IdentifierSettings, extract_identifiers
+from scanner.identifying.names import PersonName
+from scanner.matching.agreement import compare_name, mrn_key
+from scanner.matching.decision import MatchSettings, PatientRecord, decide
+from scanner.reading.pagetext import PageText, Word
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MATCH = MatchSettings()

@@ -14,9 +14,9 @@ import pytest
 
 from clerk.app import App
 from records.patients import import_patients
-from scanner.filing import FilingSettings, SecondLookSettings, decide_filing
-from scanner.pages import PageJob, ReadOptions
-from scanner.pagetext import PageText
+from scanner.matching.filing import FilingSettings, SecondLookSettings, decide_filing
+from scanner.reading.pages import PageJob, ReadOptions
+from scanner.reading.pagetext import PageText
 from synthetic import SyntheticPatient, generate_patients, write_registry_csv
 
 TODAY = date(2026, 1, 15)
@@ -146,7 +146,7 @@ def test_second_look_can_be_turned_off(app: App, registry: list[SyntheticPatient
 
 @pytest.mark.needs_tesseract
 def test_reread_top_reads_a_crooked_sticker(tmp_path: Path) -> None:
-    from scanner.identifiers import IdentifierSettings, extract_identifiers
+    from scanner.identifying.identifiers import IdentifierSettings, extract_identifiers
     from scanner.ocr import read_page, reread_top
     from tests.scans import patients, scan
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-import scanner.watcher
+import scanner.dropped.watcher
 from clerk.app import App
 from records.views import DocumentSummary
-from scanner.watcher import InboxWatcher
+from scanner.dropped.watcher import InboxWatcher
 from tests.crashkit import Daemon, Drop, Report, make_workspace, verify, wait_until
 from tests.scans import patients, scan
 
@@ -193,7 +193,7 @@ def test_hidden_and_temporary_files_are_left_alone(app: App, pdfs: list[bytes]) 
 def test_a_failed_ingest_is_retried_without_a_change_or_restart(
     app: App, pdfs: list[bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(scanner.watcher, "RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(scanner.dropped.watcher, "RETRY_SECONDS", 0.2)
     calls: list[Path] = []
 
     def flaky(path: Path) -> object:

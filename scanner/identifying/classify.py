@@ -14,7 +14,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scanner.pagetext import PageText
+from scanner.reading.pagetext import PageText
 
 OTHER = "other"
 
@@ -72,7 +72,7 @@ _DEFAULT_LOINC: dict[str, str] = {
 
 
 class ClassifySettings(BaseModel):
-    """Keyword rules and LOINC codes for document types (``scanner.classify`` config)."""
+    """Keyword rules and LOINC codes for document types (``filing.classify`` in config)."""
 
     model_config = ConfigDict(extra="forbid")
 

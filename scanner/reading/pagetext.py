@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from scanner.pages import PageJob
+    from scanner.reading.pages import PageJob
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pdfminer.pdfparser import PDFSyntaxError
 from pdfminer.psparser import PSException
 from pdfplumber.page import Page
 
-from scanner.pagetext import PageText, Word
+from scanner.reading.pagetext import PageText, Word
 
 # Characters whose tops are within this many points sit on one line.
 LINE_TOLERANCE = 3.0

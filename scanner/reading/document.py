@@ -13,8 +13,8 @@ from pathlib import Path
 
 from chartclerk_errors import OcrWorkerDiedError
 from scanner.ocr import read_page
-from scanner.pages import ReadOptions, plan_pages
-from scanner.pagetext import PageText
+from scanner.reading.pages import ReadOptions, plan_pages
+from scanner.reading.pagetext import PageText
 
 
 class PageTimeoutError(OcrWorkerDiedError):

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Literal
 
-from scanner.numbers import fix_digit_token
+from scanner.identifying.numbers import fix_digit_token
 
 DateOrder = Literal["mdy", "dmy"]
 

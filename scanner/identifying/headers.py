@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from scanner.labels import LabelFinder, word_lines
-from scanner.names import PersonName, parse_bare_name, parse_name
-from scanner.pagetext import Word
+from scanner.identifying.labels import LabelFinder, word_lines
+from scanner.identifying.names import PersonName, parse_bare_name, parse_name
+from scanner.reading.pagetext import Word
 
 _ANCHOR_KINDS = frozenset({"mrn", "dob", "sex"})
 # "DOE, JANE" or "VAN DER BERG, PIETER" at the start of a run of words.

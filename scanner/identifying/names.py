@@ -150,7 +150,9 @@ def surname_parts(name: str) -> tuple[str, ...]:
 
 @functools.cache
 def _nickname_index() -> dict[str, frozenset[int]]:
-    text = resources.files("scanner").joinpath("nicknames.txt").read_text(encoding="utf-8")
+    text = (
+        resources.files("scanner.identifying").joinpath("nicknames.txt").read_text(encoding="utf-8")
+    )
     index: dict[str, set[int]] = {}
     for number, line in enumerate(text.splitlines()):
         line = line.split("#", 1)[0].strip()

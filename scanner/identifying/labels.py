@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from scanner.pagetext import Word
+from scanner.reading.pagetext import Word
 
 STOP_KIND = "stop"
 

@@ -21,7 +21,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scanner.agreement import (
+from scanner.identifying.dates import swapped_day_month
+from scanner.identifying.identifiers import Identifiers
+from scanner.identifying.names import PersonName, name_key, surname_parts
+from scanner.matching.agreement import (
     FieldResult,
     FieldWeights,
     best,
@@ -31,9 +34,6 @@ from scanner.agreement import (
     compare_sex,
     mrn_key,
 )
-from scanner.dates import swapped_day_month
-from scanner.identifiers import Identifiers
-from scanner.names import PersonName, name_key, surname_parts
 
 __all__ = [
     "REVIEW_REASONS",
@@ -83,7 +83,7 @@ class PatientRecord:
 
 
 class MatchSettings(BaseModel):
-    """When a document may be filed without a clerk (``scanner.matching`` config)."""
+    """When a document may be filed without a clerk (``scanner.matching.decision`` config)."""
 
     model_config = ConfigDict(extra="forbid")
 

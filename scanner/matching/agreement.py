@@ -2,7 +2,7 @@
 
 Each comparison returns a :class:`FieldResult`: a level (how strongly the field agrees), a
 Fellegi–Sunter weight and a phrase a clerk can read. Levels, not weights, drive the safety
-rules in :mod:`scanner.matching`; weights only rank candidates.
+rules in :mod:`scanner.matching.decision`; weights only rank candidates.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import jellyfish
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz.distance import JaroWinkler
 
-from scanner.dates import swapped_day_month
-from scanner.names import PersonName, are_nicknames, name_key, surname_parts
+from scanner.identifying.dates import swapped_day_month
+from scanner.identifying.names import PersonName, are_nicknames, name_key, surname_parts
 
 # exact/close count as an agreeing identifier; weak helps ranking only; differs contradicts.
 Level = Literal["exact", "close", "weak", "absent", "differs"]

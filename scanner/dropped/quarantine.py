@@ -7,7 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-from scanner.intake import Intake, file_identity
+from scanner.dropped.intake import Intake, file_identity
 
 log = logging.getLogger("chartclerk.ingest")
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -22,8 +22,8 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from chartclerk_errors import ChartclerkError
+from scanner.dropped.stability import StabilityTracker, files_in, is_ignored
 from scanner.settings import WatchSettings
-from scanner.stability import StabilityTracker, files_in, is_ignored
 
 log = logging.getLogger("chartclerk.watch")
 TICK_SECONDS = 0.25

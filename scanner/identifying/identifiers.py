@@ -16,9 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scanner.dates import DateOrder, parse_first_date
-from scanner.headers import header_names, sticker_names
-from scanner.labels import (
+from scanner.identifying.dates import DateOrder, parse_first_date
+from scanner.identifying.headers import header_names, sticker_names
+from scanner.identifying.labels import (
     LabelFinder,
     LabelHit,
     ends_cell,
@@ -27,9 +27,9 @@ from scanner.labels import (
     word_lines,
     words_below,
 )
-from scanner.names import PersonName, parse_name
-from scanner.numbers import CheckDigitScheme, check_digit_ok, read_code, read_number
-from scanner.pagetext import PageText, Word
+from scanner.identifying.names import PersonName, parse_name
+from scanner.identifying.numbers import CheckDigitScheme, check_digit_ok, read_code, read_number
+from scanner.reading.pagetext import PageText, Word
 
 __all__ = [
     "Found",
@@ -50,7 +50,7 @@ _UNLABELLED = re.compile(r"(?<![\w/.\-])\d{6,12}(?![\w/\-])")
 
 
 class IdentifierSettings(BaseModel):
-    """How identifiers are labelled and shaped at this site (``scanner.identifiers`` config)."""
+    """How identifiers are labelled and shaped at this site (``filing.identifiers`` in config)."""
 
     model_config = ConfigDict(extra="forbid")
 

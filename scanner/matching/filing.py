@@ -12,9 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from records.patients import find_candidates
 from records.store import Store
-from scanner.classify import ClassifySettings, classify
-from scanner.identifiers import Identifiers, IdentifierSettings, extract_identifiers
-from scanner.matching import (
+from scanner.identifying.classify import ClassifySettings, classify
+from scanner.identifying.identifiers import Identifiers, IdentifierSettings, extract_identifiers
+from scanner.identifying.names import PersonName
+from scanner.matching.decision import (
     AMBIGUOUS,
     LOW_SCORE,
     NAME_ONLY,
@@ -27,10 +28,9 @@ from scanner.matching import (
     blocking_query,
     decide,
 )
-from scanner.names import PersonName
 from scanner.ocr import reread_top
-from scanner.pages import PageJob
-from scanner.pagetext import PageText
+from scanner.reading.pages import PageJob
+from scanner.reading.pagetext import PageText
 
 # Review reasons that more identifiers can resolve (see ``recoverable``). A conflict or a
 # second patient never goes away by reading more: extra readings only ever add identifiers.

@@ -1,0 +1,1 @@
+"""Dropped files: noticing them, waiting until whole, taking them in, setting bad ones aside."""
