@@ -183,18 +183,23 @@ def patients_import(
 ) -> None:
     """Load or update the patient master index; bad rows are reported and skipped."""
     app = app_of(ctx)
-    report = patient_index.import_patients(app.store, file, actor=app.actor)
+    report = patient_index.import_patients(
+        app.store, file, actor=app.actor, feeds=app.settings.feeds
+    )
     data = asdict(report)
     if json_out:
         print_json(data)
     else:
         typer.echo(
             f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-            f"merged {report.merged}, errors {len(report.errors)}"
+            f"merged {report.merged}, renamed {report.renamed}, errors {len(report.errors)}, "
+            f"not handled {len(report.not_handled)}"
         )
-        for line, message in report.errors[:50]:
-            typer.echo(f"  line {line}: {message}", err=True)
-    if report.merged or report.updated:
+        for number, message in report.errors[:50]:
+            typer.echo(f"  {report.numbered_by} {number}: {message}", err=True)
+        for number, message in report.not_handled[:50]:
+            typer.echo(f"  {report.numbered_by} {number}: {message}", err=True)
+    if report.merged or report.updated or report.renamed:
         app.indexer.catch_up()
 
 

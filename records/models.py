@@ -39,6 +39,9 @@ class Patient(Base):
     # Set when an HL7 A40 merge folded this MRN into another; the row stays for the trail.
     merged_into: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+    # Why nothing may be filed to this record without a clerk (FHIR active: false or
+    # replaced-by); null for an active patient. (migration 0011_ops)
+    inactive: Mapped[str | None] = mapped_column(String(64))
 
 
 class Document(Base):
@@ -65,6 +68,8 @@ class Document(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     # None until the search index has taken the current state of this row.
     indexed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The LOINC document code of doc_type, as configured when it was classified. (0011_ops)
+    doc_type_loinc: Mapped[str | None] = mapped_column(String(16))
 
     page_rows: Mapped[list[Page]] = relationship(
         back_populates="document", order_by="Page.number", cascade="all, delete-orphan"

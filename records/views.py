@@ -20,6 +20,7 @@ class PatientView:
     dob: date | None
     sex: str | None
     merged_into: str | None = None
+    inactive: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The patient as JSON-ready values."""
@@ -30,7 +31,9 @@ class PatientView:
     @classmethod
     def of(cls, row: Patient) -> PatientView:
         """Copy a patient row."""
-        return cls(row.mrn, row.last_name, row.first_name, row.dob, row.sex, row.merged_into)
+        return cls(
+            row.mrn, row.last_name, row.first_name, row.dob, row.sex, row.merged_into, row.inactive
+        )
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -32,6 +32,9 @@ from scanner.ocr import reread_top
 from scanner.reading.pages import PageJob
 from scanner.reading.pagetext import PageText
 
+#: The best candidate's record is marked inactive by the patient feed (FHIR ``active:
+#: false`` or ``replaced-by``): a clerk decides where the document belongs.
+INACTIVE_PATIENT = "patient record inactive"
 # Review reasons that more identifiers can resolve (see ``recoverable``). A conflict or a
 # second patient never goes away by reading more: extra readings only ever add identifiers.
 RECOVERABLE = frozenset(
@@ -148,14 +151,19 @@ def _match(
     has_text: bool,
 ) -> MatchDecision:
     query = blocking_query(ids)
-    candidates = [
-        PatientRecord(p.mrn, p.last_name, p.first_name, p.dob, p.sex)
+    found = [
+        p
         for p in find_candidates(store, query.mrns, query.dobs, query.last_names)
         if p.merged_into is None
     ]
-    return decide(
+    candidates = [PatientRecord(p.mrn, p.last_name, p.first_name, p.dob, p.sex) for p in found]
+    decision = decide(
         ids, candidates, settings.matching, ocr_confidence=ocr_confidence, has_text=has_text
     )
+    inactive = {p.mrn for p in found if p.inactive}
+    if decision.action == "file" and decision.mrn in inactive:
+        return replace(decision, action="review", mrn=None, reason=INACTIVE_PATIENT)
+    return decision
 
 
 def _worth_second_look(
