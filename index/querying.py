@@ -13,12 +13,12 @@ from typing import Any
 
 from whoosh import highlight
 from whoosh import query as wq
-from whoosh.qparser import FuzzyTermPlugin, MultifieldParser
+from whoosh.qparser import FieldAliasPlugin, FuzzyTermPlugin, MultifieldParser
 from whoosh.searching import Hit
 
 from chartclerk_errors import SearchIndexError
 from index.models import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN, SearchFilters
-from index.schema import QUERY_FIELDS, day_end, day_start
+from index.schema import FIELD_ALIASES, QUERY_FIELDS, REJECTED, day_end, day_start
 
 DEFAULT_FIELDS = ("text", "name")
 # A name match is worth a little more than one word of a 2 KB text.
@@ -42,6 +42,7 @@ class QueryBuilder:
         """Build the parser for ``schema``."""
         self._parser = MultifieldParser(list(DEFAULT_FIELDS), schema, fieldboosts=FIELD_BOOSTS)
         self._parser.add_plugin(FuzzyTermPlugin())
+        self._parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
 
     def parse(self, text: str) -> wq.Query:
         """Parse ``text`` into a query, or raise :class:`SearchIndexError` (one line, no PHI)."""
@@ -115,9 +116,11 @@ def _fuzzy_names(node: wq.Query) -> wq.Query:
 
 
 def filter_query(filters: SearchFilters | None) -> wq.Query | None:
-    """Return the query restricting results to ``filters``, or None for no restriction."""
-    if filters is None:
-        return None
+    """Return the query restricting results to ``filters``, or None for no restriction.
+
+    No filters at all still leaves rejected documents out.
+    """
+    filters = filters or SearchFilters()
     parts: list[wq.Query] = []
     for field, value in (
         ("mrn", filters.patient_mrn),
@@ -130,6 +133,8 @@ def filter_query(filters: SearchFilters | None) -> wq.Query | None:
         start = day_start(filters.date_from) if filters.date_from else None
         end = day_end(filters.date_to) if filters.date_to else None
         parts.append(wq.DateRange("effective", start, end))
+    if not filters.include_rejected:
+        parts.append(wq.Not(wq.Term("rejected", REJECTED)))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)

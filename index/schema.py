@@ -24,12 +24,28 @@ from index.models import IndexDocument
 
 #: Bump whenever the schema or an analyzer changes: an index stamped with another version is
 #: reported as ``needs_rebuild`` and recreated empty, for the store to refill.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 VERSION_FILE = "chartclerk-index.json"
 ENGINE = "whoosh"
 
 #: Fields a query may name (``mrn:00482913``); anything else in ``word:`` form is an error.
-QUERY_FIELDS = ("text", "name", "mrn", "dob", "doc_type", "status", "service", "received", "id")
+#: ``type`` is another name for ``doc_type``; ``source`` holds the words of the file's name.
+QUERY_FIELDS = (
+    "text",
+    "name",
+    "mrn",
+    "dob",
+    "doc_type",
+    "type",
+    "status",
+    "service",
+    "received",
+    "source",
+    "id",
+)
+#: Query field names that stand for another field.
+FIELD_ALIASES = {"doc_type": ["type"]}
+REJECTED = "yes"
 
 
 def _text_analyzer() -> Analyzer:
@@ -61,6 +77,9 @@ def build_schema() -> Schema:
         received=DATETIME,
         effective=DATETIME,
         source_name=STORED,
+        # The file's name split into words ("fax_2024-03_ward7.pdf": fax, 2024, 03, ward7, pdf).
+        source=TEXT(analyzer=_name_analyzer()),
+        rejected=ID,
         text=TEXT(analyzer=_text_analyzer(), stored=True),
     )
 
@@ -84,8 +103,11 @@ def document_fields(doc: IndexDocument) -> dict[str, Any]:
         "effective": _day(doc.effective_date),
         "status": doc.status,
         "source_name": doc.source_name,
+        "source": doc.source_name,
         "text": doc.text,
     }
+    if doc.rejected:
+        fields["rejected"] = REJECTED
     optional: dict[str, Any] = {
         "mrn": doc.patient_mrn,
         "name": doc.patient_name,

@@ -132,3 +132,25 @@ class Event(Base):
     is_access: Mapped[bool] = mapped_column(Boolean, default=False)
 
     document: Mapped[Document | None] = relationship(back_populates="events")
+
+
+class Reading(Base):
+    """An earlier reading of a document, kept when ``documents reprocess`` reads it again.
+
+    The document row always holds the current reading; each row here is one it replaced,
+    with its pages' text and the decision made on it. (migration 0011_ops)
+    """
+
+    __tablename__ = "readings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    replaced_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    patient_mrn: Mapped[str | None] = mapped_column(String(32))
+    doc_type: Mapped[str | None] = mapped_column(String(32))
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    decision_json: Mapped[str | None] = mapped_column(Text)
+    # The pages as read then: [{"number", "text", "confidence", "source", "rotation", "error"}].
+    pages_json: Mapped[str] = mapped_column(Text)

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Table, and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from chartclerk_errors import NotFoundError
-from records.models import Document, Event, Patient
+from records.models import Document, Patient
 from records.patient_files import read_import_file
 from records.patient_records import (
     BadRecord,
@@ -32,8 +32,8 @@ from records.patient_records import (
     name_key,
 )
 from records.settings import FeedSettings
-from records.store import Store, now
-from records.views import PatientView, dump_detail
+from records.store import Store, history_event, now
+from records.views import PatientView
 
 __all__ = [
     "ImportReport",
@@ -353,15 +353,9 @@ class _Loader:
             .values(patient_mrn=survivor, updated_at=self.stamp)
             .execution_options(synchronize_session=False)
         )
-        detail = dump_detail({"from": prior, "to": survivor})
+        detail = {"from": prior, "to": survivor}
         self.session.add_all(
-            Event(
-                document_id=doc_id,
-                at=self.stamp,
-                actor=self.actor,
-                kind=kind,
-                detail=detail,
-            )
+            history_event(kind, detail, actor=self.actor, at=self.stamp, document_id=doc_id)
             for doc_id in ids
         )
         return len(ids)

@@ -8,9 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chartclerk_errors import NotFoundError, StoreError
-from records.models import Document, Event, Patient
-from records.store import Store, now
-from records.views import DocumentSummary, dump_detail
+from records.models import Document, Patient
+from records.operations import REJECTED_PREFIX
+from records.store import Store, history_event, now
+from records.views import DocumentSummary
 
 
 def _document_in(session: Session, document_id: int, status: str) -> Document:
@@ -43,7 +44,7 @@ def _record(
     """Stamp the change on the document and its history, in the same transaction."""
     stamp = now()
     doc.updated_at = stamp
-    session.add(Event(document=doc, at=stamp, actor=actor, kind=kind, detail=dump_detail(detail)))
+    session.add(history_event(kind, detail, actor=actor, at=stamp, document=doc))
     return DocumentSummary.of(doc)
 
 
@@ -73,7 +74,7 @@ def reject(store: Store, document_id: int, reason: str, *, actor: str) -> Docume
     with store.session() as s:
         doc = _document_in(s, document_id, "review")
         # Rejected documents are set aside like quarantined files: in no chart, never deleted.
-        doc.status, doc.review_reason = "quarantined", f"rejected: {reason}"
+        doc.status, doc.review_reason = "quarantined", f"{REJECTED_PREFIX}{reason}"
         return _record(s, doc, actor, "rejected", {"reason": reason})
 
 

@@ -26,6 +26,7 @@ from records.views import (
     PatientView,
     dump_detail,
     load_detail,
+    utc_iso,
 )
 
 STATUSES = ("filed", "review", "quarantined")
@@ -35,6 +36,40 @@ SYSTEM = "chartclerk"
 def now() -> datetime:
     """The current time in UTC, without tzinfo (SQLite stores naive datetimes)."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def history_event(
+    kind: str,
+    detail: dict[str, Any] | None,
+    *,
+    actor: str = SYSTEM,
+    at: datetime | None = None,
+    document: Document | None = None,
+    document_id: int | None = None,
+    is_access: bool = False,
+) -> Event:
+    """The one way an ``events`` row is built: a document's history or the global trail.
+
+    Args:
+        kind: What happened (``filed``, ``refiled``, ``viewed``, ...).
+        detail: JSON-ready facts about it (PHI is fine here: the table is the trail).
+        actor: Who did it.
+        at: When (UTC, naive); now when None.
+        document: The document it is about, when it is an ORM row of this session.
+        document_id: Or its id; None for the global trail (an import, a search).
+        is_access: A read (view, list, search), not a change.
+    """
+    event = Event(
+        document_id=document_id,
+        at=at or now(),
+        actor=actor,
+        kind=kind,
+        detail=dump_detail(detail),
+        is_access=is_access,
+    )
+    if document is not None:
+        event.document = document
+    return event
 
 
 @dataclass(frozen=True)
@@ -61,6 +96,7 @@ class NewDocument:
     size_bytes: int | None = None
     patient_mrn: str | None = None
     doc_type: str | None = None
+    doc_type_loinc: str | None = None
     review_reason: str | None = None
     ocr_confidence: float | None = None
     service_date: date | None = None
@@ -122,6 +158,7 @@ class Store:
                 status=new.status,
                 patient_mrn=new.patient_mrn,
                 doc_type=new.doc_type,
+                doc_type_loinc=new.doc_type_loinc,
                 pages=len(new.pages),
                 review_reason=new.review_reason,
                 ocr_confidence=new.ocr_confidence,
@@ -144,10 +181,7 @@ class Store:
             doc.identifier_rows = [
                 IdentifierRow(kind=k, value=v, page=page) for k, v, page in new.identifiers
             ]
-            doc.events = [
-                Event(at=stamp, actor=SYSTEM, kind=kind, detail=dump_detail(detail))
-                for kind, detail in new.events
-            ]
+            doc.events = [history_event(kind, detail, at=stamp) for kind, detail in new.events]
             s.add(doc)
             s.flush()
             return doc.id
@@ -164,13 +198,8 @@ class Store:
         """Append an event to a document's history, or to the global trail when id is None."""
         with self.session() as s:
             s.add(
-                Event(
-                    document_id=document_id,
-                    at=now(),
-                    actor=actor,
-                    kind=kind,
-                    detail=dump_detail(detail),
-                    is_access=is_access,
+                history_event(
+                    kind, detail, actor=actor, document_id=document_id, is_access=is_access
                 )
             )
 
@@ -193,7 +222,7 @@ class Store:
         with self.session() as s:
             return [
                 {
-                    "at": e.at.isoformat(),
+                    "at": utc_iso(e.at),
                     "actor": e.actor,
                     "kind": e.kind,
                     "document_id": e.document_id,

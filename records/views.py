@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from records.models import Document, Patient
@@ -49,11 +49,12 @@ class DocumentSummary:
     pages: int
     review_reason: str | None
     received_at: datetime
+    doc_type_loinc: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The contract's JSON object for a document row."""
+        """The contract's JSON object for a document row (times with their UTC offset)."""
         data = asdict(self)
-        data["received_at"] = self.received_at.isoformat()
+        data["received_at"] = utc_iso(self.received_at)
         return data
 
     @classmethod
@@ -69,6 +70,7 @@ class DocumentSummary:
             row.pages,
             row.review_reason,
             row.received_at,
+            row.doc_type_loinc,
         )
 
 
@@ -134,10 +136,17 @@ class DocumentDetail:
         data["candidates"] = (self.decision or {}).get("candidates", [])
         data["decision"] = self.decision
         data["history"] = [
-            {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "detail": e.detail}
+            {"at": utc_iso(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail}
             for e in self.events
         ]
         return data
+
+
+def utc_iso(moment: datetime) -> str:
+    """ISO 8601 with the UTC offset: the store keeps naive UTC times."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.isoformat()
 
 
 def dump_detail(detail: dict[str, Any] | None) -> str | None:

@@ -92,6 +92,12 @@ def file_identity(info: os.stat_result) -> tuple[int, int, int, int]:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
+def sniff_file(path: Path) -> str | None:
+    """The media type a stored file's first bytes announce, or None."""
+    with path.open("rb") as handle:
+        return sniff(handle.read(1024))
+
+
 def sniff(head: bytes) -> str | None:
     """The media type that a file's first bytes announce, or None."""
     for magic, media_type in MAGIC:

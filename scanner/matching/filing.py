@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from records.patients import find_candidates
 from records.store import Store
-from scanner.identifying.classify import ClassifySettings, classify
+from scanner.identifying.classify import Classifier, ClassifySettings, KeywordClassifier
 from scanner.identifying.identifiers import Identifiers, IdentifierSettings, extract_identifiers
 from scanner.identifying.names import PersonName
 from scanner.matching.decision import (
@@ -87,6 +87,7 @@ class Filing:
     service_date: date | None
     decision: dict[str, Any] | None
     identifiers: list[tuple[str, str, int | None]] = field(default_factory=list)
+    doc_type_loinc: str | None = None
 
 
 def decide_filing(
@@ -96,6 +97,7 @@ def decide_filing(
     today: date,
     *,
     reread: Rereader = reread_top,
+    classifier: Classifier | None = None,
 ) -> Filing:
     """Identify, classify and match a read document; file it only when it is safe to.
 
@@ -103,10 +105,11 @@ def decide_filing(
     When the identification is incomplete (see ``recoverable``), the top of page 1 is read
     again with ``reread`` (on the OCR pool, in the daemon) and what it finds is added to the
     document's identifiers: more identifiers can complete an agreement or add a
-    contradiction, never remove one.
+    contradiction, never remove one. The type comes from ``classifier`` (the keyword rules
+    of ``settings.classify`` when None).
     """
     identifiers = extract_identifiers(pages, settings.identifiers, today=today)
-    kind = classify(pages, settings.classify)
+    kind = (classifier or KeywordClassifier(settings.classify)).classify(pages)
     confidences = [p.confidence for p in pages if p.confidence is not None]
     has_text = any(p.text.strip() for p in pages)
 
@@ -137,6 +140,7 @@ def decide_filing(
         patient_mrn=decision.mrn if status == "file" else None,
         review_reason=None if status == "file" else reason,
         doc_type=kind.doc_type,
+        doc_type_loinc=kind.loinc,
         service_date=identifiers.service_dates[0] if identifiers.service_dates else None,
         decision=_decision_json(decision, look),
         identifiers=identifier_rows(identifiers),

@@ -1,4 +1,4 @@
-"""operations and feeds: inactive patients, the LOINC code of a document's type
+"""operations and feeds: earlier readings, inactive patients, a document type's LOINC code
 
 Revision ID: 0011_ops
 Revises: 0001
@@ -17,6 +17,23 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "readings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("document_id", sa.Integer(), nullable=False),
+        sa.Column("replaced_at", sa.DateTime(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("patient_mrn", sa.String(length=32), nullable=True),
+        sa.Column("doc_type", sa.String(length=32), nullable=True),
+        sa.Column("review_reason", sa.Text(), nullable=True),
+        sa.Column("ocr_confidence", sa.Float(), nullable=True),
+        sa.Column("decision_json", sa.Text(), nullable=True),
+        sa.Column("pages_json", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(["document_id"], ["documents.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("readings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_readings_document_id"), ["document_id"], unique=False)
     with op.batch_alter_table("patients", schema=None) as batch_op:
         batch_op.add_column(sa.Column("inactive", sa.String(length=64), nullable=True))
     with op.batch_alter_table("documents", schema=None) as batch_op:
@@ -24,6 +41,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("readings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_readings_document_id"))
+    op.drop_table("readings")
     with op.batch_alter_table("documents", schema=None) as batch_op:
         batch_op.drop_column("doc_type_loinc")
     with op.batch_alter_table("patients", schema=None) as batch_op:
