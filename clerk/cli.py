@@ -16,11 +16,13 @@ import typer
 from rich.progress import Progress
 
 from chartclerk_errors import ChartclerkError
+from clerk import cli_ops, options
 from clerk.app import App, setup_logging
 from clerk.cli_records import JsonFlag, documents_app, patients_app, review_app
 from clerk.cli_records import app_of as _app
 from clerk.output import console, print_json, print_table
 from clerk.status import gather_status
+from clerk.verification import heartbeat_checks
 from index import SearchFilters
 from records import patients as patient_index
 from scanner.dropped.stability import files_in
@@ -40,6 +42,7 @@ cli = typer.Typer(
 cli.add_typer(documents_app, name="documents")
 cli.add_typer(review_app, name="review")
 cli.add_typer(patients_app, name="patients")
+cli.command("verify")(cli_ops.verify)
 
 
 @cli.callback()
@@ -171,6 +174,7 @@ def watch(ctx: typer.Context) -> None:
             counts["quarantined"],
             len(app.store.pending_index_ids()),
         )
+        heartbeat_checks(app)
 
     daemon = app.settings.daemon
     watcher = InboxWatcher(
@@ -234,8 +238,8 @@ def search(
     app = _app(ctx)
     filters = SearchFilters(
         patient_mrn=patient,
-        doc_type=doc_type,
-        status=status_filter,
+        doc_type=options.check_choice(doc_type, options.document_types(app), "--type"),
+        status=options.check_status(status_filter),
         date_from=_date(date_from, "--from"),
         date_to=_date(date_to, "--to"),
     )
@@ -297,8 +301,13 @@ def demo(
 ) -> None:
     """Load synthetic patients and drop synthetic scans into the inbox (never real PHI)."""
     app = _app(ctx)
-    registry = app.settings.data_dir / "demo" / "registry.csv"
+    folder = app.settings.data_dir / "demo"
+    # A synthetic MRN may collide with a real patient's: never load the demo beside real data.
+    cli_ops.refuse_foreign_data(app, folder)
+    registry = folder / "registry.csv"
     dropped = write_demo_set(registry, app.settings.inbox.path, n_docs=documents, seed=seed)
+    mrns = [line.split(",", 1)[0] for line in registry.read_text(encoding="utf-8").splitlines()[1:]]
+    cli_ops.remember_demo(folder, mrns, [path.name for path, _ in dropped])
     report = patient_index.import_patients(app.store, registry, actor=app.actor)
     console.print(
         f"loaded {report.added + report.updated + report.unchanged} synthetic patients; "

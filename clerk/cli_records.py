@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 
+from clerk import options
 from clerk.app import App
 from clerk.output import print_json, print_table
+from records import operations, review
 from records import patients as patient_index
-from records import review
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -51,15 +52,28 @@ def documents_list(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="filed, review or quarantined.")] = None,
     patient: Annotated[str | None, typer.Option(help="Only this patient's MRN.")] = None,
+    doc_type: Annotated[str | None, typer.Option("--type", help="Only this document type.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Received at or after: YYYY-MM-DD or ISO 8601 time (UTC if no offset)."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many rows.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """One row per document, newest first."""
     app = app_of(ctx)
-    rows = [d.to_json() for d in app.store.list_documents(status=status, patient_mrn=patient)]
+    summaries = app.store.list_documents(
+        status=options.check_status(status),
+        patient_mrn=patient,
+        limit=limit,
+        doc_type=options.check_choice(doc_type, options.document_types(app), "--type"),
+        since=options.parse_since(since),
+    )
+    rows = [d.to_json() for d in summaries]
     app.store.add_event(
         None,
         "documents listed",
-        {"status": status, "patient": patient},
+        {"status": status, "patient": patient, "type": doc_type, "count": len(rows)},
         actor=app.actor,
         is_access=True,
     )
@@ -80,6 +94,7 @@ def documents_show(
     detail = app.store.get_document(document_id)
     app.store.add_event(document_id, "viewed", None, actor=app.actor, is_access=True)
     data = detail.to_json()
+    data["earlier_readings"] = operations.earlier_readings(app.store, document_id)
     if json_out:
         print_json(data)
         return

@@ -64,6 +64,11 @@ def _name_analyzer() -> Analyzer:
     return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
 
 
+def _file_name_analyzer() -> Analyzer:
+    # Every run of letters and digits is a word: "ward7_fax-03.pdf" -> ward7, fax, 03, pdf.
+    return RegexTokenizer(r"[^\W_]+") | LowercaseFilter() | CharsetFilter(accent_map)
+
+
 def build_schema() -> Schema:
     """Return the index schema (version :data:`SCHEMA_VERSION`)."""
     return Schema(
@@ -78,7 +83,7 @@ def build_schema() -> Schema:
         effective=DATETIME,
         source_name=STORED,
         # The file's name split into words ("fax_2024-03_ward7.pdf": fax, 2024, 03, ward7, pdf).
-        source=TEXT(analyzer=_name_analyzer()),
+        source=TEXT(analyzer=_file_name_analyzer()),
         rejected=ID,
         text=TEXT(analyzer=_text_analyzer(), stored=True),
     )

@@ -10,11 +10,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chartclerk_errors import NotFoundError, StoreError
-from records.models import Document, IdentifierRow, Page, Reading
+from records.models import Document, IdentifierRow, Page, Patient, Reading
 from records.store import NewDocument, Store, history_event, now
 from records.views import DocumentSummary, utc_iso
 
@@ -182,3 +182,30 @@ def earlier_readings(store: Store, document_id: int) -> list[dict[str, object]]:
             }
             for r in rows
         ]
+
+
+def archived_hashes(store: Store) -> list[tuple[int, str]]:
+    """``(document id, sha256)`` of every document whose original was archived."""
+    with store.session() as s:
+        query = select(Document.id, Document.sha256).where(Document.sha256.is_not(None))
+        return [(doc_id, sha) for doc_id, sha in s.execute(query) if sha]
+
+
+def document_ids(store: Store) -> set[int]:
+    """The id of every stored document."""
+    with store.session() as s:
+        return set(s.scalars(select(Document.id)))
+
+
+def rows_not_made_by(store: Store, mrns: set[str], source_names: set[str]) -> tuple[int, int]:
+    """How many patients and documents the store holds outside these MRNs and file names."""
+    with store.session() as s:
+        patients = s.scalar(
+            select(func.count()).select_from(Patient).where(Patient.mrn.not_in(sorted(mrns)))
+        )
+        documents = s.scalar(
+            select(func.count())
+            .select_from(Document)
+            .where(Document.source_name.not_in(sorted(source_names)))
+        )
+    return int(patients or 0), int(documents or 0)

@@ -237,13 +237,25 @@ class Store:
         status: str | None = None,
         patient_mrn: str | None = None,
         limit: int | None = None,
+        *,
+        doc_type: str | None = None,
+        since: datetime | None = None,
     ) -> list[DocumentSummary]:
-        """Documents, newest first, optionally of one status or one patient."""
+        """Documents, newest first, optionally of one status, patient or type.
+
+        ``since`` keeps those received at or after that moment (naive = UTC).
+        """
         query = select(Document).order_by(Document.id.desc())
         if status:
             query = query.where(Document.status == status)
         if patient_mrn:
             query = query.where(Document.patient_mrn == patient_mrn)
+        if doc_type:
+            query = query.where(Document.doc_type == doc_type)
+        if since is not None:
+            if since.tzinfo is not None:
+                since = since.astimezone(UTC).replace(tzinfo=None)
+            query = query.where(Document.received_at >= since)
         if limit:
             query = query.limit(limit)
         with self.session() as s:
