@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from whoosh.analysis import (
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
+from chartclerk_files import atomic_path
 from index.models import IndexDocument
 
 #: Bump whenever the schema or an analyzer changes: an index stamped with another version is
@@ -137,12 +137,8 @@ def day_end(value: date) -> datetime:
 def write_version(folder: Path) -> None:
     """Stamp ``folder`` with the current schema version (atomically)."""
     stamp = {"engine": ENGINE, "schema_version": SCHEMA_VERSION}
-    tmp = folder / f".{VERSION_FILE}.tmp"
-    with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(stamp, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(folder / VERSION_FILE)
+    with atomic_path(folder / VERSION_FILE) as tmp:
+        tmp.write_text(json.dumps(stamp), encoding="utf-8")
 
 
 def version_matches(folder: Path) -> bool:

@@ -24,7 +24,7 @@ from scanner.matching.decision import (
     UNKNOWN_PATIENT,
     MatchDecision,
     MatchSettings,
-    PatientRecord,
+    RegisteredPatient,
     blocking_query,
     decide,
 )
@@ -160,7 +160,7 @@ def _match(
         for p in find_candidates(store, query.mrns, query.dobs, query.last_names)
         if p.merged_into is None
     ]
-    candidates = [PatientRecord(p.mrn, p.last_name, p.first_name, p.dob, p.sex) for p in found]
+    candidates = [RegisteredPatient(p.mrn, p.last_name, p.first_name, p.dob, p.sex) for p in found]
     decision = decide(
         ids, candidates, settings.matching, ocr_confidence=ocr_confidence, has_text=has_text
     )
