@@ -15,10 +15,10 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
-from chartclerk_errors import ChartclerkError
+from chartclerk_errors import ChartclerkError, error_origin
 from clerk import cli_ops, options
 from clerk.app import App, setup_logging
-from clerk.cli_records import JsonFlag, documents_app, patients_app, review_app
+from clerk.cli_records import JsonFlag, LazyApp, documents_app, patients_app, review_app
 from clerk.cli_records import app_of as _app
 from clerk.output import console, print_json, print_table
 from clerk.status import gather_status
@@ -56,10 +56,15 @@ def main_options(
     ] = None,
 ) -> None:
     """Scan, identify, file and index paper for a medical records department."""
-    app = App.from_config(config, user or getpass.getuser())
-    setup_logging(app.settings.logging)
-    ctx.obj = app
-    ctx.call_on_close(app.close)
+
+    def load() -> App:
+        # On first use, not here: `chartclerk documents list --help` needs no config file.
+        app = App.from_config(config, user or getpass.getuser())
+        setup_logging(app.settings.logging)
+        ctx.call_on_close(app.close)
+        return app
+
+    ctx.obj = LazyApp(load)
 
 
 def _files_under(paths: list[Path], ignore: list[str]) -> list[Path]:
@@ -121,7 +126,7 @@ def _ingest_row(path: Path, future: Future[Outcome]) -> dict[str, object]:
         # The file stays where it is (nothing was released); the next run takes it again.
         return {"path": str(path), "outcome": "error", "id": None, "reason": str(exc)}
     except Exception as exc:  # noqa: BLE001 - one file's surprise must not hide the others'
-        log.error("ingest of one file failed unexpectedly: %s", type(exc).__name__)
+        log.error("ingest of one file failed unexpectedly: %s", error_origin(exc))
         return {"path": str(path), "outcome": "error", "id": None, "reason": type(exc).__name__}
     return {
         "path": str(path),
@@ -348,4 +353,8 @@ def main() -> None:
         else:
             print(f"chartclerk: {exc}", file=sys.stderr)
         sys.exit(int(getattr(exc, "exit_code", 2)))
+    except Exception as exc:
+        # A bug, not the user's doing: where it came from, never its message (it may be PHI).
+        log.critical("chartclerk: unexpected error: %s", error_origin(exc))
+        sys.exit(70)
     sys.exit(code if isinstance(code, int) else 0)

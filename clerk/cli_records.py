@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -23,10 +24,24 @@ review_app = typer.Typer(
 patients_app = typer.Typer(help="The patient master index.", no_args_is_help=True)
 
 
+class LazyApp:
+    """The app the main callback promises: configured on first use, once."""
+
+    def __init__(self, load: Callable[[], App]) -> None:
+        self._load = load
+        self._app: App | None = None
+
+    def get(self) -> App:
+        """The configured app (loading the config file now, the first time)."""
+        if self._app is None:
+            self._app = self._load()
+        return self._app
+
+
 def app_of(ctx: typer.Context) -> App:
     """The configured app the main callback put on the context."""
-    app: App = ctx.obj
-    return app
+    holder: LazyApp = ctx.obj
+    return holder.get()
 
 
 def _summary_rows(rows: list[dict[str, object]]) -> list[list[object]]:

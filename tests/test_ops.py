@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chartclerk_errors import StoreError
+from chartclerk_errors import StoreError, error_origin
 from clerk.app import App
 from clerk.verification import run_checks
 from index import SearchFilters
@@ -165,3 +165,27 @@ def test_cli_demo_runs_twice_in_its_own_folder(tmp_path: Path) -> None:
     assert run(config, "demo", "--documents", "3").returncode == 0
     again = run(config, "demo", "--documents", "3", "--seed", "1")
     assert again.returncode == 0, again.stderr
+
+
+def test_help_works_without_a_config_file(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [CHARTCLERK, "--config", str(tmp_path / "absent.yaml"), "documents", "list", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--since" in result.stdout and "--limit" in result.stdout
+
+
+def test_an_unexpected_error_names_its_file_and_line_not_its_message() -> None:
+    def fail() -> None:
+        raise KeyError("Doe, Jane 00482913")  # a message that must never be logged
+
+    try:
+        fail()
+    except KeyError as exc:
+        origin = error_origin(exc)
+    line = fail.__code__.co_firstlineno + 1
+    assert origin == f"KeyError at tests/test_ops.py:{line}"
