@@ -118,9 +118,10 @@ def _fuzzy_names(node: wq.Query) -> wq.Query:
 def filter_query(filters: SearchFilters | None) -> wq.Query | None:
     """Return the query restricting results to ``filters``, or None for no restriction.
 
-    No filters at all still leaves rejected documents out.
+    Rejected documents are left out separately (see :func:`restrict`).
     """
-    filters = filters or SearchFilters()
+    if filters is None:
+        return None
     parts: list[wq.Query] = []
     for field, value in (
         ("mrn", filters.patient_mrn),
@@ -133,24 +134,30 @@ def filter_query(filters: SearchFilters | None) -> wq.Query | None:
         start = day_start(filters.date_from) if filters.date_from else None
         end = day_end(filters.date_to) if filters.date_to else None
         parts.append(wq.DateRange("effective", start, end))
-    if not filters.include_rejected:
-        parts.append(wq.Not(wq.Term("rejected", REJECTED)))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-def restrict(parsed: wq.Query, restriction: wq.Query | None) -> wq.Query:
+def restrict(
+    parsed: wq.Query, restriction: wq.Query | None, *, include_rejected: bool = False
+) -> wq.Query:
     """Return ``parsed`` limited to documents matching ``restriction`` (which adds no score).
+
+    Rejected documents are left out unless ``include_rejected``: an ``AndNot`` skips the
+    few rejected ones, where a ``Not`` filter would walk every document in the index.
 
     An ``And`` rather than the searcher's ``filter=`` argument: with ``filter=`` Whoosh
     builds a set of every allowed document, then counts the total by testing that set at a
     cost per document (filtered queries: 108 ms median on 20,000 documents, against 6 ms
     for the intersection), and the totals it reported disagreed with a brute-force count.
     """
-    if restriction is None:
-        return parsed
-    return wq.And([parsed, wq.ConstantScoreQuery(restriction, 0.0)])
+    query = parsed
+    if restriction is not None:
+        query = wq.And([parsed, wq.ConstantScoreQuery(restriction, 0.0)])
+    if include_rejected:
+        return query
+    return wq.AndNot(query, wq.Term("rejected", REJECTED))
 
 
 class _MarkerFormatter(highlight.Formatter):
