@@ -199,3 +199,29 @@ def test_fhir_inactive_and_replaced_by_are_kept_but_marked(store: Store, tmp_pat
     assert get_patient(store, "1003").inactive == "replaced by another patient record"
     other = import_patients(store, path, actor="c", feeds=FeedSettings(assigning_authorities=["Z"]))
     assert other.added == 0 and len(other.errors) == 4
+
+
+def test_a_document_is_never_auto_filed_to_an_inactive_record(store: Store, tmp_path: Path) -> None:
+    from scanner.matching.filing import INACTIVE_PATIENT, FilingSettings, decide_filing
+    from scanner.reading.pagetext import PageText
+
+    def lab(mrn: str, year: int) -> list[PageText]:
+        text = f"LAB REPORT\nPatient: JONES, KIM\nMRN: {mrn}\nDOB: 05/06/{year}\nHemoglobin 13"
+        return [PageText(1, text, confidence=None, source="text")]
+
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": fhir("20010001", birthDate="1970-05-06")},
+            {"resource": fhir("20020002", birthDate="1981-05-06", active=False)},
+        ],
+    }
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    import_patients(store, path, actor="c")
+    today = date(2026, 1, 1)
+    active = decide_filing(lab("20010001", 1970), store, FilingSettings(), today)
+    assert (active.status, active.patient_mrn) == ("filed", "20010001")
+    inactive = decide_filing(lab("20020002", 1981), store, FilingSettings(), today)
+    assert (inactive.status, inactive.review_reason) == ("review", INACTIVE_PATIENT)
