@@ -207,7 +207,7 @@ def test_a_document_is_never_auto_filed_to_an_inactive_record(store: Store, tmp_
 
     def lab(mrn: str, year: int) -> list[PageText]:
         text = f"LAB REPORT\nPatient: JONES, KIM\nMRN: {mrn}\nDOB: 05/06/{year}\nHemoglobin 13"
-        return [PageText(1, text, confidence=None, source="text")]
+        return [PageText(1, text, confidence=None, source="text_layer")]
 
     bundle = {
         "resourceType": "Bundle",
