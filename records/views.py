@@ -54,6 +54,8 @@ class DocumentSummary:
     def to_json(self) -> dict[str, Any]:
         """The contract's JSON object for a document row (times with their UTC offset)."""
         data = asdict(self)
+        # The row's shape is a contract (DESIGN.md); the LOINC code is shown with the detail.
+        del data["doc_type_loinc"]
         data["received_at"] = utc_iso(self.received_at)
         return data
 
@@ -116,6 +118,7 @@ class DocumentDetail:
     def to_json(self) -> dict[str, Any]:
         """The document row plus text, pages, identifiers, candidates and history."""
         data = self.summary.to_json()
+        data["doc_type_loinc"] = self.summary.doc_type_loinc
         data["text"] = self.text
         data["ocr_confidence"] = self.ocr_confidence
         data["service_date"] = self.service_date.isoformat() if self.service_date else None
