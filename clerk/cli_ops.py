@@ -20,6 +20,7 @@ from clerk.cli_records import JsonFlag, app_of, documents_app
 from clerk.output import print_json, print_table
 from clerk.verification import run_checks
 from records import operations
+from records.permissions import Action
 
 
 class DemoRefusedError(ChartclerkError):
@@ -42,7 +43,10 @@ def documents_reprocess(
     Works for documents in review and quarantined ones; a filed one only with --force. The
     earlier reading is kept in the document's history (``documents show``).
     """
-    app = app_of(ctx)
+    app = app_of(ctx, Action.REPROCESS)
+    if force:
+        # Reading a filed document again may take it out of its chart: supervisors only.
+        app.authorize(Action.REPROCESS_FILED)
     outcome = app.ingestor.read_again(document_id, force=force, actor=app.actor)
     app.indexer.index_documents([document_id])
     row = {"id": document_id, "status": outcome.kind, "reason": outcome.reason}
@@ -59,7 +63,7 @@ def documents_unfile(
     reason: Annotated[str, typer.Option("--reason", help="Why it leaves the chart (kept).")],
 ) -> None:
     """Take a filed document out of its chart, back to review (then assign or reject it)."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.REFILE)
     summary = operations.unfile(app.store, document_id, reason, actor=app.actor)
     app.indexer.index_documents([summary.id])
     typer.echo(f"document {summary.id} unfiled, back in review")
@@ -73,7 +77,7 @@ def verify(
 
     Exits 1 naming what is wrong when any check fails.
     """
-    app = app_of(ctx)
+    app = app_of(ctx, Action.AUDIT)
     checks = run_checks(app)
     if json_out:
         print_json([c.to_json() for c in checks])

@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chartclerk_errors import NotFoundError, StoreError
+from records import audit
+from records.audit import Actor
 from records.models import Document, IdentifierRow, Page, Patient, Reading
-from records.store import NewDocument, Store, history_event, now
-from records.views import DocumentSummary, utc_iso
+from records.store import NewDocument, Store, mrns_in_detail, now
+from records.views import DocumentSummary, dump_detail, utc_iso
 
 REJECTED_PREFIX = "rejected: "
 UNFILED_PREFIX = "unfiled: "
@@ -34,7 +37,7 @@ def _document(session: Session, document_id: int) -> Document:
     return row
 
 
-def unfile(store: Store, document_id: int, reason: str, *, actor: str) -> DocumentSummary:
+def unfile(store: Store, document_id: int, reason: str, *, actor: Actor) -> DocumentSummary:
     """Take a filed document out of its chart, back to the review queue.
 
     Works whether or not the patient it was filed to is (still) in the patient index: a
@@ -55,7 +58,7 @@ def unfile(store: Store, document_id: int, reason: str, *, actor: str) -> Docume
         doc.status, doc.patient_mrn = "review", None
         doc.review_reason = f"{UNFILED_PREFIX}{reason}"
         doc.updated_at = stamp
-        s.add(history_event("unfiled", detail, actor=actor, at=stamp, document=doc))
+        _record(s, actor, "unfiled", doc.id, detail)
         return DocumentSummary.of(doc)
 
 
@@ -93,7 +96,7 @@ def original_for_reprocess(store: Store, document_id: int, *, force: bool) -> Or
 
 
 def store_reading(
-    store: Store, document_id: int, new: NewDocument, *, actor: str
+    store: Store, document_id: int, new: NewDocument, *, actor: Actor
 ) -> DocumentSummary:
     """Replace a document's reading with ``new``, keeping the one it replaces.
 
@@ -147,8 +150,22 @@ def store_reading(
         s.flush()
         after = {"status": new.status, "mrn": new.patient_mrn, "reason": new.review_reason}
         detail = {"before": before, "after": after, "earlier_reading": reading.id}
-        s.add(history_event("reprocessed", detail, actor=actor, at=stamp, document=doc))
+        _record(s, actor, "reprocessed", doc.id, detail)
         return DocumentSummary.of(doc)
+
+
+def _record(
+    session: Session, actor: Actor, kind: str, document_id: int, detail: dict[str, Any]
+) -> None:
+    """One entry in the audit trail (the document's history), in the act's transaction."""
+    audit.record(
+        session,
+        actor,
+        kind,
+        mrns=mrns_in_detail(detail) + mrns_in_detail(detail.get("before")),
+        document_ids=[document_id],
+        detail=dump_detail(detail),
+    )
 
 
 def _page_json(page: Page) -> dict[str, object]:

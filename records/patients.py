@@ -18,6 +18,8 @@ from sqlalchemy import ColumnElement, Table, and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from chartclerk_errors import NotFoundError
+from records import audit
+from records.audit import Actor
 from records.models import Document, Patient
 from records.patient_files import read_import_file
 from records.patient_records import (
@@ -32,8 +34,8 @@ from records.patient_records import (
     name_key,
 )
 from records.settings import FeedSettings
-from records.store import Store, history_event, now
-from records.views import PatientView
+from records.store import Store, now
+from records.views import PatientView, dump_detail
 
 __all__ = [
     "ImportReport",
@@ -113,7 +115,7 @@ class _Known:
 
 
 def import_patients(
-    store: Store, path: Path, *, actor: str, feeds: FeedSettings | None = None
+    store: Store, path: Path, *, actor: Actor, feeds: FeedSettings | None = None
 ) -> ImportReport:
     """Load a patient file (CSV, FHIR Bundle/ndjson, HL7 v2 ADT) into the master index.
 
@@ -142,7 +144,7 @@ def import_patients(
         for item in items:
             loader.apply(item)
         loader.flush()
-    store.add_event(None, "patients imported", report.counts(), actor=actor)
+        audit.record(session, actor, "patients imported", detail=dump_detail(report.counts()))
     log.info("patients imported: %s", report.counts())
     return report
 
@@ -160,7 +162,7 @@ def _mrns_of(items: Iterable[object]) -> set[str]:
 class _Loader:
     """Applies items to an in-memory picture of the affected rows, then writes in bulk."""
 
-    def __init__(self, session: Session, report: ImportReport, actor: str) -> None:
+    def __init__(self, session: Session, report: ImportReport, actor: Actor) -> None:
         self.session = session
         self.report = report
         self.actor = actor
@@ -353,10 +355,13 @@ class _Loader:
             .values(patient_mrn=survivor, updated_at=self.stamp)
             .execution_options(synchronize_session=False)
         )
-        detail = {"from": prior, "to": survivor}
-        self.session.add_all(
-            history_event(kind, detail, actor=self.actor, at=self.stamp, document_id=doc_id)
-            for doc_id in ids
+        audit.record(
+            self.session,
+            self.actor,
+            kind,
+            mrns=[prior, survivor],
+            document_ids=ids,
+            detail=dump_detail({"from": prior, "to": survivor}),
         )
         return len(ids)
 

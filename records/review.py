@@ -8,10 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chartclerk_errors import NotFoundError, StoreError
+from records import audit
+from records.audit import Actor
 from records.models import Document, Patient
 from records.operations import REJECTED_PREFIX
-from records.store import Store, history_event, now
-from records.views import DocumentSummary
+from records.store import Store, mrns_in_detail, now
+from records.views import DocumentSummary, dump_detail
 
 
 def _document_in(session: Session, document_id: int, status: str) -> Document:
@@ -27,9 +29,13 @@ def _document_in(session: Session, document_id: int, status: str) -> Document:
 def _require_patient(session: Session, mrn: str) -> Patient:
     patient = session.scalar(select(Patient).where(Patient.mrn == mrn))
     if patient is None:
-        raise NotFoundError(f"no patient with MRN {mrn} in the patient index")
+        # Errors never carry an MRN: they reach logs and screens (DESIGN.md invariant 5).
+        raise NotFoundError("no patient with the MRN given in the patient index")
     if patient.merged_into:
-        raise StoreError(f"MRN {mrn} was merged into {patient.merged_into}; file to that MRN")
+        raise StoreError(
+            "the MRN given was merged into another patient's; file to the surviving MRN "
+            "(`chartclerk patients show` of the old MRN names it)"
+        )
     return patient
 
 
@@ -39,16 +45,22 @@ def _require_reason(reason: str, action: str) -> None:
 
 
 def _record(
-    session: Session, doc: Document, actor: str, kind: str, detail: dict[str, Any]
+    session: Session, doc: Document, actor: Actor, kind: str, detail: dict[str, Any]
 ) -> DocumentSummary:
-    """Stamp the change on the document and its history, in the same transaction."""
-    stamp = now()
-    doc.updated_at = stamp
-    session.add(history_event(kind, detail, actor=actor, at=stamp, document=doc))
+    """Stamp the change on the document and the audit trail, in the same transaction."""
+    doc.updated_at = now()
+    audit.record(
+        session,
+        actor,
+        kind,
+        mrns=mrns_in_detail(detail),
+        document_ids=[doc.id],
+        detail=dump_detail(detail),
+    )
     return DocumentSummary.of(doc)
 
 
-def assign(store: Store, document_id: int, mrn: str, *, actor: str) -> DocumentSummary:
+def assign(store: Store, document_id: int, mrn: str, *, actor: Actor) -> DocumentSummary:
     """File a document waiting in review to a patient.
 
     Raises:
@@ -63,7 +75,7 @@ def assign(store: Store, document_id: int, mrn: str, *, actor: str) -> DocumentS
         return _record(s, doc, actor, "assigned", detail)
 
 
-def reject(store: Store, document_id: int, reason: str, *, actor: str) -> DocumentSummary:
+def reject(store: Store, document_id: int, reason: str, *, actor: Actor) -> DocumentSummary:
     """Keep a document out of every chart without deleting it.
 
     Raises:
@@ -78,7 +90,9 @@ def reject(store: Store, document_id: int, reason: str, *, actor: str) -> Docume
         return _record(s, doc, actor, "rejected", {"reason": reason})
 
 
-def refile(store: Store, document_id: int, mrn: str, reason: str, *, actor: str) -> DocumentSummary:
+def refile(
+    store: Store, document_id: int, mrn: str, reason: str, *, actor: Actor
+) -> DocumentSummary:
     """Move a filed document to another patient, keeping the earlier filing in its history.
 
     Raises:

@@ -47,3 +47,12 @@ class FeedSettings(BaseModel):
             return True
         wanted = {a.strip().casefold() for a in self.assigning_authorities}
         return any(a and a.strip().casefold() in wanted for a in authorities)
+
+
+class AuditSettings(BaseModel):
+    """The audit trail's checkpoints."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The HMAC key signing checkpoints; must live outside the data folder (checked at start).
+    checkpoint_key: Path = Path("~/.config/chartclerk/audit-checkpoint.key").expanduser()

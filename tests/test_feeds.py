@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from records.audit import Actor
 from records.patients import get_patient, import_patients
 from records.settings import FeedSettings, StoreSettings
 from records.store import NewDocument, Store
@@ -44,7 +45,7 @@ def adt(event: str, pid3: str, name: str, dob: str = "", sex: str = "", mrg: str
 def load(store: Store, tmp_path: Path, *messages: str, feeds: FeedSettings | None = None) -> Any:
     path = tmp_path / "feed.hl7"
     path.write_text("\n\n".join(messages), encoding="utf-8")
-    return import_patients(store, path, actor="clerk1", feeds=feeds)
+    return import_patients(store, path, actor=Actor("clerk1", "cli"), feeds=feeds)
 
 
 def filed_to(store: Store, mrn: str, sha: str) -> int:
@@ -191,13 +192,15 @@ def test_fhir_inactive_and_replaced_by_are_kept_but_marked(store: Store, tmp_pat
     path = tmp_path / "b.json"
     path.write_text(json.dumps(bundle), encoding="utf-8")
     feeds = FeedSettings(assigning_authorities=["urn:oid:1.2.3"])
-    report = import_patients(store, path, actor="c", feeds=feeds)
+    report = import_patients(store, path, actor=Actor("c", "cli"), feeds=feeds)
     assert report.added == 3
     assert report.numbered_by == "entry" and report.errors[0][0] == 4
     assert get_patient(store, "1001").inactive is None
     assert get_patient(store, "1002").inactive == "inactive in the patient feed"
     assert get_patient(store, "1003").inactive == "replaced by another patient record"
-    other = import_patients(store, path, actor="c", feeds=FeedSettings(assigning_authorities=["Z"]))
+    other = import_patients(
+        store, path, actor=Actor("c", "cli"), feeds=FeedSettings(assigning_authorities=["Z"])
+    )
     assert other.added == 0 and len(other.errors) == 4
 
 
@@ -219,7 +222,7 @@ def test_a_document_is_never_auto_filed_to_an_inactive_record(store: Store, tmp_
     }
     path = tmp_path / "b.json"
     path.write_text(json.dumps(bundle), encoding="utf-8")
-    import_patients(store, path, actor="c")
+    import_patients(store, path, actor=Actor("c", "cli"))
     today = date(2026, 1, 1)
     active = decide_filing(lab("20010001", 1970), store, FilingSettings(), today)
     assert (active.status, active.patient_mrn) == ("filed", "20010001")

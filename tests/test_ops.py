@@ -15,6 +15,7 @@ from clerk.app import App
 from clerk.verification import run_checks
 from index import SearchFilters
 from records import operations, review
+from records.audit import Actor
 from records.patients import import_patients
 from records.store import NewDocument
 from scanner.identifying.dates import parse_first_date
@@ -43,12 +44,12 @@ def test_unfile_works_for_a_patient_not_in_the_index_then_reject(app: App) -> No
         )
     )
     with pytest.raises(StoreError, match="reason"):
-        operations.unfile(app.store, doc_id, "  ", actor="clerk")
-    summary = operations.unfile(app.store, doc_id, "wrong chart", actor="clerk")
+        operations.unfile(app.store, doc_id, "  ", actor=Actor("clerk", "cli"))
+    summary = operations.unfile(app.store, doc_id, "wrong chart", actor=Actor("clerk", "cli"))
     assert (summary.status, summary.patient_mrn) == ("review", None)
     with pytest.raises(StoreError, match="not filed"):
-        operations.unfile(app.store, doc_id, "again", actor="clerk")
-    rejected = review.reject(app.store, doc_id, "not our patient", actor="clerk")
+        operations.unfile(app.store, doc_id, "again", actor=Actor("clerk", "cli"))
+    rejected = review.reject(app.store, doc_id, "not our patient", actor=Actor("clerk", "cli"))
     assert rejected.status == "quarantined"
     kinds = [e.kind for e in app.store.get_document(doc_id).events]
     assert kinds == ["unfiled", "rejected"]
@@ -63,8 +64,10 @@ def test_reprocess_decides_again_and_keeps_the_earlier_reading(app: App, tmp_pat
     # The patient is not registered yet: the document waits in review.
     doc_id = ingest(app, drop, "early.pdf", 0)
     assert app.store.get_document(doc_id).summary.status == "review"
-    import_patients(app.store, write_registry_csv(patients(), tmp_path / "reg.csv"), actor="t")
-    outcome = app.ingestor.read_again(doc_id, force=False, actor="clerk")
+    import_patients(
+        app.store, write_registry_csv(patients(), tmp_path / "reg.csv"), actor=Actor("t", "cli")
+    )
+    outcome = app.ingestor.read_again(doc_id, force=False, actor=Actor("clerk", "cli"))
     assert outcome.kind == "filed"
     detail = app.store.get_document(doc_id)
     assert detail.summary.patient_mrn == patients()[0].mrn
@@ -78,13 +81,15 @@ def test_reprocess_decides_again_and_keeps_the_earlier_reading(app: App, tmp_pat
     assert event.detail and event.detail["before"]["status"] == "review"
     # Filed now: only with force.
     with pytest.raises(StoreError, match="--force"):
-        app.ingestor.read_again(doc_id, force=False, actor="clerk")
-    assert app.ingestor.read_again(doc_id, force=True, actor="boss").kind == "filed"
+        app.ingestor.read_again(doc_id, force=False, actor=Actor("clerk", "cli"))
+    assert app.ingestor.read_again(doc_id, force=True, actor=Actor("boss", "cli")).kind == "filed"
     assert len(operations.earlier_readings(app.store, doc_id)) == 2
 
 
 def test_verify_names_what_is_wrong(app: App, tmp_path: Path) -> None:
-    import_patients(app.store, write_registry_csv(patients(), tmp_path / "reg.csv"), actor="t")
+    import_patients(
+        app.store, write_registry_csv(patients(), tmp_path / "reg.csv"), actor=Actor("t", "cli")
+    )
     first = ingest(app, tmp_path / "drop", "one.pdf", 0)
     second = ingest(app, tmp_path / "drop", "two.pdf", 1)
     app.indexer.flush()
@@ -105,7 +110,7 @@ def test_verify_names_what_is_wrong(app: App, tmp_path: Path) -> None:
 
 def test_rejected_documents_leave_search_but_supervisors_see_them(app: App, tmp_path: Path) -> None:
     doc_id = ingest(app, tmp_path / "drop", "fax.pdf", 3)
-    review.reject(app.store, doc_id, "misdirected fax", actor="clerk")
+    review.reject(app.store, doc_id, "misdirected fax", actor=Actor("clerk", "cli"))
     app.indexer.catch_up()
     assert doc_id not in {h.id for h in app.search.search("hemoglobin").hits}
     everyone = app.search.search("hemoglobin", SearchFilters(include_rejected=True)).hits
@@ -113,7 +118,9 @@ def test_rejected_documents_leave_search_but_supervisors_see_them(app: App, tmp_
 
 
 def test_type_and_source_query_fields_exist(app: App, tmp_path: Path) -> None:
-    import_patients(app.store, write_registry_csv(patients(), tmp_path / "reg.csv"), actor="t")
+    import_patients(
+        app.store, write_registry_csv(patients(), tmp_path / "reg.csv"), actor=Actor("t", "cli")
+    )
     lab = ingest(app, tmp_path / "drop", "ward7_fax.pdf", 0)
     xray = ingest(app, tmp_path / "drop", "scanner2.pdf", 1, doc_type="radiology_report")
     app.indexer.flush()
@@ -131,7 +138,7 @@ def test_two_digit_year_pivot_is_honoured() -> None:
 
 def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [CHARTCLERK, "--config", str(config), "--user", "clerk-a", *args],
+        [CHARTCLERK, "--config", str(config), *args],
         capture_output=True,
         text=True,
         timeout=300,

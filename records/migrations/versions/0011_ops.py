@@ -1,7 +1,7 @@
 """operations and feeds: earlier readings, inactive patients, a document type's LOINC code
 
 Revision ID: 0011_ops
-Revises: 0001
+Revises: 0009_users_audit
 Create Date: 2026-11-29 19:45:00
 """
 
@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_ops"
-down_revision = "0001"
+# Chained after i9's migration (merged into this branch) so the branch has one head.
+down_revision = "0009_users_audit"
 branch_labels = None
 depends_on = None
 
