@@ -12,7 +12,7 @@ import pytest
 
 from chartclerk_errors import StoreError, error_origin
 from clerk.app import App
-from clerk.verification import run_checks
+from clerk.verification import heartbeat_checks, run_checks
 from index import SearchFilters
 from records import operations, review
 from records.audit import Actor
@@ -196,3 +196,33 @@ def test_an_unexpected_error_names_its_file_and_line_not_its_message() -> None:
         origin = error_origin(exc)
     line = fail.__code__.co_firstlineno + 1
     assert origin == f"KeyError at tests/test_ops.py:{line}"
+
+
+def test_a_quarantined_document_is_read_again_and_stays_quarantined(
+    app: App, tmp_path: Path
+) -> None:
+    odd = tmp_path / "notes.pdf"
+    odd.write_bytes(b"plain words, not a scan " * 20)
+    outcome = app.ingestor.ingest(odd, release_source=False)
+    assert outcome.kind == "quarantined" and outcome.document_id is not None
+    again = app.ingestor.read_again(outcome.document_id, force=False, actor=Actor("c", "cli"))
+    assert again.kind == "quarantined" and again.reason and "unrecognised" in again.reason
+    readings = operations.earlier_readings(app.store, outcome.document_id)
+    assert [r["status"] for r in readings] == ["quarantined"]
+
+
+def test_the_heartbeat_warns_of_a_missing_original(
+    app: App, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    doc_id = ingest(app, tmp_path / "drop", "one.pdf", 0)
+    app.indexer.flush()
+    heartbeat_checks(app)
+    assert not [r for r in caplog.records if r.name == "chartclerk.verify"]
+    sha = app.store.get_document(doc_id).summary.sha256
+    assert sha
+    app.store.archive.path_for(sha).unlink()
+    heartbeat_checks(app)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "chartclerk.verify"]
+    assert warnings == [
+        f"verify: archive: 1 problem(s): document {doc_id}: original {sha[:12]}… missing"
+    ]
