@@ -64,6 +64,21 @@ class OcrWorkerDiedError(InputFileError):
     """An OCR worker process died while reading a file (killed, out of memory)."""
 
 
+def error_origin(exc: BaseException) -> str:
+    """Where an exception was raised, as ``type at package/module.py:line``, for a log line.
+
+    The innermost frame of the traceback names the file and line; the exception's message is
+    left out because it may quote a name, an MRN or a page's text.
+    """
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return type(exc).__name__
+    parts = tb.tb_frame.f_code.co_filename.replace("\\", "/").split("/")
+    return f"{type(exc).__name__} at {'/'.join(parts[-2:])}:{tb.tb_lineno}"
+
+
 class AuditChainError(ChartclerkError):
     """The audit trail's hash chain is broken: an entry was altered, removed, inserted or moved."""
 

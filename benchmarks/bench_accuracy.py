@@ -40,7 +40,7 @@ from clerk.config import load_config  # noqa: E402
 from records.audit import SYSTEM
 from records.patients import find_candidates, import_patients  # noqa: E402
 from scanner.identifying.identifiers import IdentifierSettings, extract_identifiers  # noqa: E402
-from scanner.matching.decision import MatchSettings, PatientRecord, blocking_query, decide  # noqa: E402
+from scanner.matching.decision import MatchSettings, RegisteredPatient, blocking_query, decide  # noqa: E402
 from scanner.reading.pagetext import PageText  # noqa: E402
 from synthetic import (  # noqa: E402
     DocumentSpec,
@@ -308,7 +308,7 @@ def run_speed(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             query = blocking_query(ids)
             found = find_candidates(app.store, query.mrns, query.dobs, query.last_names)
             candidates = [
-                PatientRecord(p.mrn, p.last_name, p.first_name, p.dob, p.sex)
+                RegisteredPatient(p.mrn, p.last_name, p.first_name, p.dob, p.sex)
                 for p in found
                 if p.merged_into is None
             ]

@@ -16,20 +16,22 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
-from chartclerk_errors import ChartclerkError
+from chartclerk_errors import ChartclerkError, error_origin
+from clerk import cli_ops, options
 from clerk.app import App, check_private, setup_logging
 from clerk.cli_audit import audit_app
-from clerk.cli_records import JsonFlag, documents_app, patients_app, review_app
+from clerk.cli_records import JsonFlag, LazyApp, documents_app, patients_app, review_app
 from clerk.cli_records import app_of as _app
 from clerk.cli_users import users_app
 from clerk.config import load_config
 from clerk.identity import os_actor
 from clerk.output import console, print_json, print_table
 from clerk.status import gather_status
+from clerk.verification import heartbeat_checks
 from index import SearchFilters
 from records import patients as patient_index
 from records.audit import record_access
-from records.permissions import Action
+from records.permissions import Action, allowed
 from scanner.dropped.stability import files_in
 from scanner.dropped.watcher import InboxWatcher
 from scanner.pipeline import Outcome
@@ -49,6 +51,7 @@ cli.add_typer(review_app, name="review")
 cli.add_typer(patients_app, name="patients")
 cli.add_typer(users_app, name="users")
 cli.add_typer(audit_app, name="audit")
+cli.command("verify")(cli_ops.verify)
 
 
 @cli.callback()
@@ -59,13 +62,18 @@ def main_options(
     ),
 ) -> None:
     """Scan, identify, file and index paper for a medical records department."""
-    settings = load_config(config)
-    check_private(settings.data_dir)
-    # Who acts is the OS account of this process's uid; no option can name anyone else.
-    app = App(settings, os_actor())
-    setup_logging(app.settings.logging)
-    ctx.obj = app
-    ctx.call_on_close(app.close)
+
+    def load() -> App:
+        # On first use, not here: `chartclerk documents list --help` needs no config file.
+        settings = load_config(config)
+        check_private(settings.data_dir)
+        # Who acts is the OS account of this process's uid; no option can name anyone else.
+        app = App(settings, os_actor())
+        setup_logging(app.settings.logging)
+        ctx.call_on_close(app.close)
+        return app
+
+    ctx.obj = LazyApp(load)
 
 
 def _files_under(paths: list[Path], ignore: list[str]) -> list[Path]:
@@ -127,7 +135,7 @@ def _ingest_row(path: Path, future: Future[Outcome]) -> dict[str, object]:
         # The file stays where it is (nothing was released); the next run takes it again.
         return {"path": str(path), "outcome": "error", "id": None, "reason": str(exc)}
     except Exception as exc:  # noqa: BLE001 - one file's surprise must not hide the others'
-        log.error("ingest of one file failed unexpectedly: %s", type(exc).__name__)
+        log.error("ingest of one file failed unexpectedly: %s", error_origin(exc))
         return {"path": str(path), "outcome": "error", "id": None, "reason": type(exc).__name__}
     return {
         "path": str(path),
@@ -182,6 +190,7 @@ def watch(ctx: typer.Context) -> None:
             counts["quarantined"],
             len(app.store.pending_index_ids()),
         )
+        heartbeat_checks(app)
 
     daemon = app.settings.daemon
     watcher = InboxWatcher(
@@ -245,10 +254,13 @@ def search(
     app = _app(ctx, Action.SEARCH)
     filters = SearchFilters(
         patient_mrn=patient,
-        doc_type=doc_type,
-        status=status_filter,
+        doc_type=options.check_choice(doc_type, options.document_types(app), "--type"),
+        status=options.check_status(status_filter),
         date_from=_date(date_from, "--from"),
         date_to=_date(date_to, "--to"),
+        # Rejected documents (set aside, in no chart) are found only by those who may see
+        # what is set aside: supervisors.
+        include_rejected=allowed(app.role or "", Action.QUARANTINE),
     )
     result = app.search.search(query, filters, limit=limit, page=page)
     # The ids and patients of the hits shown, not only the query.
@@ -292,8 +304,13 @@ def demo(
 ) -> None:
     """Load synthetic patients and drop synthetic scans into the inbox (never real PHI)."""
     app = _app(ctx, Action.IMPORT)
-    registry = app.settings.data_dir / "demo" / "registry.csv"
+    folder = app.settings.data_dir / "demo"
+    # A synthetic MRN may collide with a real patient's: never load the demo beside real data.
+    cli_ops.refuse_foreign_data(app, folder)
+    registry = folder / "registry.csv"
     dropped = write_demo_set(registry, app.settings.inbox.path, n_docs=documents, seed=seed)
+    mrns = [line.split(",", 1)[0] for line in registry.read_text(encoding="utf-8").splitlines()[1:]]
+    cli_ops.remember_demo(folder, mrns, [path.name for path, _ in dropped])
     report = patient_index.import_patients(app.store, registry, actor=app.actor)
     console.print(
         f"loaded {report.added + report.updated + report.unchanged} synthetic patients; "
@@ -337,4 +354,8 @@ def main() -> None:
         else:
             print(f"chartclerk: {exc}", file=sys.stderr)
         sys.exit(int(getattr(exc, "exit_code", 2)))
+    except Exception as exc:
+        # A bug, not the user's doing: where it came from, never its message (it may be PHI).
+        log.critical("chartclerk: unexpected error: %s", error_origin(exc))
+        sys.exit(70)
     sys.exit(code if isinstance(code, int) else 0)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from clerk import options
 from clerk.app import App
 from clerk.output import print_json, print_table
+from records import operations, review
 from records import patients as patient_index
-from records import review
 from records.audit import record_access
 from records.permissions import Action
 
@@ -24,16 +26,32 @@ review_app = typer.Typer(
 patients_app = typer.Typer(help="The patient master index.", no_args_is_help=True)
 
 
+class LazyApp:
+    """The app the main callback promises: configured on first use, once."""
+
+    def __init__(self, load: Callable[[], App]) -> None:
+        self._load = load
+        self._app: App | None = None
+
+    def get(self) -> App:
+        """The configured app (loading the config file now, the first time)."""
+        if self._app is None:
+            self._app = self._load()
+        return self._app
+
+
 def app_of(ctx: typer.Context, action: Action) -> App:
     """The configured app the main callback put on the context, once ``action`` is allowed.
 
     Every command names the permission it needs here (deny by default: there is no way to
-    get the app without naming one).
+    get the app without naming one). The app (and its config file) is loaded on first use,
+    so ``--help`` works without one.
 
     Raises:
         PermissionDenied: the command line's role does not allow ``action``.
     """
-    app: App = ctx.obj
+    holder: LazyApp = ctx.obj
+    app = holder.get()
     app.authorize(action)
     return app
 
@@ -61,11 +79,24 @@ def documents_list(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="filed, review or quarantined.")] = None,
     patient: Annotated[str | None, typer.Option(help="Only this patient's MRN.")] = None,
+    doc_type: Annotated[str | None, typer.Option("--type", help="Only this document type.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Received at or after: YYYY-MM-DD or ISO 8601 time (UTC if no offset)."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many rows.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """One row per document, newest first."""
     app = app_of(ctx, Action.VIEW)
-    rows = [d.to_json() for d in app.store.list_documents(status=status, patient_mrn=patient)]
+    summaries = app.store.list_documents(
+        status=options.check_status(status),
+        patient_mrn=patient,
+        limit=limit,
+        doc_type=options.check_choice(doc_type, options.document_types(app), "--type"),
+        since=options.parse_since(since),
+    )
+    rows = [d.to_json() for d in summaries]
     record_access(
         app.store,
         app.actor,
@@ -99,6 +130,7 @@ def documents_show(
         document_ids=[document_id],
     )
     data = detail.to_json()
+    data["earlier_readings"] = operations.earlier_readings(app.store, document_id)
     if json_out:
         print_json(data)
         return
@@ -206,18 +238,23 @@ def patients_import(
 ) -> None:
     """Load or update the patient master index; bad rows are reported and skipped."""
     app = app_of(ctx, Action.IMPORT)
-    report = patient_index.import_patients(app.store, file, actor=app.actor)
+    report = patient_index.import_patients(
+        app.store, file, actor=app.actor, feeds=app.settings.feeds
+    )
     data = asdict(report)
     if json_out:
         print_json(data)
     else:
         typer.echo(
             f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-            f"merged {report.merged}, errors {len(report.errors)}"
+            f"merged {report.merged}, renamed {report.renamed}, errors {len(report.errors)}, "
+            f"not handled {len(report.not_handled)}"
         )
-        for line, message in report.errors[:50]:
-            typer.echo(f"  line {line}: {message}", err=True)
-    if report.merged or report.updated:
+        for number, message in report.errors[:50]:
+            typer.echo(f"  {report.numbered_by} {number}: {message}", err=True)
+        for number, message in report.not_handled[:50]:
+            typer.echo(f"  {report.numbered_by} {number}: {message}", err=True)
+    if report.merged or report.updated or report.renamed:
         app.indexer.catch_up()
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chartclerk_errors import ConfigError
 from index import IndexSettings
-from records.settings import AuditSettings, StoreSettings
+from records.settings import AuditSettings, FeedSettings, StoreSettings
 from scanner.matching.filing import FilingSettings
 from scanner.settings import IngestSettings, OcrSettings, WatchSettings
 
@@ -47,6 +47,7 @@ class Settings(BaseModel):
     index: IndexSettings
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
 
 

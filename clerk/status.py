@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from clerk.app import App
+from records.views import utc_iso
 from scanner.dropped.stability import files_in
 
 
@@ -30,7 +31,7 @@ def gather_status(app: App) -> dict[str, Any]:
         else 0,
         "index_pending": len(app.store.pending_index_ids()),
         "last_error": (
-            {"id": last.id, "reason": last.review_reason, "at": last.received_at.isoformat()}
+            {"id": last.id, "reason": last.review_reason, "at": utc_iso(last.received_at)}
             if last
             else None
         ),

@@ -62,6 +62,8 @@ class IndexDocument:
     status: str
     source_name: str
     text: str
+    # Set aside by a clerk (a misdirected fax): found only by those allowed to see rejects.
+    rejected: bool = False
 
     @property
     def effective_date(self) -> date:
@@ -76,6 +78,8 @@ class SearchFilters:
     ``date_from`` and ``date_to`` are inclusive and compare with the document's *effective
     date*: its service date when one was read from the page, otherwise the calendar day it
     was received (``received_at.date()`` in the timezone it was given in).
+
+    Rejected documents are left out unless ``include_rejected`` (supervisors only).
     """
 
     patient_mrn: str | None = None
@@ -83,6 +87,7 @@ class SearchFilters:
     status: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    include_rejected: bool = False
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from typing import Any
 
 from whoosh import highlight
 from whoosh import query as wq
-from whoosh.qparser import FuzzyTermPlugin, MultifieldParser
+from whoosh.qparser import FieldAliasPlugin, FuzzyTermPlugin, MultifieldParser
 from whoosh.searching import Hit
 
 from chartclerk_errors import SearchIndexError
 from index.models import HIGHLIGHT_CLOSE, HIGHLIGHT_OPEN, SearchFilters
-from index.schema import QUERY_FIELDS, day_end, day_start
+from index.schema import FIELD_ALIASES, QUERY_FIELDS, REJECTED, day_end, day_start
 
 DEFAULT_FIELDS = ("text", "name")
 # A name match is worth a little more than one word of a 2 KB text.
@@ -42,6 +42,7 @@ class QueryBuilder:
         """Build the parser for ``schema``."""
         self._parser = MultifieldParser(list(DEFAULT_FIELDS), schema, fieldboosts=FIELD_BOOSTS)
         self._parser.add_plugin(FuzzyTermPlugin())
+        self._parser.add_plugin(FieldAliasPlugin(FIELD_ALIASES))
 
     def parse(self, text: str) -> wq.Query:
         """Parse ``text`` into a query, or raise :class:`SearchIndexError` (one line, no PHI)."""
@@ -115,7 +116,10 @@ def _fuzzy_names(node: wq.Query) -> wq.Query:
 
 
 def filter_query(filters: SearchFilters | None) -> wq.Query | None:
-    """Return the query restricting results to ``filters``, or None for no restriction."""
+    """Return the query restricting results to ``filters``, or None for no restriction.
+
+    Rejected documents are left out separately (see :func:`restrict`).
+    """
     if filters is None:
         return None
     parts: list[wq.Query] = []
@@ -135,17 +139,25 @@ def filter_query(filters: SearchFilters | None) -> wq.Query | None:
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-def restrict(parsed: wq.Query, restriction: wq.Query | None) -> wq.Query:
+def restrict(
+    parsed: wq.Query, restriction: wq.Query | None, *, include_rejected: bool = False
+) -> wq.Query:
     """Return ``parsed`` limited to documents matching ``restriction`` (which adds no score).
+
+    Rejected documents are left out unless ``include_rejected``: an ``AndNot`` skips the
+    few rejected ones, where a ``Not`` filter would walk every document in the index.
 
     An ``And`` rather than the searcher's ``filter=`` argument: with ``filter=`` Whoosh
     builds a set of every allowed document, then counts the total by testing that set at a
     cost per document (filtered queries: 108 ms median on 20,000 documents, against 6 ms
     for the intersection), and the totals it reported disagreed with a brute-force count.
     """
-    if restriction is None:
-        return parsed
-    return wq.And([parsed, wq.ConstantScoreQuery(restriction, 0.0)])
+    query = parsed
+    if restriction is not None:
+        query = wq.And([parsed, wq.ConstantScoreQuery(restriction, 0.0)])
+    if include_rejected:
+        return query
+    return wq.AndNot(query, wq.Term("rejected", REJECTED))
 
 
 class _MarkerFormatter(highlight.Formatter):

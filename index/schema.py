@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -20,16 +19,33 @@ from whoosh.analysis import (
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.support.charset import accent_map
 
+from chartclerk_files import atomic_path
 from index.models import IndexDocument
 
 #: Bump whenever the schema or an analyzer changes: an index stamped with another version is
 #: reported as ``needs_rebuild`` and recreated empty, for the store to refill.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 VERSION_FILE = "chartclerk-index.json"
 ENGINE = "whoosh"
 
 #: Fields a query may name (``mrn:00482913``); anything else in ``word:`` form is an error.
-QUERY_FIELDS = ("text", "name", "mrn", "dob", "doc_type", "status", "service", "received", "id")
+#: ``type`` is another name for ``doc_type``; ``source`` holds the words of the file's name.
+QUERY_FIELDS = (
+    "text",
+    "name",
+    "mrn",
+    "dob",
+    "doc_type",
+    "type",
+    "status",
+    "service",
+    "received",
+    "source",
+    "id",
+)
+#: Query field names that stand for another field.
+FIELD_ALIASES = {"doc_type": ["type"]}
+REJECTED = "yes"
 
 
 def _text_analyzer() -> Analyzer:
@@ -48,6 +64,11 @@ def _name_analyzer() -> Analyzer:
     return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
 
 
+def _file_name_analyzer() -> Analyzer:
+    # Every run of letters and digits is a word: "ward7_fax-03.pdf" -> ward7, fax, 03, pdf.
+    return RegexTokenizer(r"[^\W_]+") | LowercaseFilter() | CharsetFilter(accent_map)
+
+
 def build_schema() -> Schema:
     """Return the index schema (version :data:`SCHEMA_VERSION`)."""
     return Schema(
@@ -61,6 +82,9 @@ def build_schema() -> Schema:
         received=DATETIME,
         effective=DATETIME,
         source_name=STORED,
+        # The file's name split into words ("fax_2024-03_ward7.pdf": fax, 2024, 03, ward7, pdf).
+        source=TEXT(analyzer=_file_name_analyzer()),
+        rejected=ID,
         text=TEXT(analyzer=_text_analyzer(), stored=True),
     )
 
@@ -84,8 +108,11 @@ def document_fields(doc: IndexDocument) -> dict[str, Any]:
         "effective": _day(doc.effective_date),
         "status": doc.status,
         "source_name": doc.source_name,
+        "source": doc.source_name,
         "text": doc.text,
     }
+    if doc.rejected:
+        fields["rejected"] = REJECTED
     optional: dict[str, Any] = {
         "mrn": doc.patient_mrn,
         "name": doc.patient_name,
@@ -110,12 +137,8 @@ def day_end(value: date) -> datetime:
 def write_version(folder: Path) -> None:
     """Stamp ``folder`` with the current schema version (atomically)."""
     stamp = {"engine": ENGINE, "schema_version": SCHEMA_VERSION}
-    tmp = folder / f".{VERSION_FILE}.tmp"
-    with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(stamp, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(folder / VERSION_FILE)
+    with atomic_path(folder / VERSION_FILE) as tmp:
+        tmp.write_text(json.dumps(stamp), encoding="utf-8")
 
 
 def version_matches(folder: Path) -> bool:

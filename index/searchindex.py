@@ -246,7 +246,10 @@ class SearchIndex:
         """
         if limit < 1 or page < 1:
             raise SearchIndexError("search limit and page must be at least 1")
-        parsed = restrict(self._queries.parse(query), filter_query(filters))
+        include_rejected = filters is not None and filters.include_rejected
+        parsed = restrict(
+            self._queries.parse(query), filter_query(filters), include_rejected=include_rejected
+        )
         with self._lock, engine_errors("search"):
             results = self._current_searcher().search(parsed, limit=page * limit)
             configure_highlighting(results, self._settings.snippet_chars)

@@ -6,24 +6,14 @@ read back to verify its hash, so that a crash leaves either no file or a whole o
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
+import shutil
 import time
 from pathlib import Path
 
 from chartclerk_errors import StoreError
+from chartclerk_files import CHUNK, TEMP_PREFIX, atomic_path, sha256_of
 
-CHUNK = 1 << 20
-
-
-def sha256_of(path: Path) -> str:
-    """Hash a file in chunks, so a large scan never sits whole in memory."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+__all__ = ["Archive", "sha256_of"]
 
 
 class Archive:
@@ -64,19 +54,8 @@ class Archive:
 
     @staticmethod
     def _copy_atomically(source: Path, target: Path) -> None:
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out, source.open("rb") as src:
-                while chunk := src.read(CHUNK):
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            tmp.replace(target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(target.parent)
+        with atomic_path(target) as tmp, source.open("rb") as src, tmp.open("wb") as out:
+            shutil.copyfileobj(src, out, CHUNK)
 
     def sweep_temp(self, older_than_seconds: float = 3600.0) -> int:
         """Remove temporary files a crash left mid-copy; returns how many went.
@@ -86,7 +65,7 @@ class Archive:
         """
         cutoff = time.time() - older_than_seconds
         removed = 0
-        for path in self.root.glob("??/??/.tmp-*"):
+        for path in self.root.glob(f"??/??/{TEMP_PREFIX}*"):
             try:
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
@@ -99,17 +78,8 @@ class Archive:
         """Hash every archived file; returns the names whose bytes do not match."""
         bad = []
         for path in self.root.glob("??/??/*"):
-            if path.name.startswith(".tmp-"):
+            if path.name.startswith(TEMP_PREFIX):
                 continue
             if sha256_of(path) != path.name:
                 bad.append(path.name)
         return bad
-
-
-def _fsync_dir(folder: Path) -> None:
-    # The rename is durable only once the folder's entry is on disk too.
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

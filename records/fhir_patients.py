@@ -3,8 +3,12 @@
 Only this module imports ``fhir.resources``. Each resource is validated against the R4B
 Patient model (R4B's Patient is R4's), then read:
 
-- MRN: the first ``identifier`` whose ``type.coding`` holds code ``MR`` (system v2-0203, or
-  no system); other identifiers (SSN, driver's licence, ...) are ignored.
+- MRN: the first ``identifier`` whose ``type.coding`` holds one of the configured MRN type
+  codes (``MR`` by default; system v2-0203, or no system) and whose ``system`` (or
+  ``assigner``) is this facility's when ``feeds.assigning_authorities`` names any; other
+  identifiers (SSN, driver's licence, another hospital's MRN, ...) are ignored.
+- ``active: false``, or a ``link`` of type ``replaced-by``: the record is kept but marked
+  inactive, and no document is filed to it without a clerk.
 - name: the ``official`` name, else the first; ``family`` and the first ``given``.
 - ``birthDate`` (a partial date such as ``1980`` or ``1980-05`` is rejected).
 - ``gender`` male/female/other/unknown → M/F/O/U.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -30,11 +35,16 @@ from records.patient_records import (
     make_record,
     parse_iso_date,
 )
+from records.settings import FeedSettings
 
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 
 
-def read_bundle(document: dict[str, Any]) -> Iterator[Item]:
+INACTIVE = "inactive in the patient feed"
+REPLACED = "replaced by another patient record"
+
+
+def read_bundle(document: dict[str, Any], feeds: FeedSettings | None = None) -> Iterator[Item]:
     """The Patient entries of a Bundle; the record number is the entry's (from 1).
 
     Entries holding other resource types are counted as skipped.
@@ -50,10 +60,10 @@ def read_bundle(document: dict[str, Any]) -> Iterator[Item]:
         elif resource.get("resourceType") != "Patient":
             yield Skipped(number)
         else:
-            yield read_resource(number, resource)
+            yield read_resource(number, resource, feeds)
 
 
-def read_ndjson(text: str) -> Iterator[Item]:
+def read_ndjson(text: str, feeds: FeedSettings | None = None) -> Iterator[Item]:
     """One Patient resource per line; the record number is the line number."""
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -66,10 +76,10 @@ def read_ndjson(text: str) -> Iterator[Item]:
         if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
             yield BadRecord(number, "line is not a FHIR Patient resource")
         else:
-            yield read_resource(number, resource)
+            yield read_resource(number, resource, feeds)
 
 
-def read_resource(number: int, resource: dict[str, Any]) -> Item:
+def read_resource(number: int, resource: dict[str, Any], feeds: FeedSettings | None = None) -> Item:
     """One Patient resource as an upsert, or the reason it cannot be loaded."""
     try:
         patient = Patient.model_validate(resource)
@@ -81,10 +91,20 @@ def read_resource(number: int, resource: dict[str, Any]) -> Item:
         family, given = _name(patient)
         dob = _birth_date(patient.birthDate)
         # make_record takes male/female/other/unknown as M/F/O/U and rejects the rest.
-        record = make_record(_mrn(patient), family, given, dob, patient.gender)
+        record = make_record(
+            _mrn(patient, feeds or FeedSettings()), family, given, dob, patient.gender
+        )
     except RecordError as exc:
         return BadRecord(number, str(exc))
-    return Upsert(number, record)
+    return Upsert(number, replace(record, inactive=_inactive(patient)))
+
+
+def _inactive(patient: Patient) -> str | None:
+    if any(link.type == "replaced-by" for link in patient.link or []):
+        return REPLACED
+    if patient.active is False:
+        return INACTIVE
+    return None
 
 
 def _birth_date(value: object) -> date | None:
@@ -96,11 +116,17 @@ def _birth_date(value: object) -> date | None:
     return parse_iso_date(value.isoformat())
 
 
-def _mrn(patient: Patient) -> str | None:
+def _mrn(patient: Patient, feeds: FeedSettings) -> str | None:
     for identifier in patient.identifier or []:
         codings = identifier.type.coding if identifier.type else None
+        assigner = identifier.assigner
+        authorities = [
+            identifier.system,
+            assigner.display if assigner else None,
+            assigner.identifier.value if assigner and assigner.identifier else None,
+        ]
         for coding in codings or []:
-            if coding.code == "MR" and coding.system in (None, V2_0203):
+            if coding.system in (None, V2_0203) and feeds.is_mrn(coding.code, authorities):
                 return identifier.value
     return None
 

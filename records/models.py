@@ -38,6 +38,9 @@ class Patient(Base):
     # Set when an HL7 A40 merge folded this MRN into another; the row stays for the trail.
     merged_into: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+    # Why nothing may be filed to this record without a clerk (FHIR active: false or
+    # replaced-by); null for an active patient. (migration 0011_ops)
+    inactive: Mapped[str | None] = mapped_column(String(64))
 
 
 class Document(Base):
@@ -64,6 +67,8 @@ class Document(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     # None until the search index has taken the current state of this row.
     indexed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The LOINC document code of doc_type, as configured when it was classified. (0011_ops)
+    doc_type_loinc: Mapped[str | None] = mapped_column(String(16))
 
     page_rows: Mapped[list[Page]] = relationship(
         back_populates="document", order_by="Page.number", cascade="all, delete-orphan"
@@ -185,3 +190,25 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Reading(Base):
+    """An earlier reading of a document, kept when ``documents reprocess`` reads it again.
+
+    The document row always holds the current reading; each row here is one it replaced,
+    with its pages' text and the decision made on it. (migration 0011_ops)
+    """
+
+    __tablename__ = "readings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    replaced_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    patient_mrn: Mapped[str | None] = mapped_column(String(32))
+    doc_type: Mapped[str | None] = mapped_column(String(32))
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    ocr_confidence: Mapped[float | None] = mapped_column(Float)
+    decision_json: Mapped[str | None] = mapped_column(Text)
+    # The pages as read then: [{"number", "text", "confidence", "source", "rotation", "error"}].
+    pages_json: Mapped[str] = mapped_column(Text)

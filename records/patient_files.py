@@ -26,15 +26,17 @@ from records.patient_records import (
     make_record,
     parse_iso_date,
 )
+from records.settings import FeedSettings
 
 CSV_HEADER = ("mrn", "last_name", "first_name", "dob", "sex")
 
 
-def read_import_file(path: Path) -> tuple[str, list[Item]]:
+def read_import_file(path: Path, feeds: FeedSettings | None = None) -> tuple[str, list[Item]]:
     """The format of an import file and its records, in file order.
 
     Args:
         path: The file to import.
+        feeds: Which HL7/FHIR identifiers are this facility's MRNs (default: type ``MR``).
 
     Returns:
         ``("csv" | "fhir-bundle" | "fhir-ndjson" | "hl7v2", items)``.
@@ -48,9 +50,9 @@ def read_import_file(path: Path) -> tuple[str, list[Item]]:
     if not head:
         raise ImportFileError(f"{path.name}: the file is empty")
     if hl7_adt.looks_like_hl7(head):
-        return "hl7v2", list(hl7_adt.read_messages(text))
+        return "hl7v2", list(hl7_adt.read_messages(text, feeds))
     if head.startswith("{"):
-        return _read_json(path, text)
+        return _read_json(path, text, feeds)
     first_line = head.splitlines()[0]
     if tuple(cell.strip() for cell in first_line.split(",")) == CSV_HEADER:
         return "csv", list(read_csv(text))
@@ -75,7 +77,7 @@ def _read_text(path: Path) -> str:
         ) from exc
 
 
-def _read_json(path: Path, text: str) -> tuple[str, list[Item]]:
+def _read_json(path: Path, text: str, feeds: FeedSettings | None) -> tuple[str, list[Item]]:
     # fhir.resources builds hundreds of models on import: load it only for a FHIR file,
     # so every other command starts quickly.
     from records import fhir_patients
@@ -85,13 +87,13 @@ def _read_json(path: Path, text: str) -> tuple[str, list[Item]]:
     except json.JSONDecodeError as exc:
         # ndjson fails as one document right after its first line ("Extra data").
         if exc.msg == "Extra data":
-            return "fhir-ndjson", list(fhir_patients.read_ndjson(text))
+            return "fhir-ndjson", list(fhir_patients.read_ndjson(text, feeds))
         raise ImportFileError(f"{path.name}: not valid JSON (line {exc.lineno})") from exc
     kind = document.get("resourceType") if isinstance(document, dict) else None
     if kind == "Bundle":
-        return "fhir-bundle", list(fhir_patients.read_bundle(document))
+        return "fhir-bundle", list(fhir_patients.read_bundle(document, feeds))
     if kind == "Patient":
-        return "fhir-ndjson", [fhir_patients.read_resource(1, document)]
+        return "fhir-ndjson", [fhir_patients.read_resource(1, document, feeds)]
     raise ImportFileError(f"{path.name}: JSON that is not a FHIR Bundle or Patient")
 
 

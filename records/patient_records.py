@@ -49,14 +49,26 @@ class PatientRecord:
     first_name: str
     dob: date | None
     sex: str | None
+    # Why no document may be filed to this record without a clerk (FHIR ``active: false``
+    # or a ``replaced-by`` link); None for an active record.
+    inactive: str | None = None
+
+
+#: Fields of :class:`PatientRecord` an update may leave as the index holds them.
+UPDATABLE_FIELDS = ("last_name", "first_name", "dob", "sex")
 
 
 @dataclass(frozen=True)
 class Upsert:
-    """Add the patient, or update the one with the same MRN."""
+    """Add the patient, or update the one with the same MRN.
+
+    ``keep`` names fields the message left empty (HL7: "no change"): an update leaves them
+    as the index holds them. A field cleared on purpose (HL7 ``""``) is not in ``keep``.
+    """
 
     number: int
     record: PatientRecord
+    keep: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,25 @@ class Merge:
     number: int
     record: PatientRecord
     prior_mrn: str
+    keep: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class IdChange:
+    """The patient known as ``prior_mrn`` is now ``record.mrn`` (HL7 A47)."""
+
+    number: int
+    record: PatientRecord
+    prior_mrn: str
+    keep: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class NotHandled:
+    """A well-formed message chartclerk does not apply, to be done by hand (e.g. HL7 A37)."""
+
+    number: int
+    what: str
 
 
 @dataclass(frozen=True)
@@ -83,7 +114,7 @@ class Skipped:
     number: int
 
 
-Item = Upsert | Merge | BadRecord | Skipped
+Item = Upsert | Merge | IdChange | NotHandled | BadRecord | Skipped
 
 
 def fold(text: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, cast
@@ -24,13 +24,16 @@ from records.models import Document, Patient
 from records.patient_files import read_import_file
 from records.patient_records import (
     BadRecord,
+    IdChange,
     Merge,
+    NotHandled,
     PatientRecord,
     Skipped,
     Upsert,
     lookup_keys,
     name_key,
 )
+from records.settings import FeedSettings
 from records.store import Store, now
 from records.views import PatientView, dump_detail
 
@@ -60,13 +63,18 @@ class ImportReport:
         added: Patients new to the index.
         updated: Patients whose name, date of birth or sex changed.
         unchanged: Records identical to what the index held.
-        merged: Prior MRNs newly folded into a survivor (HL7 A40).
-        documents_moved: Documents refiled from a prior MRN to its survivor.
+        merged: Prior MRNs newly folded into a survivor (HL7 A40); a survivor that was
+            itself merged is followed to the final survivor.
+        renamed: Patients whose MRN changed (HL7 A47).
+        documents_moved: Documents refiled from a prior MRN to its survivor or new MRN.
         skipped: Well-formed records that do not touch the index (an HL7 A03, a FHIR
             Bundle entry that is not a Patient).
         errors: ``(number, message)`` of each record skipped as bad: the line number for
             CSV, ndjson and HL7 (the line of the message's MSH), the entry number (from 1)
-            for a FHIR Bundle. Messages never hold the offending value.
+            for a FHIR Bundle (see ``numbered_by``). Messages never hold the offending value.
+        not_handled: ``(number, what)`` of each well-formed message chartclerk does not
+            apply (HL7 A37 unlink, ...): to be done by hand.
+        numbered_by: ``line`` or ``entry``: what the numbers of errors count.
     """
 
     format: str = ""
@@ -74,9 +82,12 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     merged: int = 0
+    renamed: int = 0
     documents_moved: int = 0
     skipped: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    not_handled: list[tuple[int, str]] = field(default_factory=list)
+    numbered_by: str = "line"
 
     def counts(self) -> dict[str, Any]:
         """The figures without any PHI, for the audit trail and logs."""
@@ -86,9 +97,11 @@ class ImportReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "merged": self.merged,
+            "renamed": self.renamed,
             "documents_moved": self.documents_moved,
             "skipped": self.skipped,
             "errors": len(self.errors),
+            "not_handled": len(self.not_handled),
         }
 
 
@@ -101,7 +114,9 @@ class _Known:
     merged_into: str | None
 
 
-def import_patients(store: Store, path: Path, *, actor: Actor) -> ImportReport:
+def import_patients(
+    store: Store, path: Path, *, actor: Actor, feeds: FeedSettings | None = None
+) -> ImportReport:
     """Load a patient file (CSV, FHIR Bundle/ndjson, HL7 v2 ADT) into the master index.
 
     Re-importing updates in place (upsert by MRN), never duplicates. A bad record is
@@ -112,6 +127,7 @@ def import_patients(store: Store, path: Path, *, actor: Actor) -> ImportReport:
         store: The record store.
         path: The file; its format is sniffed from its content.
         actor: Who runs the import, for the audit trail.
+        feeds: Which HL7/FHIR identifiers are this facility's MRNs (default: type ``MR``).
 
     Returns:
         The counts and the per-record errors.
@@ -120,8 +136,8 @@ def import_patients(store: Store, path: Path, *, actor: Actor) -> ImportReport:
         ImportFileError: the file cannot be read at all or is of no known format.
         StoreError: the database refused the import; nothing was loaded.
     """
-    fmt, items = read_import_file(path)
-    report = ImportReport(format=fmt)
+    fmt, items = read_import_file(path, feeds)
+    report = ImportReport(format=fmt, numbered_by="entry" if fmt == "fhir-bundle" else "line")
     with store.session() as session:
         loader = _Loader(session, report, actor)
         loader.prefetch(_mrns_of(items))
@@ -136,9 +152,9 @@ def import_patients(store: Store, path: Path, *, actor: Actor) -> ImportReport:
 def _mrns_of(items: Iterable[object]) -> set[str]:
     mrns: set[str] = set()
     for item in items:
-        if isinstance(item, Upsert | Merge):
+        if isinstance(item, Upsert | Merge | IdChange):
             mrns.add(item.record.mrn)
-        if isinstance(item, Merge):
+        if isinstance(item, Merge | IdChange):
             mrns.add(item.prior_mrn)
     return mrns
 
@@ -153,20 +169,29 @@ class _Loader:
         self.stamp = now()
         self.known: dict[str, _Known] = {}
         self.dirty: set[str] = set()
-        self.moves: list[tuple[str, str]] = []
+        # (prior MRN, MRN its documents and merged rows move to, event kind), in file order.
+        self.moves: list[tuple[str, str, str]] = []
 
     def prefetch(self, mrns: set[str]) -> None:
         """Load the rows of these MRNs, a chunk per query."""
         ordered = sorted(mrns)
-        cols = (Patient.id, Patient.mrn, Patient.last_name, Patient.first_name)
         for start in range(0, len(ordered), _CHUNK):
-            chunk = ordered[start : start + _CHUNK]
-            query = select(*cols, Patient.dob, Patient.sex, Patient.merged_into).where(
-                Patient.mrn.in_(chunk)
-            )
-            for pid, mrn, last, first, dob, sex, merged_into in self.session.execute(query):
-                record = PatientRecord(mrn, last, first, dob, sex)
-                self.known[mrn] = _Known(pid, record, merged_into)
+            self._load(ordered[start : start + _CHUNK])
+
+    def _load(self, mrns: list[str]) -> None:
+        cols = (Patient.id, Patient.mrn, Patient.last_name, Patient.first_name, Patient.dob)
+        query = select(*cols, Patient.sex, Patient.inactive, Patient.merged_into).where(
+            Patient.mrn.in_(mrns)
+        )
+        for pid, mrn, last, first, dob, sex, inactive, merged_into in self.session.execute(query):
+            record = PatientRecord(mrn, last, first, dob, sex, inactive)
+            self.known[mrn] = _Known(pid, record, merged_into)
+
+    def _lookup(self, mrn: str) -> _Known | None:
+        """The patient of this MRN as it stands in this import (a row not yet loaded too)."""
+        if mrn not in self.known:
+            self._load([mrn])
+        return self.known.get(mrn)
 
     def apply(self, item: object) -> None:
         """Apply one parsed item in file order."""
@@ -174,40 +199,110 @@ class _Loader:
             self.report.errors.append((item.number, item.message))
         elif isinstance(item, Skipped):
             self.report.skipped += 1
+        elif isinstance(item, NotHandled):
+            self.report.not_handled.append((item.number, item.what))
         elif isinstance(item, Upsert):
-            self._upsert(item.record)
+            self._upsert(item.number, item.record, item.keep)
         elif isinstance(item, Merge):
-            self._upsert(item.record)
-            self._merge(item.prior_mrn, item.record)
+            self._merge(item)
+        elif isinstance(item, IdChange):
+            self._change_id(item)
 
-    def _upsert(self, record: PatientRecord) -> None:
+    def _upsert(self, number: int, record: PatientRecord, keep: frozenset[str]) -> None:
         known = self.known.get(record.mrn)
         if known is None:
+            if "last_name" in keep:
+                self.report.errors.append((number, "missing last_name"))
+                return
             self.known[record.mrn] = _Known(None, record, None)
             self.dirty.add(record.mrn)
             self.report.added += 1
-        elif known.record == record:
+            return
+        record = self._as_update(record, keep, known.record)
+        if known.record == record:
             self.report.unchanged += 1
         else:
             known.record = record
             self.dirty.add(record.mrn)
             self.report.updated += 1
 
-    def _merge(self, prior_mrn: str, survivor: PatientRecord) -> None:
-        prior = self.known.get(prior_mrn)
+    def _as_update(
+        self, record: PatientRecord, keep: frozenset[str], held: PatientRecord
+    ) -> PatientRecord:
+        """``record`` with the fields it leaves alone taken from the ``held`` one."""
+        kept: dict[str, Any] = {name: getattr(held, name) for name in keep}
+        if not self.report.format.startswith("fhir"):
+            # Only FHIR says whether a record is active; CSV and HL7 leave that as it is.
+            kept["inactive"] = held.inactive
+        return replace(record, **kept)
+
+    def _final(self, mrn: str) -> str | None:
+        """The survivor at the end of ``mrn``'s chain of merges; None for a loop."""
+        seen: set[str] = set()
+        while mrn not in seen and len(seen) <= _MAX_MERGE_HOPS:
+            seen.add(mrn)
+            known = self._lookup(mrn)
+            if known is None or not known.merged_into:
+                return mrn
+            mrn = known.merged_into
+        return None
+
+    def _merge(self, item: Merge) -> None:
+        """Fold the prior MRN into the survivor, or into the survivor's own survivor."""
+        survivor, prior_mrn = item.record, item.prior_mrn
+        final = self._final(survivor.mrn)
+        if final is None or final == prior_mrn:
+            # Merging A into B after B was merged into A would retire both: refuse.
+            self.report.errors.append(
+                (
+                    item.number,
+                    "A40 refused: the surviving MRN was itself merged into the prior MRN "
+                    "(a merge back the other way); nothing changed",
+                )
+            )
+            return
+        self._upsert(item.number, survivor, item.keep)
+        prior = self._lookup(prior_mrn)
         if prior is None:
             # A prior MRN the index never held (loaded after the merge): keep a trail row,
             # so paper still bearing the old MRN finds the survivor.
-            stub = PatientRecord(
-                prior_mrn, survivor.last_name, survivor.first_name, survivor.dob, survivor.sex
-            )
+            held = self.known.get(survivor.mrn)
+            stub = replace(held.record if held else survivor, mrn=prior_mrn)
             prior = self.known[prior_mrn] = _Known(None, stub, None)
-        if prior.merged_into == survivor.mrn:
+        if prior.merged_into == final:
             return
-        prior.merged_into = survivor.mrn
+        self._repoint(prior_mrn, final, "patient merged")
+        prior.merged_into = final
         self.dirty.add(prior_mrn)
-        self.moves.append((prior_mrn, survivor.mrn))
         self.report.merged += 1
+
+    def _change_id(self, item: IdChange) -> None:
+        """Give the patient of the prior MRN the new one, documents and all (HL7 A47)."""
+        prior = self._lookup(item.prior_mrn)
+        problem = None
+        if prior is None:
+            problem = "A47: the prior MRN is not in the index; nothing changed"
+        elif prior.merged_into:
+            problem = "A47: the prior MRN was merged into another; nothing changed"
+        elif self._lookup(item.record.mrn) is not None:
+            problem = "A47: the new MRN already belongs to a patient (a merge is A40)"
+        if prior is None or problem:
+            self.report.errors.append((item.number, problem or ""))
+            return
+        del self.known[item.prior_mrn]
+        self.dirty.discard(item.prior_mrn)
+        prior.record = self._as_update(item.record, item.keep, prior.record)
+        self.known[item.record.mrn] = prior
+        self.dirty.add(item.record.mrn)
+        self._repoint(item.prior_mrn, item.record.mrn, "patient identifier changed")
+        self.report.renamed += 1
+
+    def _repoint(self, old: str, new: str, kind: str) -> None:
+        """Send what points at ``old`` (documents, merged rows) to ``new`` at flush."""
+        for known in self.known.values():
+            if known.merged_into == old:
+                known.merged_into = new
+        self.moves.append((old, new, kind))
 
     def flush(self) -> None:
         """Write the new and changed rows, then refile the documents of merged MRNs."""
@@ -220,13 +315,20 @@ class _Loader:
                 inserts.append(row)
             else:
                 updates.append({"id": known.id, **row})
+        if updates:
+            self.session.execute(update(Patient), updates)
         if inserts:
             # Core, not ORM, bulk insert: a third of the time for 100,000 rows.
             self.session.execute(insert(_PATIENTS), inserts)
-        if updates:
-            self.session.execute(update(Patient), updates)
-        for prior, survivor in self.moves:
-            self.report.documents_moved += self._move_documents(prior, survivor)
+        for old, new, kind in self.moves:
+            # Rows merged into the old MRN earlier follow it, so chains end at one survivor.
+            self.session.execute(
+                update(Patient)
+                .where(Patient.merged_into == old)
+                .values(merged_into=new, updated_at=self.stamp)
+                .execution_options(synchronize_session=False)
+            )
+            self.report.documents_moved += self._move_documents(old, new, kind)
 
     def _row(self, known: _Known) -> dict[str, Any]:
         record = known.record
@@ -236,12 +338,13 @@ class _Loader:
             "first_name": record.first_name,
             "dob": record.dob,
             "sex": record.sex,
+            "inactive": record.inactive,
             "name_key": name_key(record.last_name),
             "merged_into": known.merged_into,
             "updated_at": self.stamp,
         }
 
-    def _move_documents(self, prior: str, survivor: str) -> int:
+    def _move_documents(self, prior: str, survivor: str, kind: str) -> int:
         ids = list(self.session.scalars(select(Document.id).where(Document.patient_mrn == prior)))
         if not ids:
             return 0
@@ -255,7 +358,7 @@ class _Loader:
         audit.record(
             self.session,
             self.actor,
-            "patient merged",
+            kind,
             mrns=[prior, survivor],
             document_ids=ids,
             detail=dump_detail({"from": prior, "to": survivor}),

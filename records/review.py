@@ -11,6 +11,7 @@ from chartclerk_errors import NotFoundError, StoreError
 from records import audit
 from records.audit import Actor
 from records.models import Document, Patient
+from records.operations import REJECTED_PREFIX
 from records.store import Store, mrns_in_detail, now
 from records.views import DocumentSummary, dump_detail
 
@@ -85,7 +86,7 @@ def reject(store: Store, document_id: int, reason: str, *, actor: Actor) -> Docu
     with store.session() as s:
         doc = _document_in(s, document_id, "review")
         # Rejected documents are set aside like quarantined files: in no chart, never deleted.
-        doc.status, doc.review_reason = "quarantined", f"rejected: {reason}"
+        doc.status, doc.review_reason = "quarantined", f"{REJECTED_PREFIX}{reason}"
         return _record(s, doc, actor, "rejected", {"reason": reason})
 
 

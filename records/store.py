@@ -28,6 +28,7 @@ from records.views import (
     PatientView,
     dump_detail,
     load_detail,
+    utc_iso,
 )
 
 STATUSES = ("filed", "review", "quarantined")
@@ -63,6 +64,7 @@ class NewDocument:
     size_bytes: int | None = None
     patient_mrn: str | None = None
     doc_type: str | None = None
+    doc_type_loinc: str | None = None
     review_reason: str | None = None
     ocr_confidence: float | None = None
     service_date: date | None = None
@@ -134,6 +136,7 @@ class Store:
                 status=new.status,
                 patient_mrn=new.patient_mrn,
                 doc_type=new.doc_type,
+                doc_type_loinc=new.doc_type_loinc,
                 pages=len(new.pages),
                 review_reason=new.review_reason,
                 ocr_confidence=new.ocr_confidence,
@@ -218,7 +221,7 @@ class Store:
         return [
             {
                 "id": e.id,
-                "at": e.at.isoformat(),
+                "at": utc_iso(e.at),
                 "actor": e.actor,
                 "channel": e.channel,
                 "kind": e.action,
@@ -237,13 +240,25 @@ class Store:
         status: str | None = None,
         patient_mrn: str | None = None,
         limit: int | None = None,
+        *,
+        doc_type: str | None = None,
+        since: datetime | None = None,
     ) -> list[DocumentSummary]:
-        """Documents, newest first, optionally of one status or one patient."""
+        """Documents, newest first, optionally of one status, patient or type.
+
+        ``since`` keeps those received at or after that moment (naive = UTC).
+        """
         query = select(Document).order_by(Document.id.desc())
         if status:
             query = query.where(Document.status == status)
         if patient_mrn:
             query = query.where(Document.patient_mrn == patient_mrn)
+        if doc_type:
+            query = query.where(Document.doc_type == doc_type)
+        if since is not None:
+            if since.tzinfo is not None:
+                since = since.astimezone(UTC).replace(tzinfo=None)
+            query = query.where(Document.received_at >= since)
         if limit:
             query = query.limit(limit)
         with self.session() as s:

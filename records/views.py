@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from records.models import Document, Patient
@@ -20,6 +20,7 @@ class PatientView:
     dob: date | None
     sex: str | None
     merged_into: str | None = None
+    inactive: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The patient as JSON-ready values."""
@@ -30,7 +31,9 @@ class PatientView:
     @classmethod
     def of(cls, row: Patient) -> PatientView:
         """Copy a patient row."""
-        return cls(row.mrn, row.last_name, row.first_name, row.dob, row.sex, row.merged_into)
+        return cls(
+            row.mrn, row.last_name, row.first_name, row.dob, row.sex, row.merged_into, row.inactive
+        )
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,14 @@ class DocumentSummary:
     pages: int
     review_reason: str | None
     received_at: datetime
+    doc_type_loinc: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The contract's JSON object for a document row."""
+        """The contract's JSON object for a document row (times with their UTC offset)."""
         data = asdict(self)
-        data["received_at"] = self.received_at.isoformat()
+        # The row's shape is a contract (DESIGN.md); the LOINC code is shown with the detail.
+        del data["doc_type_loinc"]
+        data["received_at"] = utc_iso(self.received_at)
         return data
 
     @classmethod
@@ -66,6 +72,7 @@ class DocumentSummary:
             row.pages,
             row.review_reason,
             row.received_at,
+            row.doc_type_loinc,
         )
 
 
@@ -111,6 +118,7 @@ class DocumentDetail:
     def to_json(self) -> dict[str, Any]:
         """The document row plus text, pages, identifiers, candidates and history."""
         data = self.summary.to_json()
+        data["doc_type_loinc"] = self.summary.doc_type_loinc
         data["text"] = self.text
         data["ocr_confidence"] = self.ocr_confidence
         data["service_date"] = self.service_date.isoformat() if self.service_date else None
@@ -131,10 +139,17 @@ class DocumentDetail:
         data["candidates"] = (self.decision or {}).get("candidates", [])
         data["decision"] = self.decision
         data["history"] = [
-            {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "detail": e.detail}
+            {"at": utc_iso(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail}
             for e in self.events
         ]
         return data
+
+
+def utc_iso(moment: datetime) -> str:
+    """ISO 8601 with the UTC offset: the store keeps naive UTC times."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.isoformat()
 
 
 def dump_detail(detail: dict[str, Any] | None) -> str | None:

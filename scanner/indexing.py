@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from chartclerk_errors import ChartclerkError
 from index import IndexDocument, SearchIndex
+from records.operations import is_rejected
 from records.store import Store, now
 from records.views import DocumentDetail, PatientView
 
@@ -32,6 +33,7 @@ def index_document(detail: DocumentDetail, patient: PatientView | None) -> Index
         status=summary.status,
         source_name=summary.source_name,
         text=detail.text,
+        rejected=is_rejected(summary.status, summary.review_reason),
     )
 
 

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from chartclerk_errors import ChartclerkError, InputFileError, OcrWorkerDiedError
+from records import operations
 from records.audit import SYSTEM, Actor
 from records.store import NewDocument, NewPage, Store
 from records.views import DocumentSummary
-from scanner.dropped.intake import Intake, take
+from scanner.dropped.intake import Intake, sniff_file, take
 from scanner.dropped.quarantine import display_name, display_path, quarantine_file, release
+from scanner.identifying.classify import Classifier, KeywordClassifier
 from scanner.matching.filing import Filing, FilingSettings, decide_filing
 from scanner.ocr import make_pool, reread_top
 from scanner.reading.document import read_pages
@@ -72,6 +74,8 @@ class Ingestor:
         self.ingest_settings = ingest
         self.filing = filing
         self.indexer = indexer
+        # The seam for another classifier (a trained model): anything with .classify(pages).
+        self.classifier: Classifier = KeywordClassifier(filing.classify)
         self.options = ReadOptions(
             dpi=ocr.dpi,
             max_pixels=int(ingest.max_page_megapixels * 1_000_000),
@@ -166,9 +170,7 @@ class Ingestor:
             pages = self._read(archived, intake.media_type)
         except InputFileError as exc:
             return self._quarantine(intake.path, intake, str(exc), release_source, archived=True)
-        filing = decide_filing(
-            pages, self.store, self.filing, date.today(), reread=self._reread_on_pool
-        )
+        filing = self._decide(pages)
         doc_id = self.store.add_document(_new_document(intake, pages, filing, self.actor))
         log.info(
             "document %d stored from %s…: %s, %d pages",
@@ -181,6 +183,47 @@ class Ingestor:
         if release_source:
             release(intake)
         return Outcome(filing.status, doc_id, filing.review_reason)  # type: ignore[arg-type]
+
+    def _decide(self, pages: list[PageText]) -> Filing:
+        return decide_filing(
+            pages,
+            self.store,
+            self.filing,
+            date.today(),
+            reread=self._reread_on_pool,
+            classifier=self.classifier,
+        )
+
+    def read_again(self, document_id: int, *, force: bool, actor: Actor) -> Outcome:
+        """Read a stored document again from its archived original and decide afresh.
+
+        The reading it replaces is kept (``records.operations.store_reading``). A filed
+        document is read again only with ``force``; the caller checks who may force.
+
+        Raises:
+            NotFoundError: no such document.
+            StoreError: the document may not be read again or has no intact original.
+        """
+        original = operations.original_for_reprocess(self.store, document_id, force=force)
+        media_type = original.media_type or sniff_file(original.path)
+        fields: dict[str, Any]
+        if media_type is None:
+            fields = _quarantined("not a PDF or an image (unrecognised contents)")
+        else:
+            try:
+                pages = self._read(original.path, media_type)
+            except InputFileError as exc:
+                fields = _quarantined(str(exc))
+            else:
+                fields = _filing_fields(pages, self._decide(pages))
+        summary = operations.store_reading(
+            self.store,
+            document_id,
+            NewDocument(sha256=None, source_name="", source_path="", **fields),
+            actor=actor,
+        )
+        log.info("document %d read again: %s", document_id, summary.status)
+        return Outcome(summary.status, document_id, summary.review_reason)  # type: ignore[arg-type]
 
     def _reread_on_pool(self, *args: Any) -> list[PageText]:
         # A second look at a page is OCR too: on the workers, not beside them. It is a
@@ -264,20 +307,33 @@ def _new_document(
         sha256=intake.sha256,
         source_name=display_name(intake.path),
         source_path=display_path(intake.path),
-        status=filing.status,
         media_type=intake.media_type,
         size_bytes=intake.size_bytes,
-        patient_mrn=filing.patient_mrn,
-        doc_type=filing.doc_type,
-        review_reason=filing.review_reason,
-        ocr_confidence=sum(confidences) / len(confidences) if confidences else None,
-        service_date=filing.service_date,
-        decision=filing.decision,
-        pages=[_new_page(p) for p in pages],
-        identifiers=filing.identifiers,
         events=events,
         actor=actor,
+        **_filing_fields(pages, filing),
     )
+
+
+def _filing_fields(pages: list[PageText], filing: Filing) -> dict[str, Any]:
+    """What a reading and its decision store on a document (new or read again)."""
+    confidences = [p.confidence for p in pages if p.confidence is not None]
+    return {
+        "status": filing.status,
+        "patient_mrn": filing.patient_mrn,
+        "doc_type": filing.doc_type,
+        "doc_type_loinc": filing.doc_type_loinc,
+        "review_reason": filing.review_reason,
+        "ocr_confidence": sum(confidences) / len(confidences) if confidences else None,
+        "service_date": filing.service_date,
+        "decision": filing.decision,
+        "pages": [_new_page(p) for p in pages],
+        "identifiers": filing.identifiers,
+    }
+
+
+def _quarantined(reason: str) -> dict[str, Any]:
+    return {"status": "quarantined", "review_reason": reason}
 
 
 def _new_page(page: PageText) -> NewPage:

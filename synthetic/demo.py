@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from chartclerk_files import atomic_path
 from synthetic.corpus import make_corpus
 from synthetic.files import write_document
 from synthetic.patients import generate_patients, write_registry_csv
@@ -81,10 +82,6 @@ def _ext(kind: str) -> str:
 
 
 def _atomic(final: Path, write: Callable[[Path], object]) -> None:
-    """Write through ``write(tmp_path)`` to a dot-file beside ``final``, then rename."""
-    tmp = final.with_name(f".{final.name}.part")
-    try:
+    """Write through ``write(tmp_path)`` to a hidden file beside ``final``, then rename."""
+    with atomic_path(final) as tmp:
         write(tmp)
-        tmp.replace(final)  # atomic within one folder (os.replace)
-    finally:
-        tmp.unlink(missing_ok=True)

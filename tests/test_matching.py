@@ -20,7 +20,7 @@ from scanner.identifying.identifiers import (
 from scanner.matching.decision import (
     REVIEW_REASONS,
     MatchSettings,
-    PatientRecord,
+    RegisteredPatient,
     blocking_query,
     decide,
 )
@@ -29,19 +29,19 @@ from scanner.reading.pagetext import PageText
 D = dt.date
 S = MatchSettings()
 
-DOE = PatientRecord("00482913", "Doe", "Jane", D(1962, 3, 14), "F")
-ROE = PatientRecord("00991234", "Roe", "Richard", D(1975, 7, 4), "M")
-TWIN_ANNA = PatientRecord("00550001", "Smith", "Anna", D(2001, 5, 19), "F")
-TWIN_EMMA = PatientRecord("00550002", "Smith", "Emma", D(2001, 5, 19), "F")
-TWIN_JOHN = PatientRecord("00550003", "Nguyen", "John", D(1999, 9, 29), "M")
-TWIN_JOAN = PatientRecord("00550004", "Nguyen", "Joan", D(1999, 9, 29), "F")
-GARCIA_1 = PatientRecord("00660001", "Garcia", "Maria", D(1980, 1, 22), "F")
-GARCIA_2 = PatientRecord("00660002", "Garcia", "Maria", D(1980, 1, 22), "F")
-HARTLEY = PatientRecord("00770001", "Hartley", "William", D(1955, 11, 23), "M")
-OBRIEN = PatientRecord("00880001", "O'Brien", "Sean", D(1990, 2, 28), "M")
-SMITH_JONES = PatientRecord("00880002", "Smith-Jones", "Mary", D(1970, 6, 30), "F")
-PATEL = PatientRecord("00440001", "Patel", "Priya", D(1985, 4, 7), None)
-NO_DOB = PatientRecord("00330001", "Okafor", "Chidi", None, None)
+DOE = RegisteredPatient("00482913", "Doe", "Jane", D(1962, 3, 14), "F")
+ROE = RegisteredPatient("00991234", "Roe", "Richard", D(1975, 7, 4), "M")
+TWIN_ANNA = RegisteredPatient("00550001", "Smith", "Anna", D(2001, 5, 19), "F")
+TWIN_EMMA = RegisteredPatient("00550002", "Smith", "Emma", D(2001, 5, 19), "F")
+TWIN_JOHN = RegisteredPatient("00550003", "Nguyen", "John", D(1999, 9, 29), "M")
+TWIN_JOAN = RegisteredPatient("00550004", "Nguyen", "Joan", D(1999, 9, 29), "F")
+GARCIA_1 = RegisteredPatient("00660001", "Garcia", "Maria", D(1980, 1, 22), "F")
+GARCIA_2 = RegisteredPatient("00660002", "Garcia", "Maria", D(1980, 1, 22), "F")
+HARTLEY = RegisteredPatient("00770001", "Hartley", "William", D(1955, 11, 23), "M")
+OBRIEN = RegisteredPatient("00880001", "O'Brien", "Sean", D(1990, 2, 28), "M")
+SMITH_JONES = RegisteredPatient("00880002", "Smith-Jones", "Mary", D(1970, 6, 30), "F")
+PATEL = RegisteredPatient("00440001", "Patel", "Priya", D(1985, 4, 7), None)
+NO_DOB = RegisteredPatient("00330001", "Okafor", "Chidi", None, None)
 REGISTRY = (
     DOE, ROE, TWIN_ANNA, TWIN_EMMA, TWIN_JOHN, TWIN_JOAN, GARCIA_1, GARCIA_2, HARTLEY, OBRIEN,
     SMITH_JONES, PATEL, NO_DOB,
@@ -108,7 +108,7 @@ FILE_CASES = [
 @pytest.mark.parametrize(
     ("identifiers", "patient"), [c[1:] for c in FILE_CASES], ids=[c[0] for c in FILE_CASES]
 )
-def test_files(identifiers: Identifiers, patient: PatientRecord) -> None:
+def test_files(identifiers: Identifiers, patient: RegisteredPatient) -> None:
     decision = decide(identifiers, REGISTRY, S)
     assert (decision.action, decision.mrn, decision.reason) == ("file", patient.mrn, None)
     assert decision.candidates[0].mrn == patient.mrn
@@ -275,7 +275,7 @@ def test_reasons_explain_the_best_candidate(identifiers: Identifiers, reason: st
 
 
 def test_phonetic_first_name() -> None:
-    record = PatientRecord("00120001", "Kowalski", "Katherine", D(1961, 8, 17), "F")
+    record = RegisteredPatient("00120001", "Kowalski", "Katherine", D(1961, 8, 17), "F")
     page = ids(names=(N("Kowalski", "Catherine"),), dobs=(D(1961, 8, 17),))
     decision = decide(page, [record], S)
     assert decision.action == "file"
@@ -286,7 +286,7 @@ def test_phonetic_first_name() -> None:
 
 def test_candidates_capped_and_ranked() -> None:
     namesakes = [
-        PatientRecord(f"0066{i:04d}", "Garcia", "Maria", D(1980, 1, 22), "F") for i in range(9)
+        RegisteredPatient(f"0066{i:04d}", "Garcia", "Maria", D(1980, 1, 22), "F") for i in range(9)
     ]
     page = ids(mrns=("00660003",), names=(N("Garcia", "Maria"),), dobs=(D(1980, 1, 22),))
     decision = decide(page, namesakes, MatchSettings(max_candidates=3))
@@ -388,7 +388,7 @@ def test_filed_patient_is_singled_out_by_every_identifier(page: Identifiers) -> 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(POOL), min_size=1, max_size=3))
-def test_names_alone_never_file(people: list[PatientRecord]) -> None:
+def test_names_alone_never_file(people: list[RegisteredPatient]) -> None:
     page = Identifiers(names=tuple(N(p.last_name, p.first_name) for p in people))
     assert decide(page, POOL, S).action == "review"
 
@@ -403,8 +403,8 @@ def test_random_text_end_to_end_never_raises(text: str) -> None:
 
 def test_a_twins_exact_name_next_to_a_nickname_is_two_patients() -> None:
     born = D(1980, 1, 2)
-    mary = PatientRecord("00990001", "Smith", "Mary", born, "F")
-    maria = PatientRecord("00990002", "Smith", "Maria", born, "F")
+    mary = RegisteredPatient("00990001", "Smith", "Mary", born, "F")
+    maria = RegisteredPatient("00990002", "Smith", "Maria", born, "F")
     page = ids(mrns=(mary.mrn,), names=(N("Smith", "Mary"), N("Smith", "Maria")), dobs=(born,))
     decision = decide(page, [mary, maria], S)
     assert (decision.action, decision.reason) == ("review", "multiple patients on document")
@@ -415,7 +415,7 @@ def test_a_twins_exact_name_next_to_a_nickname_is_two_patients() -> None:
 
 def test_a_namesake_with_no_birth_date_on_record_is_ambiguous() -> None:
     born = D(1991, 8, 3)
-    twin = PatientRecord("00330002", "Okafor", "Chidi", born, "M")
+    twin = RegisteredPatient("00330002", "Okafor", "Chidi", born, "M")
     page = ids(names=(N("Okafor", "Chidi"),), dobs=(born,))
     decision = decide(page, [twin, NO_DOB], S)
     assert (decision.action, decision.reason) == ("review", "ambiguous candidates")

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from scanner.identifying.identifiers import Identifiers, IdentifierSettings, extract_identifiers
 from scanner.identifying.names import PersonName
 from scanner.matching.agreement import compare_name, mrn_key
-from scanner.matching.decision import MatchSettings, PatientRecord, decide
+from scanner.matching.decision import MatchSettings, RegisteredPatient, decide
 from scanner.reading.pagetext import PageText, Word
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -98,7 +98,7 @@ def test_extraction_never_raises_and_keeps_its_promises(
 mrns = st.from_regex(r"[1-9][0-9]{5,7}", fullmatch=True)
 dobs = st.dates(dt.date(1920, 1, 1), dt.date(2020, 12, 31))
 patient = st.builds(
-    PatientRecord,
+    RegisteredPatient,
     mrn=mrns,
     last_name=st.sampled_from(LAST),
     first_name=st.sampled_from(FIRST),
@@ -108,27 +108,27 @@ patient = st.builds(
 
 
 @st.composite
-def relative(draw: st.DrawFn, of: PatientRecord) -> PatientRecord:
+def relative(draw: st.DrawFn, of: RegisteredPatient) -> RegisteredPatient:
     """Someone a blocking query would hand over with ``of``, built to confuse."""
     kind = draw(st.sampled_from(["twin", "namesake", "duplicate", "zeros", "stranger", "dob"]))
     other_mrn = draw(mrns.filter(lambda m: mrn_key(m) != mrn_key(of.mrn)))
     other_first = draw(st.sampled_from([f for f in FIRST if f != of.first_name]))
     if kind == "twin":  # same surname and birthday, another given name
-        return PatientRecord(other_mrn, of.last_name, other_first, of.dob, of.sex)
+        return RegisteredPatient(other_mrn, of.last_name, other_first, of.dob, of.sex)
     if kind == "namesake":  # same name and birthday, another person
-        return PatientRecord(other_mrn, of.last_name, of.first_name, of.dob, of.sex)
+        return RegisteredPatient(other_mrn, of.last_name, of.first_name, of.dob, of.sex)
     if kind == "duplicate":  # the same row twice
         return of
     if kind == "zeros":  # an MRN equal once leading zeros go, someone else's
-        return PatientRecord("00" + of.mrn, of.last_name, other_first, of.dob, None)
+        return RegisteredPatient("00" + of.mrn, of.last_name, other_first, of.dob, None)
     if kind == "dob":  # shares only the birthday
-        return PatientRecord(other_mrn, draw(st.sampled_from(LAST)), other_first, of.dob, None)
+        return RegisteredPatient(other_mrn, draw(st.sampled_from(LAST)), other_first, of.dob, None)
     # Anyone else (MRNs are unique in a registry: the stranger has an MRN of its own).
     return dataclasses.replace(draw(patient), mrn=other_mrn)
 
 
 @st.composite
-def scenario(draw: st.DrawFn) -> tuple[Identifiers, list[PatientRecord]]:
+def scenario(draw: st.DrawFn) -> tuple[Identifiers, list[RegisteredPatient]]:
     """A page about one patient (some identifiers shown, maybe a stray one) and candidates."""
     subject = draw(patient)
     show = draw(st.sets(st.sampled_from(["mrn", "name", "dob", "sex"]), min_size=1))
@@ -137,7 +137,7 @@ def scenario(draw: st.DrawFn) -> tuple[Identifiers, list[PatientRecord]]:
     page_names = names if "name" in show else []
     page_dobs = [subject.dob] if "dob" in show and subject.dob else []
     page_sexes = [subject.sex] if "sex" in show and subject.sex else []
-    others: list[PatientRecord] = []
+    others: list[RegisteredPatient] = []
     for other in draw(st.lists(relative(subject), max_size=4)):
         # A registry has one person per MRN: a second person drawn with a taken MRN is
         # dropped (the same row twice is kept: that is the duplicate case).
@@ -166,7 +166,7 @@ def scenario(draw: st.DrawFn) -> tuple[Identifiers, list[PatientRecord]]:
     return ids, draw(st.permutations(candidates))
 
 
-def consistent(ids: Identifiers, record: PatientRecord) -> bool:
+def consistent(ids: Identifiers, record: RegisteredPatient) -> bool:
     """Nothing on the page belongs to someone else (unknown fields of the record aside).
 
     Names are compared as the site compares them (a nickname or OCR slip is the same name);
@@ -189,7 +189,7 @@ def consistent(ids: Identifiers, record: PatientRecord) -> bool:
 @SETTINGS
 @given(scenario(), st.one_of(st.none(), st.floats(0, 100)))
 def test_never_files_unless_exactly_one_candidate_fits_every_identifier(
-    case: tuple[Identifiers, list[PatientRecord]], ocr_confidence: float | None
+    case: tuple[Identifiers, list[RegisteredPatient]], ocr_confidence: float | None
 ) -> None:
     ids, candidates = case
     decision = decide(ids, candidates, MATCH, ocr_confidence=ocr_confidence)
@@ -206,7 +206,7 @@ def test_never_files_unless_exactly_one_candidate_fits_every_identifier(
 @SETTINGS
 @given(scenario())
 def test_a_namesake_or_duplicate_mrn_holder_always_blocks_auto_filing(
-    case: tuple[Identifiers, list[PatientRecord]],
+    case: tuple[Identifiers, list[RegisteredPatient]],
 ) -> None:
     ids, candidates = case
     fitting = {c.mrn for c in candidates if consistent(ids, c)}
@@ -215,8 +215,8 @@ def test_a_namesake_or_duplicate_mrn_holder_always_blocks_auto_filing(
 
 
 def test_a_twins_exact_name_on_the_page_blocks_filing() -> None:
-    mary = PatientRecord("100000", "Smith", "Mary", dt.date(1980, 1, 2), "F")
-    maria = PatientRecord("200000", "Smith", "Maria", dt.date(1980, 1, 2), "F")
+    mary = RegisteredPatient("100000", "Smith", "Mary", dt.date(1980, 1, 2), "F")
+    maria = RegisteredPatient("200000", "Smith", "Maria", dt.date(1980, 1, 2), "F")
     page = Identifiers(
         mrns=("100000",),
         names=(PersonName("Smith", "Mary"), PersonName("Smith", "Maria")),

@@ -35,11 +35,12 @@ def stocked(app: App, tmp_path: Path) -> App:
     return app
 
 
-def index_view(app: App) -> dict[int, tuple[str | None, str]]:
+def index_view(app: App, *, include_rejected: bool = True) -> dict[int, tuple[str | None, str]]:
     """For every document: (patient MRN, status) as the index reports them."""
     view = {}
     for status in ("filed", "review", "quarantined"):
-        result = app.search.search("*", SearchFilters(status=status), limit=1000)
+        filters = SearchFilters(status=status, include_rejected=include_rejected)
+        result = app.search.search("*", filters, limit=1000)
         for hit in result.hits:
             view[hit.id] = (hit.patient_mrn, status)
     return view
@@ -63,6 +64,9 @@ def test_index_agrees_with_store_after_assign_refile_and_reject(stocked: App) ->
     assert app.indexer.catch_up() == 3
     assert index_view(app) == store_view(app)
     assert app.store.pending_index_ids() == []
+    # A rejected document leaves search for everyone but those allowed to see rejects.
+    assert waiting[1].id not in index_view(app, include_rejected=False)
+    assert waiting[1].id not in {h.id for h in app.search.search("*", limit=1000).hits}
     hits = app.search.search("report", SearchFilters(patient_mrn=people[4].mrn)).hits
     assert [h.id for h in hits] == [filed.id]
 

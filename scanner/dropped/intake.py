@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from chartclerk_errors import InputFileError
-
-CHUNK = 1 << 20
+from chartclerk_files import sha256_stream
 
 # The bytes a file starts with, and the kind of file that makes it. Extensions lie
 # (a scanner's "scan.pdf" may be a TIFF, a renamed program may claim to be a PDF).
@@ -70,26 +68,29 @@ def take(path: Path, max_bytes: int) -> Intake:
         raise InputFileError("empty file (0 bytes)")
     if info.st_size > max_bytes:
         raise InputFileError(f"file too large ({info.st_size // 2**20} MiB > limit)")
-    digest = hashlib.sha256()
     try:
         # O_NOFOLLOW and O_NONBLOCK: a file swapped for a link or a FIFO after the check
         # must not make us follow it or hang.
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as handle:
             head = handle.read(1024)
-            digest.update(head)
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
+            sha256 = sha256_stream(handle, head)
     except PermissionError as exc:
         raise InputFileError("cannot read the file: permission denied") from exc
     except OSError as exc:
         raise InputFileError(f"cannot read the file: {exc.strerror or exc}") from exc
-    return Intake(path, digest.hexdigest(), info.st_size, sniff(head), file_identity(info))
+    return Intake(path, sha256, info.st_size, sniff(head), file_identity(info))
 
 
 def file_identity(info: os.stat_result) -> tuple[int, int, int, int]:
     """Device, inode, size and mtime: what tells one version of a file from another."""
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def sniff_file(path: Path) -> str | None:
+    """The media type a stored file's first bytes announce, or None."""
+    with path.open("rb") as handle:
+        return sniff(handle.read(1024))
 
 
 def sniff(head: bytes) -> str | None:

@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+from chartclerk_files import atomic_path
 from scanner.dropped.intake import Intake, file_identity
 
 log = logging.getLogger("chartclerk.ingest")
@@ -66,12 +67,8 @@ def quarantine_file(path: Path, folder: Path, document_id: int, *, copy: bool) -
             if not target.exists():
                 # Through a temporary name: a crash mid-copy must not leave a torn copy
                 # that a later duplicate of the same file would take for a whole one.
-                partial = folder / f".tmp-{target.name}"
-                try:
+                with atomic_path(target) as partial:
                     shutil.copyfile(path, partial, follow_symlinks=False)
-                    partial.replace(target)
-                finally:
-                    partial.unlink(missing_ok=True)
         else:
             shutil.move(path, target)
     except OSError as exc:

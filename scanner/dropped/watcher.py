@@ -21,7 +21,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from chartclerk_errors import ChartclerkError
+from chartclerk_errors import ChartclerkError, error_origin
 from scanner.dropped.stability import StabilityTracker, files_in, is_ignored
 from scanner.settings import WatchSettings
 
@@ -137,7 +137,7 @@ class InboxWatcher:
         try:
             task(self)
         except Exception as exc:  # noqa: BLE001 - a failed heartbeat must not stop the daemon
-            log.error("periodic task failed: %s", type(exc).__name__)
+            log.error("periodic task failed: %s", error_origin(exc))
 
     def _dispatch(self, pool: ThreadPoolExecutor) -> None:
         for path, future in list(self.in_flight.items()):
@@ -154,8 +154,8 @@ class InboxWatcher:
                 delay = min(RETRY_SECONDS * 2 ** (failures - 1), RETRY_MAX_SECONDS)
                 log.error(
                     "ingest failed unexpectedly (%s: %s); retrying in %.0f s",
-                    type(error).__name__,
-                    error if isinstance(error, ChartclerkError) else "see the exception type",
+                    error_origin(error),
+                    error if isinstance(error, ChartclerkError) else "no message: may hold PHI",
                     delay,
                 )
                 self.tracker.retry_later(path, delay)

@@ -55,19 +55,22 @@ def _fix_numeric_tokens(text: str) -> str:
 
 
 def _full_year(year: int, month: int, day: int, today: dt.date | None, pivot: int) -> int:
-    """Pick a century for a two-digit year: the latest one not after today."""
+    """Pick a century for a two-digit year: up to ``pivot`` this century, above it the last.
+
+    A date that would then lie after ``today`` is taken a century earlier: a two-digit year
+    on a page is never a date still to come (``28`` read in 2026 is 1928, whatever the pivot).
+    """
     if year >= 100:
         return year
-    if today is None:
-        return 2000 + year if year <= pivot else 1900 + year
-    century = today.year // 100 * 100
-    for candidate in (century + year, century - 100 + year):
+    century = (today.year // 100 * 100) if today is not None else 2000
+    chosen = century + year if year <= pivot else century - 100 + year
+    if today is not None:
         try:
-            if dt.date(candidate, month, day) <= today:
-                return candidate
+            if dt.date(chosen, month, day) > today:
+                chosen -= 100
         except ValueError:
-            return candidate
-    return century - 100 + year
+            pass
+    return chosen
 
 
 def _make_date(

@@ -136,15 +136,19 @@ def parse_bare_name(line: str) -> PersonName | None:
     return parse_name(text)
 
 
-def name_key(name: str) -> str:
-    """Upper-case letters only, accents folded: ``O'Brien``/``OBRIEN``, ``Muñoz``/``MUNOZ``."""
+def spelling_key(name: str) -> str:
+    """A name's spelling for exact comparison: upper-case letters only, accents folded.
+
+    ``O'Brien``/``OBRIEN``, ``Muñoz``/``MUNOZ``. Not the patient index's phonetic blocking
+    key (:func:`records.patient_records.name_key`), which makes ``Smyth`` equal ``Smith``.
+    """
     folded = unicodedata.normalize("NFKD", name)
     return re.sub(r"[^A-Z]", "", "".join(c for c in folded if not unicodedata.combining(c)).upper())
 
 
 def surname_parts(name: str) -> tuple[str, ...]:
     """The parts of a double-barrelled surname (``Smith-Jones`` → Smith, Jones)."""
-    parts = [name_key(p) for p in re.split(r"[-\s]+", name) if name_key(p)]
+    parts = [spelling_key(p) for p in re.split(r"[-\s]+", name) if spelling_key(p)]
     return tuple(parts) if len(parts) > 1 else ()
 
 
@@ -156,7 +160,7 @@ def _nickname_index() -> dict[str, frozenset[int]]:
     index: dict[str, set[int]] = {}
     for number, line in enumerate(text.splitlines()):
         line = line.split("#", 1)[0].strip()
-        for name in filter(None, (name_key(n) for n in line.split(","))):
+        for name in filter(None, (spelling_key(n) for n in line.split(","))):
             index.setdefault(name, set()).add(number)
     return {name: frozenset(groups) for name, groups in index.items()}
 
@@ -164,5 +168,5 @@ def _nickname_index() -> dict[str, frozenset[int]]:
 def are_nicknames(first: str, second: str) -> bool:
     """Whether two given names are listed as forms of one name (Bill and William)."""
     index = _nickname_index()
-    a, b = name_key(first), name_key(second)
+    a, b = spelling_key(first), spelling_key(second)
     return a != b and bool(index.get(a, frozenset()) & index.get(b, frozenset()))

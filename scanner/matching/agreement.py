@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from rapidfuzz.distance import JaroWinkler
 
 from scanner.identifying.dates import swapped_day_month
-from scanner.identifying.names import PersonName, are_nicknames, name_key, surname_parts
+from scanner.identifying.names import PersonName, are_nicknames, spelling_key, surname_parts
 
 # exact/close count as an agreeing identifier; weak helps ranking only; differs contradicts.
 Level = Literal["exact", "close", "weak", "absent", "differs"]
@@ -102,7 +102,7 @@ def _sounds_alike(a: str, b: str) -> bool:
 
 def compare_last(page: str, record: str, w: FieldWeights, threshold: float) -> FieldResult:
     """Compare surnames: exact, hyphenated part, Jaro-Winkler close, sounds alike, or differs."""
-    a, b = name_key(page), name_key(record)
+    a, b = spelling_key(page), spelling_key(record)
     if not a or not b:
         return ABSENT
     if a == b:
@@ -120,7 +120,7 @@ def compare_last(page: str, record: str, w: FieldWeights, threshold: float) -> F
 
 def compare_first(page: str, record: str, w: FieldWeights, threshold: float) -> FieldResult:
     """Compare given names: exact, nickname, close spelling, sounds alike, initial, or differs."""
-    a, b = name_key(page), name_key(record)
+    a, b = spelling_key(page), spelling_key(record)
     if not a or not b:
         return ABSENT
     if a == b:
@@ -172,8 +172,8 @@ def compare_name(
     )
     if (
         result.contradicts
-        and name_key(page.last) == name_key(first)
-        and name_key(page.first) == name_key(last)
+        and spelling_key(page.last) == spelling_key(first)
+        and spelling_key(page.first) == spelling_key(last)
     ):
         # "JANE DOE" printed surname-first without a comma: same person, weaker evidence.
         swapped = FieldResult("weak", w.last_similar, "name order reversed")

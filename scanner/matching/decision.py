@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scanner.identifying.dates import swapped_day_month
 from scanner.identifying.identifiers import Identifiers
-from scanner.identifying.names import PersonName, name_key, surname_parts
+from scanner.identifying.names import PersonName, spelling_key, surname_parts
 from scanner.matching.agreement import (
     FieldResult,
     FieldWeights,
@@ -42,7 +42,7 @@ __all__ = [
     "FieldWeights",
     "MatchDecision",
     "MatchSettings",
-    "PatientRecord",
+    "RegisteredPatient",
     "blocking_query",
     "decide",
 ]
@@ -72,8 +72,11 @@ REVIEW_REASONS = (
 
 
 @dataclass(frozen=True)
-class PatientRecord:
-    """One patient in the master index, as the matcher sees it."""
+class RegisteredPatient:
+    """One patient of the master index, as the matcher sees it (one of its candidates).
+
+    Not :class:`records.patient_records.PatientRecord`, which is a record of an import file.
+    """
 
     mrn: str
     last_name: str
@@ -125,7 +128,7 @@ class BlockingQuery:
 
 @dataclass(frozen=True)
 class _Scored:
-    record: PatientRecord
+    record: RegisteredPatient
     score: float
     reasons: tuple[str, ...]
     mrn_agrees: bool
@@ -137,7 +140,7 @@ class _Scored:
         return Candidate(self.record.mrn, round(self.score, 2), self.reasons)
 
 
-def _score(ids: Identifiers, record: PatientRecord, s: MatchSettings) -> _Scored:
+def _score(ids: Identifiers, record: RegisteredPatient, s: MatchSettings) -> _Scored:
     mrns = compare_mrn(ids.mrns, record.mrn, s.weights)
     dobs = compare_dob(ids.dobs, record.dob, s.weights)
     sexes = compare_sex(ids.sexes, record.sex, s.weights)
@@ -178,7 +181,9 @@ def _score(ids: Identifiers, record: PatientRecord, s: MatchSettings) -> _Scored
     )
 
 
-def _rank(ids: Identifiers, candidates: Sequence[PatientRecord], s: MatchSettings) -> list[_Scored]:
+def _rank(
+    ids: Identifiers, candidates: Sequence[RegisteredPatient], s: MatchSettings
+) -> list[_Scored]:
     unique = {record.mrn: record for record in candidates}
     scored = [_score(ids, record, s) for record in unique.values()]
     relevant = [c for c in scored if c.relevant]
@@ -225,13 +230,13 @@ def _review_reason(ids: Identifiers, ranked: list[_Scored], s: MatchSettings) ->
     return None
 
 
-def _exactly(name: PersonName, record: PatientRecord) -> bool:
-    page = (name_key(name.last), name_key(name.first))
-    return page == (name_key(record.last_name), name_key(record.first_name))
+def _exactly(name: PersonName, record: RegisteredPatient) -> bool:
+    page = (spelling_key(name.last), spelling_key(name.first))
+    return page == (spelling_key(record.last_name), spelling_key(record.first_name))
 
 
 def _names_someone_else(
-    names: Sequence[PersonName], chosen: PatientRecord, others: Sequence[_Scored]
+    names: Sequence[PersonName], chosen: RegisteredPatient, others: Sequence[_Scored]
 ) -> bool:
     """Whether a page name is exactly another candidate's name and not the chosen one's."""
     return any(
@@ -244,7 +249,7 @@ def _names_someone_else(
 
 def decide(
     identifiers: Identifiers,
-    candidates: Sequence[PatientRecord],
+    candidates: Sequence[RegisteredPatient],
     settings: MatchSettings,
     *,
     ocr_confidence: float | None = None,

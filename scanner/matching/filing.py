@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from records.patients import find_candidates
 from records.store import Store
-from scanner.identifying.classify import ClassifySettings, classify
+from scanner.identifying.classify import Classifier, ClassifySettings, KeywordClassifier
 from scanner.identifying.identifiers import Identifiers, IdentifierSettings, extract_identifiers
 from scanner.identifying.names import PersonName
 from scanner.matching.decision import (
@@ -24,7 +24,7 @@ from scanner.matching.decision import (
     UNKNOWN_PATIENT,
     MatchDecision,
     MatchSettings,
-    PatientRecord,
+    RegisteredPatient,
     blocking_query,
     decide,
 )
@@ -32,6 +32,9 @@ from scanner.ocr import reread_top
 from scanner.reading.pages import PageJob
 from scanner.reading.pagetext import PageText
 
+#: The best candidate's record is marked inactive by the patient feed (FHIR ``active:
+#: false`` or ``replaced-by``): a clerk decides where the document belongs.
+INACTIVE_PATIENT = "patient record inactive"
 # Review reasons that more identifiers can resolve (see ``recoverable``). A conflict or a
 # second patient never goes away by reading more: extra readings only ever add identifiers.
 RECOVERABLE = frozenset(
@@ -84,6 +87,7 @@ class Filing:
     service_date: date | None
     decision: dict[str, Any] | None
     identifiers: list[tuple[str, str, int | None]] = field(default_factory=list)
+    doc_type_loinc: str | None = None
 
 
 def decide_filing(
@@ -93,6 +97,7 @@ def decide_filing(
     today: date,
     *,
     reread: Rereader = reread_top,
+    classifier: Classifier | None = None,
 ) -> Filing:
     """Identify, classify and match a read document; file it only when it is safe to.
 
@@ -100,10 +105,11 @@ def decide_filing(
     When the identification is incomplete (see ``recoverable``), the top of page 1 is read
     again with ``reread`` (on the OCR pool, in the daemon) and what it finds is added to the
     document's identifiers: more identifiers can complete an agreement or add a
-    contradiction, never remove one.
+    contradiction, never remove one. The type comes from ``classifier`` (the keyword rules
+    of ``settings.classify`` when None).
     """
     identifiers = extract_identifiers(pages, settings.identifiers, today=today)
-    kind = classify(pages, settings.classify)
+    kind = (classifier or KeywordClassifier(settings.classify)).classify(pages)
     confidences = [p.confidence for p in pages if p.confidence is not None]
     has_text = any(p.text.strip() for p in pages)
 
@@ -134,6 +140,7 @@ def decide_filing(
         patient_mrn=decision.mrn if status == "file" else None,
         review_reason=None if status == "file" else reason,
         doc_type=kind.doc_type,
+        doc_type_loinc=kind.loinc,
         service_date=identifiers.service_dates[0] if identifiers.service_dates else None,
         decision=_decision_json(decision, look),
         identifiers=identifier_rows(identifiers),
@@ -148,14 +155,19 @@ def _match(
     has_text: bool,
 ) -> MatchDecision:
     query = blocking_query(ids)
-    candidates = [
-        PatientRecord(p.mrn, p.last_name, p.first_name, p.dob, p.sex)
+    found = [
+        p
         for p in find_candidates(store, query.mrns, query.dobs, query.last_names)
         if p.merged_into is None
     ]
-    return decide(
+    candidates = [RegisteredPatient(p.mrn, p.last_name, p.first_name, p.dob, p.sex) for p in found]
+    decision = decide(
         ids, candidates, settings.matching, ocr_confidence=ocr_confidence, has_text=has_text
     )
+    inactive = {p.mrn for p in found if p.inactive}
+    if decision.action == "file" and decision.mrn in inactive:
+        return replace(decision, action="review", mrn=None, reason=INACTIVE_PATIENT)
+    return decision
 
 
 def _worth_second_look(
