@@ -10,6 +10,7 @@ from pathlib import Path
 from clerk.config import LoggingSettings, Settings, load_config
 from index import SearchIndex
 from records.store import Store
+from scanner.health import Health
 from scanner.indexing import StoreIndexer
 from scanner.ocr import check_tesseract
 from scanner.pipeline import Ingestor
@@ -64,6 +65,16 @@ class App:
         return StoreIndexer(self.store, self.search)
 
     @cached_property
+    def health(self) -> Health:
+        """The environmental failures now in force; the daemon writes them for ``status``."""
+        return Health()
+
+    @property
+    def health_file(self) -> Path:
+        """Where the daemon writes its health board, beside the database."""
+        return self.settings.data_dir / "daemon-health.json"
+
+    @cached_property
     def ingestor(self) -> Ingestor:
         """The ingest pipeline, after checking tesseract and its languages are installed."""
         check_tesseract(self.settings.ocr.languages)
@@ -73,6 +84,8 @@ class App:
             self.settings.ingest,
             self.settings.filing,
             indexer=self.indexer,
+            inbox=self.settings.inbox.path,
+            health=self.health,
         )
 
     def close(self) -> None:

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
-from chartclerk_errors import ChartclerkError
+from chartclerk_errors import ChartclerkError, ConfigError, NotReadyError
 from clerk.app import App, setup_logging
 from clerk.cli_records import JsonFlag, documents_app, patients_app, review_app
 from clerk.cli_records import app_of as _app
@@ -24,7 +24,7 @@ from clerk.status import gather_status
 from index import SearchFilters
 from records import patients as patient_index
 from scanner.dropped.stability import files_in
-from scanner.dropped.watcher import InboxWatcher
+from scanner.dropped.watcher import InboxWatcher, inbox_missing_message
 from scanner.pipeline import Outcome
 from synthetic import write_demo_set
 
@@ -107,13 +107,16 @@ def ingest(
             ["file", "outcome", "id", "reason"],
             [[r["path"], r["outcome"], r["id"], r["reason"]] for r in rows],
         )
-    if any(r["outcome"] in ("missing", "error") for r in rows):
+    if any(r["outcome"] in ("missing", "error", "waiting") for r in rows):
         raise typer.Exit(1)
 
 
 def _ingest_row(path: Path, future: Future[Outcome]) -> dict[str, object]:
     try:
         outcome = future.result()
+    except NotReadyError as exc:
+        # The world, not the file: it stays where it is and the next run takes it.
+        return {"path": str(path), "outcome": "waiting", "id": None, "reason": str(exc)}
     except ChartclerkError as exc:
         # The file stays where it is (nothing was released); the next run takes it again.
         return {"path": str(path), "outcome": "error", "id": None, "reason": str(exc)}
@@ -151,8 +154,16 @@ def watch(ctx: typer.Context) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     app = _app(ctx)
+    inbox = app.settings.inbox.path
+    if not inbox.is_dir():
+        # An unmounted share must stop the daemon, not leave it watching an empty folder.
+        raise ConfigError(inbox_missing_message(inbox))
+    app.health.path = app.health_file
     ingestor = app.ingestor
     indexer = app.indexer
+    taken = ingestor.take_left_claims()
+    if taken:
+        log.info("took %d file(s) a crash left in the processing folder", taken)
     swept = app.store.archive.sweep_temp()
     if swept:
         log.info("removed %d temporary archive file(s) left by a crash", swept)
@@ -161,9 +172,15 @@ def watch(ctx: typer.Context) -> None:
         log.info("indexed %d document(s) left pending", indexed)
 
     def heartbeat(watcher: InboxWatcher) -> None:
+        present = watcher.check_inbox()
+        app.health.beat()
+        waits = ",".join(sorted(app.health.snapshot()["waiting_on"])) or "-"
         counts = app.store.counts_by_status()
         log.info(
-            "heartbeat: waiting=%d in_flight=%d filed=%d review=%d quarantined=%d index_pending=%d",
+            "heartbeat: inbox=%s waiting_on=%s waiting=%d in_flight=%d filed=%d review=%d "
+            "quarantined=%d index_pending=%d",
+            "ok" if present else "MISSING",
+            waits,
             watcher.tracker.pending(),
             len(watcher.in_flight),
             counts["filed"],
@@ -181,7 +198,9 @@ def watch(ctx: typer.Context) -> None:
             (daemon.heartbeat_seconds, heartbeat),
             (daemon.index_retry_seconds, lambda _w: indexer.catch_up()),
         ],
+        on_missing=app.health.inbox_missing,
     )
+    app.health.beat()
     log.info("watching %s", app.settings.inbox.path)
     watcher.run(stop)
 
@@ -195,6 +214,7 @@ def status(ctx: typer.Context, json_out: JsonFlag = False) -> None:
         return
     rows = [[key, value] for key, value in report.items() if not isinstance(value, dict)]
     rows += [[f"documents {k}", v] for k, v in report["documents"].items()]
+    rows += [[f"WAITING: {k}", v.get("advice", "")] for k, v in report["waiting_on"].items()]
     print_table("chartclerk status", ["what", "value"], rows)
 
 

@@ -6,13 +6,19 @@ read back to verify its hash, so that a crash leaves either no file or a whole o
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
 import time
 from pathlib import Path
 
-from chartclerk_errors import StoreError
+from chartclerk_errors import (
+    ArchiveUnwritableError,
+    DiskFullError,
+    NotReadyError,
+    StillBeingWrittenError,
+)
 
 CHUNK = 1 << 20
 
@@ -47,19 +53,20 @@ class Archive:
         Idempotent: a verified copy already in place is kept as it is.
 
         Raises:
-            StoreError: the copy could not be written, or its hash differs (source changed).
+            NotReadyError: the copy could not be written (disk full, unwritable), or the
+                source changed while it was copied.
         """
         target = self.path_for(sha256)
         if self.contains(sha256):
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             self._copy_atomically(source, target)
         except OSError as exc:
-            raise StoreError(f"cannot write the archive copy: {exc.strerror or exc}") from exc
+            raise _archive_error(exc) from exc
         if sha256_of(target) != sha256:
             target.unlink(missing_ok=True)
-            raise StoreError("archive copy does not match the file's hash (file changed?)")
+            raise StillBeingWrittenError("the file changed while it was copied to the archive")
         return target
 
     @staticmethod
@@ -104,6 +111,12 @@ class Archive:
             if sha256_of(path) != path.name:
                 bad.append(path.name)
         return bad
+
+
+def _archive_error(exc: OSError) -> NotReadyError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(f"cannot write the archive copy: {exc.strerror or exc}")
+    return ArchiveUnwritableError(f"cannot write the archive copy: {exc.strerror or exc}")
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -21,7 +21,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from chartclerk_errors import ChartclerkError
+from chartclerk_errors import ChartclerkError, ConfigError, NotReadyError
+from scanner.dropped.claim import FileInUseError
 from scanner.dropped.stability import StabilityTracker, files_in, is_ignored
 from scanner.settings import WatchSettings
 
@@ -31,6 +32,11 @@ TICK_SECONDS = 0.25
 # this long, doubling on each further failure up to RETRY_MAX_SECONDS.
 RETRY_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
+
+
+def inbox_missing_message(root: Path) -> str:
+    """One line for an inbox folder that is not there."""
+    return f"inbox {root} does not exist (is the share mounted?); create it or fix inbox.path"
 
 
 class _Notifier(FileSystemEventHandler):
@@ -57,6 +63,7 @@ class InboxWatcher:
         handle: Callable[[Path], object],
         workers: int,
         periodic: Sequence[tuple[float, Callable[[InboxWatcher], object]]] = (),
+        on_missing: Callable[[str | None], object] | None = None,
     ) -> None:
         """Set up a watcher.
 
@@ -66,11 +73,14 @@ class InboxWatcher:
             workers: how many files are handled at once.
             periodic: (interval in seconds, task) pairs run on the watcher's own thread,
                 such as the heartbeat and the retry of deferred index writes.
+            on_missing: told at each scan whether the inbox folder is gone (a message) or
+                there (None).
         """
+        self.on_missing = on_missing
         self.settings = settings
         self.root = settings.path
         self.handle = handle
-        self.tracker = StabilityTracker(settings.stable_seconds)
+        self.tracker = StabilityTracker(settings.effective_stable_seconds)
         self.workers = workers
         self.periodic = list(periodic)
         self.in_flight: dict[Path, Future[object]] = {}
@@ -88,6 +98,8 @@ class InboxWatcher:
 
     def scan(self) -> int:
         """Walk the inbox (links are listed, never followed); returns how many files it saw."""
+        if not self.check_inbox():
+            return 0
         seen = 0
         for path in files_in(self.root, self.settings.ignore_patterns):
             self.tracker.observe(path)
@@ -101,9 +113,25 @@ class InboxWatcher:
             return PollingObserver(timeout=self.settings.poll_interval_seconds)
         return Observer()
 
+    def check_inbox(self) -> bool:
+        """True when the inbox folder is there; tells ``on_missing`` when that changes.
+
+        A share that is not mounted leaves an empty mount point or nothing: either way the
+        daemon must say so, not watch an empty local folder for months.
+        """
+        present = self.root.is_dir()
+        if self.on_missing is not None:
+            self.on_missing(None if present else inbox_missing_message(self.root))
+        return present
+
     def run(self, stop: threading.Event) -> None:
-        """Catch up, then watch until ``stop`` is set; finishes the files in hand before return."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Catch up, then watch until ``stop`` is set; finishes the files in hand before return.
+
+        Raises:
+            ConfigError: the inbox folder does not exist (it is never created here).
+        """
+        if not self.root.is_dir():
+            raise ConfigError(inbox_missing_message(self.root))
         observer = self._observer()
         observer.schedule(_Notifier(self), str(self.root), recursive=True)
         observer.start()
@@ -139,6 +167,32 @@ class InboxWatcher:
         except Exception as exc:  # noqa: BLE001 - a failed heartbeat must not stop the daemon
             log.error("periodic task failed: %s", type(exc).__name__)
 
+    def _retry(self, path: Path, error: BaseException) -> None:
+        """Offer a file whose handling failed again later; it is back in the inbox.
+
+        The pipeline raises only the world's failures (a file's own bytes end in review or
+        quarantine), so this is a wait for the store, the disk or tesseract, not a loop on
+        a file's content. A file its writer still holds is simply looked at again.
+        """
+        if isinstance(error, FileInUseError):
+            self.tracker.retry_later(
+                path, max(self.settings.effective_stable_seconds, RETRY_SECONDS)
+            )
+            return
+        failures = self._failures.get(path, 0) + 1
+        self._failures[path] = failures
+        delay = min(RETRY_SECONDS * 2 ** (failures - 1), RETRY_MAX_SECONDS)
+        if isinstance(error, NotReadyError):
+            log.warning("file waits: %s (%s); retrying in %.0f s", error.kind, error, delay)
+        else:
+            log.error(
+                "ingest failed unexpectedly (%s: %s); retrying in %.0f s",
+                type(error).__name__,
+                error if isinstance(error, ChartclerkError) else "see the exception type",
+                delay,
+            )
+        self.tracker.retry_later(path, delay)
+
     def _dispatch(self, pool: ThreadPoolExecutor) -> None:
         for path, future in list(self.in_flight.items()):
             if future.done():
@@ -147,18 +201,7 @@ class InboxWatcher:
                 if error is None:
                     self._failures.pop(path, None)
                     continue
-                # The file is still in the inbox (nothing is released before it is stored):
-                # try it again later rather than leave it until it changes or a restart.
-                failures = self._failures.get(path, 0) + 1
-                self._failures[path] = failures
-                delay = min(RETRY_SECONDS * 2 ** (failures - 1), RETRY_MAX_SECONDS)
-                log.error(
-                    "ingest failed unexpectedly (%s: %s); retrying in %.0f s",
-                    type(error).__name__,
-                    error if isinstance(error, ChartclerkError) else "see the exception type",
-                    delay,
-                )
-                self.tracker.retry_later(path, delay)
+                self._retry(path, error)
         # Hand out only as many files as there are threads, so a stop leaves the rest
         # untouched in the inbox.
         room = self.workers - len(self.in_flight)
