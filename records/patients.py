@@ -223,8 +223,20 @@ class _Loader:
             self.session.execute(insert(_PATIENTS), inserts)
         if updates:
             self.session.execute(update(Patient), updates)
+            self._touch_documents([row["mrn"] for row in updates])
         for prior, survivor in self.moves:
             self.report.documents_moved += self._move_documents(prior, survivor)
+
+    def _touch_documents(self, mrns: list[str]) -> None:
+        # A new name or date of birth must reach the search index's copy of it: a new
+        # updated_at makes their documents pending for the index.
+        for start in range(0, len(mrns), _CHUNK):
+            self.session.execute(
+                update(Document)
+                .where(Document.patient_mrn.in_(mrns[start : start + _CHUNK]))
+                .values(updated_at=self.stamp)
+                .execution_options(synchronize_session=False)
+            )
 
     def _row(self, known: _Known) -> dict[str, Any]:
         record = known.record

@@ -304,6 +304,14 @@ class Store:
         with self.session() as s:
             s.execute(update(Document).where(Document.updated_at <= stamp).values(indexed_at=stamp))
 
+    def changed_since(self, stamp: datetime) -> list[int]:
+        """Documents changed, or written to the index, after ``stamp`` (a rebuild's start)."""
+        with self.session() as s:
+            query = select(Document.id).where(
+                (Document.updated_at > stamp) | (Document.indexed_at > stamp)
+            )
+            return list(s.scalars(query))
+
     def pending_index_ids(self) -> list[int]:
         """Documents changed since the index last took them."""
         with self.session() as s:
