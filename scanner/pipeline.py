@@ -321,6 +321,9 @@ class Ingestor:
         archived: bool = False,
     ) -> Outcome:
         path = held.path
+        if intake is not None and release_source and not same_file_still_there(intake):
+            # Half a file reads as a broken one: a writer that came back is not done.
+            raise StillBeingWrittenError("the file changed while it was read")
         # An entry read not at all (a link, a FIFO, empty) has no hash to know it again by:
         # its file identity keeps a crash between the row and the move from making two rows.
         key = entry_key(path) if intake is None else None
