@@ -534,7 +534,7 @@ def kill_storm(
     return report
 
 
-# -- a network share: a writer that pauses mid-file -------------------------------------------
+# -- a network share: a writer that pauses mid-file --------------------------------------------
 
 
 def share_workspace(root: Path, stable: float) -> Workspace:
@@ -613,7 +613,7 @@ def paused_writer(
     return report
 
 
-# -- reindex while the daemon indexes ------------------------------------------------------------
+# -- reindex while the daemon indexes ----------------------------------------------------------
 
 
 def reindex_while_watching(

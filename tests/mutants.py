@@ -70,7 +70,7 @@ def _pillow(image: Image.Image, path: Path, fmt: str) -> Path:
     return path
 
 
-# -- mutations -------------------------------------------------------------------------------------
+# -- mutations ---------------------------------------------------------------------------------
 
 Mutation = Callable[[bytes, random.Random], bytes]
 
