@@ -86,6 +86,9 @@ def ingest(
     """
     app = _app(ctx)
     inbox = app.settings.inbox.path.resolve()
+    if any(p.resolve() == inbox for p in paths):
+        # The inbox itself: what a crash left in its processing folder is taken too.
+        app.ingestor.take_left_claims()
     files = _files_under(paths, app.settings.inbox.ignore_patterns)
     missing = [p for p in files if not p.exists() and not p.is_symlink()]
     with ThreadPoolExecutor(app.settings.ingest.documents_in_flight) as pool:

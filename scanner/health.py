@@ -94,14 +94,18 @@ class Health:
         if self.path is None:
             return
         data = json.dumps(self.snapshot(), indent=1)
+        tmp: Path | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".health-", dir=self.path.parent)
+            fd, name = tempfile.mkstemp(prefix=".health-", dir=self.path.parent)
+            tmp = Path(name)
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(data)
-            Path(tmp).replace(self.path)
+            tmp.replace(self.path)
         except OSError as exc:
             log.warning("could not write the daemon's health file: %s", exc.strerror)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
 
 
 def read_health(path: Path) -> dict[str, Any] | None:

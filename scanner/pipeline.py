@@ -8,7 +8,6 @@ document row is committed; a failure at any stage quarantines the file with a re
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -190,8 +189,12 @@ class Ingestor:
             return 0
         held_files = left_claims(self.inbox)
         for held in held_files:
-            with contextlib.suppress(NotReadyError):
+            try:
                 self.ingest_claim(held)
+            except NotReadyError:
+                continue  # back in the inbox; the watcher tries it again
+            except Exception as exc:  # noqa: BLE001 - a start-up must not fail on one file
+                log.error("a file left by a crash could not be taken: %s", type(exc).__name__)
         return len(held_files)
 
     def ingest_claim(self, held: Claim, *, release_source: bool = True) -> Outcome:
