@@ -24,7 +24,7 @@ from clerk.status import gather_status
 from index import SearchFilters
 from records import patients as patient_index
 from scanner.dropped.stability import files_in
-from scanner.dropped.watcher import InboxWatcher, inbox_missing_message
+from scanner.dropped.watcher import InboxWatcher, inbox_problem
 from scanner.pipeline import Outcome
 from synthetic import write_demo_set
 
@@ -157,10 +157,10 @@ def watch(ctx: typer.Context) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     app = _app(ctx)
-    inbox = app.settings.inbox.path
-    if not inbox.is_dir():
+    problem = inbox_problem(app.settings.inbox)
+    if problem is not None:
         # An unmounted share must stop the daemon, not leave it watching an empty folder.
-        raise ConfigError(inbox_missing_message(inbox))
+        raise ConfigError(problem)
     app.health.path = app.health_file
     ingestor = app.ingestor
     indexer = app.indexer

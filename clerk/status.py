@@ -10,7 +10,7 @@ from chartclerk_errors import DiskFullError, TesseractMissingError
 from clerk.app import App
 from scanner.dropped.claim import PROCESSING
 from scanner.dropped.stability import files_in
-from scanner.dropped.watcher import inbox_missing_message
+from scanner.dropped.watcher import inbox_problem
 from scanner.health import read_health
 
 # Below this much free space where the data lives, status warns before the disk fills.
@@ -20,7 +20,8 @@ LOW_DISK_BYTES = 256 * 2**20
 def gather_status(app: App) -> dict[str, Any]:
     """Counts by status, the inbox, quarantine, pending index, last error, what waits on what."""
     inbox = app.settings.inbox.path
-    present = inbox.is_dir()
+    problem = inbox_problem(app.settings.inbox)
+    present = problem is None
     waiting = list(files_in(inbox, app.settings.inbox.ignore_patterns)) if present else []
     oldest: float | None = None
     for path in waiting:
@@ -50,12 +51,12 @@ def gather_status(app: App) -> dict[str, Any]:
             if last
             else None
         ),
-        "waiting_on": waiting_on(app, present),
+        "waiting_on": waiting_on(app, problem),
         "daemon_heartbeat_at": (read_health(app.health_file) or {}).get("heartbeat_at"),
     }
 
 
-def waiting_on(app: App, inbox_present: bool) -> dict[str, dict[str, Any]]:
+def waiting_on(app: App, problem: str | None) -> dict[str, dict[str, Any]]:
     """The environmental failures in force, each with its own message, keyed by kind.
 
     What the daemon last met (from its health file), plus what this command sees itself:
@@ -66,8 +67,8 @@ def waiting_on(app: App, inbox_present: bool) -> dict[str, dict[str, Any]]:
     for kind, entry in (health.get("waiting_on") or {}).items():
         if isinstance(entry, dict):
             found[str(kind)] = dict(entry)
-    if not inbox_present:
-        found["inbox_missing"] = {"advice": inbox_missing_message(app.settings.inbox.path)}
+    if problem is not None:
+        found["inbox_missing"] = {"advice": problem}
     try:
         free = shutil.disk_usage(app.settings.data_dir).free
     except OSError:

@@ -18,6 +18,8 @@ class WatchSettings(BaseModel):
     stable_seconds: float = Field(default=2.0, ge=0)
     # On a share, attribute caches lag and scanners pause mid-file: wait longer there.
     polling_stable_seconds: float = Field(default=15.0, ge=0)
+    # The inbox is a share's mount point: an unmounted (plain) folder there is an error.
+    require_mount: bool = False
     catchup_interval_seconds: float = Field(default=300.0, gt=0)
     ignore_patterns: list[str] = Field(
         default_factory=lambda: [".*", "*.part", "*.tmp", "*.crdownload", "~$*", "Thumbs.db"]

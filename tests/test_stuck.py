@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -158,6 +159,44 @@ def test_an_inbox_gone_while_running_shows_in_status_and_the_heartbeat(
     inbox.with_name("unmounted").rename(inbox)
     assert watcher.check_inbox() and told[-1] is None
     assert gather_status(app)["inbox"] == "ok"
+
+
+def test_an_unmounted_share_is_an_error_when_a_mount_is_required(app: App, inbox: Path) -> None:
+    settings = app.settings.inbox.model_copy(update={"require_mount": True})
+    watcher = InboxWatcher(settings, lambda _p: None, workers=1)
+    with pytest.raises(ConfigError, match="not a mount point"):
+        watcher.run(threading.Event())
+
+
+def test_an_inbox_that_comes_back_is_watched_again(app: App, inbox: Path) -> None:
+    settings = app.settings.inbox.model_copy(update={"stable_seconds": 0.3})
+    taken: list[Path] = []
+    watcher = InboxWatcher(settings, taken.append, workers=1)
+    stop = threading.Event()
+    thread = threading.Thread(target=watcher.run, args=(stop,))
+    thread.start()
+    try:
+        time.sleep(0.5)
+        inbox.rename(inbox.with_name("away"))
+        assert wait_for(lambda: watcher._missing, 10)
+        inbox.with_name("away").rename(inbox)
+        assert wait_for(lambda: not watcher._missing, 15)
+        time.sleep(0.5)
+        (inbox / "after.pdf").write_bytes(b"%PDF-1.4 dropped after the share came back")
+        assert wait_for(lambda: bool(taken), 15)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert taken == [inbox / "after.pdf"]
+
+
+def wait_for(check: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return check()
 
 
 # -- unreadable entries across a crash ---------------------------------------------------------

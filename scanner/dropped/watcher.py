@@ -28,6 +28,7 @@ from scanner.settings import WatchSettings
 
 log = logging.getLogger("chartclerk.watch")
 TICK_SECONDS = 0.25
+INBOX_CHECK_SECONDS = 2.0
 # A file whose handling failed unexpectedly (database locked, disk full) is tried again after
 # this long, doubling on each further failure up to RETRY_MAX_SECONDS.
 RETRY_SECONDS = 5.0
@@ -39,14 +40,25 @@ def inbox_missing_message(root: Path) -> str:
     return f"inbox {root} does not exist (is the share mounted?); create it or fix inbox.path"
 
 
+def inbox_problem(settings: WatchSettings) -> str | None:
+    """Why the inbox cannot be watched (gone, or a share's mount point left unmounted); None: ok."""
+    root = settings.path
+    if not root.is_dir():
+        return inbox_missing_message(root)
+    if settings.require_mount and not os.path.ismount(root):
+        return f"inbox {root} is not a mount point (the share is not mounted)"
+    return None
+
+
 class _Notifier(FileSystemEventHandler):
     def __init__(self, watcher: InboxWatcher) -> None:
         self.watcher = watcher
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.is_directory:
-            if event.event_type in ("created", "moved"):
-                # A whole folder dropped (or renamed into place) at once.
+            if event.event_type in ("created", "moved", "deleted"):
+                # A whole folder dropped (or renamed into place) at once; or a folder gone,
+                # perhaps the inbox itself (a share unmounted).
                 self.watcher.request_scan()
             return
         for raw in (event.src_path, getattr(event, "dest_path", "")):
@@ -77,6 +89,8 @@ class InboxWatcher:
                 there (None).
         """
         self.on_missing = on_missing
+        self._missing = False
+        self._rewatch = threading.Event()
         self.settings = settings
         self.root = settings.path
         self.handle = handle
@@ -119,9 +133,15 @@ class InboxWatcher:
         A share that is not mounted leaves an empty mount point or nothing: either way the
         daemon must say so, not watch an empty local folder for months.
         """
-        present = self.root.is_dir()
+        problem = inbox_problem(self.settings)
+        present = problem is None
+        if present and self._missing:
+            # Back (the share remounted): its events come from a new watch on the folder.
+            self._rewatch.set()
+            self.request_scan()
+        self._missing = not present
         if self.on_missing is not None:
-            self.on_missing(None if present else inbox_missing_message(self.root))
+            self.on_missing(problem)
         return present
 
     def run(self, stop: threading.Event) -> None:
@@ -130,30 +150,50 @@ class InboxWatcher:
         Raises:
             ConfigError: the inbox folder does not exist (it is never created here).
         """
-        if not self.root.is_dir():
-            raise ConfigError(inbox_missing_message(self.root))
+        problem = inbox_problem(self.settings)
+        if problem is not None:
+            raise ConfigError(problem)
         observer = self._observer()
         observer.schedule(_Notifier(self), str(self.root), recursive=True)
         observer.start()
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="ingest")
         try:
-            self._loop(stop, pool)
+            self._loop(stop, pool, observer)
         finally:
             observer.stop()
             pool.shutdown(wait=True)
             observer.join()
             log.info("watcher stopped")
 
-    def _loop(self, stop: threading.Event, pool: ThreadPoolExecutor) -> None:
+    def _watch_again(self, observer: BaseObserver) -> None:
+        self._rewatch.clear()
+        try:
+            observer.unschedule_all()
+            observer.schedule(_Notifier(self), str(self.root), recursive=True)
+        except OSError as exc:
+            log.error("could not watch the inbox again: %s", exc.strerror)
+
+    def _loop(
+        self, stop: threading.Event, pool: ThreadPoolExecutor, observer: BaseObserver
+    ) -> None:
         log.info("catch-up scan found %d file(s) in the inbox", self.scan())
         next_scan = time.monotonic() + self.settings.catchup_interval_seconds
         next_runs = [time.monotonic() + interval for interval, _ in self.periodic]
+        next_check = time.monotonic() + INBOX_CHECK_SECONDS
         while not stop.is_set():
             now = time.monotonic()
+            if now >= next_check:
+                # A share can go away without an event; a stat now and then notices.
+                self.check_inbox()
+                next_check = now + INBOX_CHECK_SECONDS
             if now >= next_scan or self._scan_requested.is_set():
                 self._scan_requested.clear()
                 self.scan()
-                next_scan = now + self.settings.catchup_interval_seconds
+                # While the inbox is gone, look for its return often.
+                interval = self.settings.catchup_interval_seconds
+                next_scan = now + (min(interval, 5.0) if self._missing else interval)
+            if self._rewatch.is_set():
+                self._watch_again(observer)
             for i, (interval, task) in enumerate(self.periodic):
                 if now >= next_runs[i]:
                     self._run_task(task)
