@@ -5,6 +5,8 @@
     .venv/bin/python benchmarks/crash_harness.py --quick           # under two minutes
     .venv/bin/python benchmarks/crash_harness.py --scenario disk-full
     .venv/bin/python benchmarks/crash_harness.py --scenario db-locked
+    .venv/bin/python benchmarks/crash_harness.py --scenario paused-writer    # SMB scanner pausing
+    .venv/bin/python benchmarks/crash_harness.py --scenario reindex-watching # reindex mid-ingest
 
 Each scenario ends by letting the daemon drain, stopping it with SIGTERM, and checking the
 invariants of DESIGN.md: every input is still in the inbox or exactly one document (by the
@@ -37,6 +39,8 @@ from tests.crashkit import (  # noqa: E402
     kill_storm,
     log_problems,
     make_workspace,
+    paused_writer,
+    reindex_while_watching,
     running,
     setup,
     sha256_file,
@@ -209,7 +213,11 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="a short run (under two minutes)")
-    parser.add_argument("--scenario", choices=["kills", "disk-full", "db-locked"], default="kills")
+    parser.add_argument(
+        "--scenario",
+        choices=["kills", "disk-full", "db-locked", "paused-writer", "reindex-watching"],
+        default="kills",
+    )
     parser.add_argument(
         "--hold", type=float, default=40.0, help="db-locked: seconds the lock is held"
     )
@@ -226,6 +234,10 @@ def main() -> int:
             report: Report | None = kill_storm(
                 root, kills=args.kills, docs=args.docs, seed=args.seed, say=say
             )
+        elif args.scenario == "paused-writer":
+            report = paused_writer(root, files=max(2, args.docs // 20), say=say)
+        elif args.scenario == "reindex-watching":
+            report = reindex_while_watching(root, docs=max(args.docs // 2, 12), say=say)
         elif args.scenario == "disk-full":
             report = disk_full(root, max(args.docs // 3, 9), args.seed)
         else:

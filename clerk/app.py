@@ -16,6 +16,7 @@ from records import audit
 from records.audit import Actor
 from records.permissions import Action, allowed, require
 from records.store import Store
+from scanner.health import Health
 from scanner.indexing import StoreIndexer
 from scanner.ocr import check_tesseract
 from scanner.pipeline import Ingestor
@@ -120,6 +121,16 @@ class App:
         return StoreIndexer(self.store, self.search)
 
     @cached_property
+    def health(self) -> Health:
+        """The environmental failures now in force; the daemon writes them for ``status``."""
+        return Health()
+
+    @property
+    def health_file(self) -> Path:
+        """Where the daemon writes its health board, beside the database."""
+        return self.settings.data_dir / "daemon-health.json"
+
+    @cached_property
     def ingestor(self) -> Ingestor:
         """The ingest pipeline, after checking tesseract and its languages are installed."""
         check_tesseract(self.settings.ocr.languages)
@@ -130,6 +141,8 @@ class App:
             self.settings.filing,
             indexer=self.indexer,
             actor=self.actor,
+            inbox=self.settings.inbox.path,
+            health=self.health,
         )
 
     def close(self) -> None:

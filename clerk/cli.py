@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress
 
-from chartclerk_errors import ChartclerkError, error_origin
+from chartclerk_errors import ChartclerkError, ConfigError, NotReadyError, error_origin
 from clerk import cli_ops, options
 from clerk.app import App, check_private, setup_logging
 from clerk.cli_audit import audit_app
@@ -33,7 +33,7 @@ from records import patients as patient_index
 from records.audit import record_access
 from records.permissions import Action, allowed
 from scanner.dropped.stability import files_in
-from scanner.dropped.watcher import InboxWatcher
+from scanner.dropped.watcher import InboxWatcher, inbox_problem
 from scanner.pipeline import Outcome
 from synthetic import write_demo_set
 
@@ -103,6 +103,9 @@ def ingest(
     """
     app = _app(ctx, Action.IMPORT)
     inbox = app.settings.inbox.path.resolve()
+    if any(p.resolve() == inbox for p in paths):
+        # The inbox itself: what a crash left in its processing folder is taken too.
+        app.ingestor.take_left_claims()
     files = _files_under(paths, app.settings.inbox.ignore_patterns)
     missing = [p for p in files if not p.exists() and not p.is_symlink()]
     with ThreadPoolExecutor(app.settings.ingest.documents_in_flight) as pool:
@@ -124,13 +127,16 @@ def ingest(
             ["file", "outcome", "id", "reason"],
             [[r["path"], r["outcome"], r["id"], r["reason"]] for r in rows],
         )
-    if any(r["outcome"] in ("missing", "error") for r in rows):
+    if any(r["outcome"] in ("missing", "error", "waiting") for r in rows):
         raise typer.Exit(1)
 
 
 def _ingest_row(path: Path, future: Future[Outcome]) -> dict[str, object]:
     try:
         outcome = future.result()
+    except NotReadyError as exc:
+        # The world, not the file: it stays where it is and the next run takes it.
+        return {"path": str(path), "outcome": "waiting", "id": None, "reason": str(exc)}
     except ChartclerkError as exc:
         # The file stays where it is (nothing was released); the next run takes it again.
         return {"path": str(path), "outcome": "error", "id": None, "reason": str(exc)}
@@ -170,8 +176,16 @@ def watch(ctx: typer.Context) -> None:
     app = _app(ctx, Action.IMPORT)
     # The daemon files what it finds as the service itself: `system`, channel `daemon`.
     app.act_as_daemon()
+    problem = inbox_problem(app.settings.inbox)
+    if problem is not None:
+        # An unmounted share must stop the daemon, not leave it watching an empty folder.
+        raise ConfigError(problem)
+    app.health.path = app.health_file
     ingestor = app.ingestor
     indexer = app.indexer
+    taken = ingestor.take_left_claims()
+    if taken:
+        log.info("took %d file(s) a crash left in the processing folder", taken)
     swept = app.store.archive.sweep_temp()
     if swept:
         log.info("removed %d temporary archive file(s) left by a crash", swept)
@@ -180,9 +194,15 @@ def watch(ctx: typer.Context) -> None:
         log.info("indexed %d document(s) left pending", indexed)
 
     def heartbeat(watcher: InboxWatcher) -> None:
+        present = watcher.check_inbox()
+        app.health.beat()
+        waits = ",".join(sorted(app.health.snapshot()["waiting_on"])) or "-"
         counts = app.store.counts_by_status()
         log.info(
-            "heartbeat: waiting=%d in_flight=%d filed=%d review=%d quarantined=%d index_pending=%d",
+            "heartbeat: inbox=%s waiting_on=%s waiting=%d in_flight=%d filed=%d review=%d "
+            "quarantined=%d index_pending=%d",
+            "ok" if present else "MISSING",
+            waits,
             watcher.tracker.pending(),
             len(watcher.in_flight),
             counts["filed"],
@@ -201,7 +221,9 @@ def watch(ctx: typer.Context) -> None:
             (daemon.heartbeat_seconds, heartbeat),
             (daemon.index_retry_seconds, lambda _w: indexer.catch_up()),
         ],
+        on_missing=app.health.inbox_missing,
     )
+    app.health.beat()
     log.info("watching %s", app.settings.inbox.path)
     watcher.run(stop)
 
@@ -215,6 +237,7 @@ def status(ctx: typer.Context, json_out: JsonFlag = False) -> None:
         return
     rows = [[key, value] for key, value in report.items() if not isinstance(value, dict)]
     rows += [[f"documents {k}", v] for k, v in report["documents"].items()]
+    rows += [[f"WAITING: {k}", v.get("advice", "")] for k, v in report["waiting_on"].items()]
     print_table("chartclerk status", ["what", "value"], rows)
 
 

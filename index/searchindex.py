@@ -63,6 +63,26 @@ class SearchIndex:
         self._queries = QueryBuilder(build_schema())
         self._searcher: Any = None
         self._opened = folders.open_or_create(self._path)
+        # Taken around "write, then record it was written" by every process, and by a
+        # rebuild around its swap: a write can then never land in an index being replaced
+        # without the rebuild seeing it.
+        self._write_lock = FileLock(str(self._path.with_name(f".{self._path.name}.write.lock")))
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the index's write lock (shared by every process on this index folder).
+
+        Raises:
+            SearchIndexError: another process held it too long (a rebuild swapping).
+        """
+        try:
+            self._write_lock.acquire(timeout=self._settings.lock_timeout_seconds * 6)
+        except FileLockTimeout as error:
+            raise SearchIndexError(f"search index at {self._path} is busy (write lock)") from error
+        try:
+            yield
+        finally:
+            self._write_lock.release()
 
     @classmethod
     def open(cls, settings: IndexSettings) -> SearchIndex:
@@ -157,15 +177,20 @@ class SearchIndex:
         docs: Iterable[IndexDocument],
         total: int | None = None,
         progress: Callable[[int], None] | None = None,
+        settle: Callable[[], None] | None = None,
     ) -> int:
         """Build a new index from ``docs`` in a fresh folder, then swap it in.
 
         On any failure the fresh folder is deleted and the old index stays as it was.
+        The swap happens under the write lock (see :meth:`writing`), and ``settle`` runs
+        right after it, still under the lock: the caller adds there what other processes
+        wrote to the old index while the new one was being built.
 
         Args:
             docs: every document that should be searchable (the store's whole content).
             total: how many ``docs`` there are, if known; only used in log lines.
             progress: called with the number of documents done so far, now and then.
+            settle: run under the write lock right after the swap (see above).
 
         Returns:
             The number of documents indexed.
@@ -173,7 +198,7 @@ class SearchIndex:
         lock = FileLock(str(self._path.with_name(f".{self._path.name}.rebuild.lock")))
         try:
             with lock.acquire(timeout=self._settings.lock_timeout_seconds):
-                return self._rebuild_locked(docs, total, progress)
+                return self._rebuild_locked(docs, total, progress, settle)
         except FileLockTimeout as error:
             raise SearchIndexError(
                 f"search index at {self._path} is already being rebuilt"
@@ -184,6 +209,7 @@ class SearchIndex:
         docs: Iterable[IndexDocument],
         total: int | None,
         progress: Callable[[int], None] | None,
+        settle: Callable[[], None] | None = None,
     ) -> int:
         folders.remove_leftovers(self._path)
         fresh = folders.fresh_folder(self._path)
@@ -194,10 +220,13 @@ class SearchIndex:
         except BaseException:
             shutil.rmtree(fresh, ignore_errors=True)
             raise
-        with self._lock, engine_errors("swap"):
-            self._close_searcher()
-            folders.swap_in(fresh, self._path)
-            self._opened = folders.open_or_create(self._path)
+        with self.writing():
+            with self._lock, engine_errors("swap"):
+                self._close_searcher()
+                folders.swap_in(fresh, self._path)
+                self._opened = folders.open_or_create(self._path)
+            if settle is not None:
+                settle()
         logger.info("search index rebuilt: %d documents (expected %s)", count, total)
         return count
 

@@ -6,11 +6,17 @@ read back to verify its hash, so that a crash leaves either no file or a whole o
 
 from __future__ import annotations
 
+import errno
 import shutil
 import time
 from pathlib import Path
 
-from chartclerk_errors import StoreError
+from chartclerk_errors import (
+    ArchiveUnwritableError,
+    DiskFullError,
+    NotReadyError,
+    StillBeingWrittenError,
+)
 from chartclerk_files import CHUNK, TEMP_PREFIX, atomic_path, sha256_of
 
 __all__ = ["Archive", "sha256_of"]
@@ -37,19 +43,20 @@ class Archive:
         Idempotent: a verified copy already in place is kept as it is.
 
         Raises:
-            StoreError: the copy could not be written, or its hash differs (source changed).
+            NotReadyError: the copy could not be written (disk full, unwritable), or the
+                source changed while it was copied.
         """
         target = self.path_for(sha256)
         if self.contains(sha256):
             return target
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._copy_atomically(source, target)
         except OSError as exc:
-            raise StoreError(f"cannot write the archive copy: {exc.strerror or exc}") from exc
+            raise _archive_error(exc) from exc
         if sha256_of(target) != sha256:
             target.unlink(missing_ok=True)
-            raise StoreError("archive copy does not match the file's hash (file changed?)")
+            raise StillBeingWrittenError("the file changed while it was copied to the archive")
         return target
 
     @staticmethod
@@ -83,3 +90,9 @@ class Archive:
             if sha256_of(path) != path.name:
                 bad.append(path.name)
         return bad
+
+
+def _archive_error(exc: OSError) -> NotReadyError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(f"cannot write the archive copy: {exc.strerror or exc}")
+    return ArchiveUnwritableError(f"cannot write the archive copy: {exc.strerror or exc}")

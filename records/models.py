@@ -212,3 +212,16 @@ class Reading(Base):
     decision_json: Mapped[str | None] = mapped_column(Text)
     # The pages as read then: [{"number", "text", "confidence", "source", "rotation", "error"}].
     pages_json: Mapped[str] = mapped_column(Text)
+
+
+class QuarantinedEntry(Base):
+    """An inbox entry quarantined unread (empty, a FIFO, a link), by its file identity.
+
+    Such an entry has no hash to recognise it by; this key (device, inode, change time)
+    makes its quarantine row once, whatever crash comes between the row and the move.
+    """
+
+    __tablename__ = "quarantined_entries"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)

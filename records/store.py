@@ -13,12 +13,26 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
-from chartclerk_errors import NotFoundError, StoreError
+from chartclerk_errors import (
+    NotFoundError,
+    StoreError,
+    StoreFullError,
+    StoreLockedError,
+    StoreUnavailableError,
+)
 from records import audit
 from records.archive import Archive
 from records.audit import SYSTEM, Actor
 from records.db import integrity_check, open_engine, session_factory
-from records.models import AuditDocument, AuditEntry, Document, IdentifierRow, Page, Patient
+from records.models import (
+    AuditDocument,
+    AuditEntry,
+    Document,
+    IdentifierRow,
+    Page,
+    Patient,
+    QuarantinedEntry,
+)
 from records.settings import StoreSettings
 from records.views import (
     DocumentDetail,
@@ -85,6 +99,21 @@ def mrns_in_detail(detail: dict[str, Any] | None) -> list[str]:
     return sorted(v for v in found if isinstance(v, str) and v)
 
 
+def store_error(exc: OperationalError | IntegrityError) -> StoreError:
+    """The database's refusal as ours: locked, full and unwritable are the world's, retried."""
+    message = f"database: {str(exc.orig).splitlines()[0]}"
+    text = message.lower()
+    if isinstance(exc, IntegrityError):
+        return StoreError(message)
+    if "locked" in text or "busy" in text:
+        return StoreLockedError(message)
+    if "full" in text:
+        return StoreFullError(message)
+    if any(word in text for word in ("readonly", "read-only", "i/o", "unable to open", "disk")):
+        return StoreUnavailableError(message)
+    return StoreError(message)
+
+
 class Store:
     """The record store; every method is one short transaction."""
 
@@ -108,7 +137,7 @@ class Store:
             session.commit()
         except (OperationalError, IntegrityError) as exc:
             session.rollback()
-            raise StoreError(f"database: {str(exc.orig).splitlines()[0]}") from exc
+            raise store_error(exc) from exc
         except BaseException:
             session.rollback()
             raise
@@ -123,8 +152,18 @@ class Store:
             row = s.scalar(select(Document).where(Document.sha256 == sha256))
             return DocumentSummary.of(row) if row else None
 
-    def add_document(self, new: NewDocument) -> int:
-        """Store a document with its pages, identifiers and first events; returns its id."""
+    def find_quarantined_entry(self, key: str) -> int | None:
+        """The document already made for the unreadable inbox entry with this key, if any."""
+        with self.session() as s:
+            row = s.get(QuarantinedEntry, key)
+            return row.document_id if row else None
+
+    def add_document(self, new: NewDocument, *, entry_key: str | None = None) -> int:
+        """Store a document with its pages, identifiers and first events; returns its id.
+
+        ``entry_key`` names an unreadable inbox entry (see :class:`QuarantinedEntry`),
+        recorded in the same transaction.
+        """
         stamp = new.received_at or now()
         with self.session() as s:
             doc = Document(
@@ -171,6 +210,8 @@ class Store:
                     detail=dump_detail(detail),
                     at=stamp.replace(tzinfo=UTC).isoformat(timespec="microseconds"),
                 )
+            if entry_key is not None:
+                s.add(QuarantinedEntry(key=entry_key, document_id=doc.id))
             return doc.id
 
     def add_event(
@@ -313,6 +354,14 @@ class Store:
         """Record that a full rebuild at ``stamp`` took every document as it then was."""
         with self.session() as s:
             s.execute(update(Document).where(Document.updated_at <= stamp).values(indexed_at=stamp))
+
+    def changed_since(self, stamp: datetime) -> list[int]:
+        """Documents changed, or written to the index, after ``stamp`` (a rebuild's start)."""
+        with self.session() as s:
+            query = select(Document.id).where(
+                (Document.updated_at > stamp) | (Document.indexed_at > stamp)
+            )
+            return list(s.scalars(query))
 
     def pending_index_ids(self) -> list[int]:
         """Documents changed since the index last took them."""

@@ -103,9 +103,11 @@ class StoreIndexer:
         """Index these documents now; on failure they stay pending for a later retry."""
         stamp = now()
         try:
-            with self._lock:
+            # Written and recorded under the index's write lock, which a rebuild in another
+            # process takes around its swap: it sees this write and carries it over.
+            with self._lock, self.search.writing():
                 self.search.add(self._documents(ids))
-            self.store.mark_indexed(ids, stamp)
+                self.store.mark_indexed(ids, stamp)
         except ChartclerkError as exc:
             log.warning("index update deferred for %d document(s): %s", len(ids), exc)
 
@@ -120,10 +122,21 @@ class StoreIndexer:
         """Rebuild the whole index from the store; returns the number of documents."""
         stamp = now()
         total = self.store.count_documents()
+
+        def settle() -> None:
+            # Under the write lock, right after the swap: what the daemon stored or indexed
+            # (into the old index) while this rebuild read the store goes into the new one.
+            changed = self.store.changed_since(stamp)
+            self.store.mark_all_indexed(stamp)
+            if changed:
+                again = now()
+                self.search.add(self._documents(changed))
+                self.store.mark_indexed(changed, again)
+
         with self._lock:
-            count = self.search.rebuild(self._documents(None), total=total, progress=progress)
-        self.store.mark_all_indexed(stamp)
-        return count
+            return self.search.rebuild(
+                self._documents(None), total=total, progress=progress, settle=settle
+            )
 
 
 def _batched(items: Iterator[DocumentDetail], size: int) -> Iterator[list[DocumentDetail]]:

@@ -30,7 +30,14 @@ from typing import TypeVar
 import pytesseract
 from PIL import Image
 
-from chartclerk_errors import ConfigError, InputFileError, MissingDependencyError
+from chartclerk_errors import (
+    ConfigError,
+    InputFileError,
+    MissingDependencyError,
+    TesseractMissingError,
+    content_reason,
+    not_ready,
+)
 from scanner.reading.pages import PageJob, load_frame, render_pdf_page
 from scanner.reading.pagetext import PageText, Word
 from scanner.reading.textlayer import read_pdf_text_layer
@@ -107,10 +114,22 @@ def read_page(job: PageJob) -> PageText:
     """Render or decode one page and OCR it; runs in a worker process.
 
     A page that cannot be read comes back with ``error`` set rather than raising, so the
-    rest of its document still reads.
+    rest of its document still reads. Whatever a decoder raises on a page's bytes counts
+    (its own exception class, ``struct.error``, ``RecursionError``, ``MemoryError``); only
+    the world's failures (tesseract missing, disk full: :func:`not_ready`) are raised.
     """
+    try:
+        return _read_page(job)
+    except Exception as exc:  # noqa: BLE001 - classified: content ends the page, not the file
+        failure = not_ready(exc)
+        if failure is not None:
+            raise failure from None  # ours pickle back to the daemon; a decoder's may not
+        return PageText(number=job.number, text="", error=content_reason(exc))
+
+
+def _read_page(job: PageJob) -> PageText:
     if job.kind == "pdf":
-        layer = read_pdf_text_layer(job.path, job.index)
+        layer = _text_layer(job)
         if layer is not None and len(layer.text.strip()) >= job.text_layer_min_chars:
             return layer
     try:
@@ -118,13 +137,16 @@ def read_page(job: PageJob) -> PageText:
             return _ocr_oriented(job, Path(tmp))
     except InputFileError as exc:
         return PageText(number=job.number, text="", error=str(exc))
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        return PageText(number=job.number, text="", error=f"page image unreadable: {exc}")
-    except Exception as exc:  # noqa: BLE001 - a decoder's or tesseract's own failure
-        # pdfium, tesseract and pytesseract fail in their own ways on hostile pages
-        # (PdfiumError, TesseractError, no output at all); the page is unread, its
-        # document goes to review, and the rest of it still reads.
-        return PageText(number=job.number, text="", error=f"page unreadable: {type(exc).__name__}")
+
+
+def _text_layer(job: PageJob) -> PageText | None:
+    # Whichever library reads the text layer, a page it chokes on is rendered and OCR'd.
+    try:
+        return read_pdf_text_layer(job.path, job.index)
+    except Exception as exc:  # noqa: BLE001 - classified: the page is OCR'd instead
+        if not_ready(exc) is not None:
+            raise
+        return None
 
 
 def _load(job: PageJob) -> Image.Image:
@@ -222,9 +244,18 @@ def reread_top(
         One reading per angle, with the page's number; empty when the page cannot be read.
     """
     try:
-        image = _load(job)
-    except (InputFileError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return _reread_top(job, rotation, fraction, psm, angles)
+    except Exception as exc:  # noqa: BLE001 - a bonus reading; a decoder's failure ends it
+        failure = not_ready(exc)
+        if failure is not None:
+            raise failure from None
         return []
+
+
+def _reread_top(
+    job: PageJob, rotation: int, fraction: float, psm: int, angles: Sequence[float]
+) -> list[PageText]:
+    image = _load(job)
     if rotation:
         image = image.rotate(rotation, expand=True)
     top = image.crop((0, 0, image.width, max(1, int(image.height * fraction))))
@@ -309,7 +340,7 @@ def _call(run: Callable[[], T]) -> T:
             raise InputFileError("OCR time limit reached on this page") from exc
         raise
     except pytesseract.TesseractNotFoundError as exc:
-        raise MissingDependencyError("tesseract is not installed") from exc
+        raise TesseractMissingError("tesseract is not installed") from exc
 
 
 def _words_from_tsv(data: dict[str, list[object]], strong: float) -> _Reading:

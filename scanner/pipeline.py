@@ -18,13 +18,27 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from chartclerk_errors import ChartclerkError, InputFileError, OcrWorkerDiedError
+from chartclerk_errors import (
+    InputFileError,
+    NotReadyError,
+    OcrWorkerDiedError,
+    StillBeingWrittenError,
+    content_reason,
+    not_ready,
+)
 from records import operations
 from records.audit import SYSTEM, Actor
 from records.store import NewDocument, NewPage, Store
 from records.views import DocumentSummary
+from scanner.dropped.claim import Claim, claim, left_claims, unclaim
 from scanner.dropped.intake import Intake, sniff_file, take
-from scanner.dropped.quarantine import display_name, display_path, quarantine_file, release
+from scanner.dropped.quarantine import (
+    display_name,
+    display_path,
+    quarantine_file,
+    same_file_still_there,
+)
+from scanner.health import Health
 from scanner.identifying.classify import Classifier, KeywordClassifier
 from scanner.matching.filing import Filing, FilingSettings, decide_filing
 from scanner.ocr import make_pool, reread_top
@@ -45,6 +59,8 @@ class Outcome:
     kind: OutcomeKind
     document_id: int | None
     reason: str | None = None
+    # Whether tesseract read a page of it (so tesseract is known to work again).
+    ocr_ran: bool = False
 
 
 class DocumentIndexer(Protocol):
@@ -65,11 +81,17 @@ class Ingestor:
         filing: FilingSettings,
         indexer: DocumentIndexer | None = None,
         actor: Actor = SYSTEM,
+        *,
+        inbox: Path | None = None,
+        health: Health | None = None,
     ) -> None:
         self.store = store
         # Recorded as who took each file in: `system` for the daemon, the OS account for
         # `chartclerk ingest`.
         self.actor = actor
+        # Files in the inbox are claimed (moved into its processing folder) before reading.
+        self.inbox = inbox
+        self.health = health or Health()
         self.ocr = ocr
         self.ingest_settings = ingest
         self.filing = filing
@@ -139,39 +161,109 @@ class Ingestor:
         raise AssertionError("unreachable")
 
     def ingest(self, path: Path, *, release_source: bool = True) -> Outcome:
-        """Run one file through every stage; never raises for a bad file.
+        """Run one file through every stage; never raises for anything a file holds.
+
+        A file in the inbox is claimed first (moved into the processing folder), so a writer
+        still holding it makes the claim fail rather than the reading see half a file.
 
         Args:
             path: the dropped file.
             release_source: remove the file once it is stored (the inbox's way); False
                 leaves it where it is (``chartclerk ingest`` of a file outside the inbox).
+
+        Raises:
+            NotReadyError: the world failed (store locked or full, disk full, tesseract
+                missing, archive unwritable, the file still being written). The file is
+                back where it was dropped and is tried again; nothing was stored.
         """
         if not path.exists() and not path.is_symlink():
             return Outcome("gone", None)
+        if not release_source or self.inbox is None:
+            return self.ingest_claim(Claim.in_place(path), release_source=release_source)
         try:
-            intake = take(path, int(self.ingest_settings.max_file_mb * 2**20))
+            held = claim(path, self.inbox)
+        except NotReadyError as exc:
+            self.health.failed(exc)
+            raise
+        if held is None:
+            return Outcome("gone", None)
+        return self.ingest_claim(held, release_source=release_source)
+
+    def take_left_claims(self) -> int:
+        """Take again the files a crash left in the processing folder; returns how many.
+
+        One that must wait (the store locked...) is put back in the inbox for the watcher.
+        """
+        if self.inbox is None:
+            return 0
+        held_files = left_claims(self.inbox)
+        for held in held_files:
+            try:
+                self.ingest_claim(held)
+            except NotReadyError:
+                continue  # back in the inbox; the watcher tries it again
+            except Exception as exc:  # noqa: BLE001 - a start-up must not fail on one file
+                log.error("a file left by a crash could not be taken: %s", type(exc).__name__)
+        return len(held_files)
+
+    def ingest_claim(self, held: Claim, *, release_source: bool = True) -> Outcome:
+        """Run a claimed file through every stage (a crash's leftovers are taken this way).
+
+        Raises:
+            NotReadyError: as :meth:`ingest`; the claimed file is put back in the inbox.
+        """
+        try:
+            outcome = self._ingest_held(held, release_source)
+        except Exception as exc:
+            failure = not_ready(exc)
+            if failure is None:
+                raise
+            self.health.failed(failure)
+            log.warning("file waits (%s): %s", failure.kind, failure)
+            if release_source:
+                unclaim(held)
+            raise failure from exc
+        self.health.succeeded(ocr_ran=outcome.ocr_ran)
+        return outcome
+
+    def _ingest_held(self, held: Claim, release_source: bool) -> Outcome:
+        try:
+            intake = take(held.path, int(self.ingest_settings.max_file_mb * 2**20))
         except InputFileError as exc:
-            return self._quarantine(path, None, str(exc), release_source)
+            return self._quarantine(held, None, str(exc), release_source)
         with self._lock_for(intake.sha256):
-            return self._ingest_taken(intake, release_source)
+            try:
+                return self._ingest_taken(held, intake, release_source)
+            except Exception as exc:  # noqa: BLE001 - classified: the world's is raised again
+                if not_ready(exc) is not None:
+                    raise
+                # Whatever the file's bytes made a decoder or a stage raise ends the file.
+                log.warning("a stage failed on %s… (%s)", intake.sha256[:12], type(exc).__name__)
+                existing = self.store.find_by_sha(intake.sha256)
+                if existing is not None:
+                    return self._duplicate(held, intake, existing, release_source)
+                return self._quarantine(held, intake, content_reason(exc), release_source)
 
     def _lock_for(self, sha256: str) -> threading.Lock:
         return self._hash_locks[int(sha256[:8], 16) % len(self._hash_locks)]
 
-    def _ingest_taken(self, intake: Intake, release_source: bool) -> Outcome:
+    def _ingest_taken(self, held: Claim, intake: Intake, release_source: bool) -> Outcome:
         existing = self.store.find_by_sha(intake.sha256)
         if existing is not None:
-            return self._duplicate(intake, existing, release_source)
+            return self._duplicate(held, intake, existing, release_source)
         archived = self.store.archive.store(intake.path, intake.sha256)
         if intake.media_type is None:
             reason = "not a PDF or an image (unrecognised contents)"
-            return self._quarantine(intake.path, intake, reason, release_source, archived=True)
+            return self._quarantine(held, intake, reason, release_source, archived=True)
         try:
             pages = self._read(archived, intake.media_type)
         except InputFileError as exc:
-            return self._quarantine(intake.path, intake, str(exc), release_source, archived=True)
+            return self._quarantine(held, intake, str(exc), release_source, archived=True)
         filing = self._decide(pages)
-        doc_id = self.store.add_document(_new_document(intake, pages, filing, self.actor))
+        if not same_file_still_there(intake):
+            # A writer added to the file after it was read: store the whole file, later.
+            raise StillBeingWrittenError("the file changed while it was read")
+        doc_id = self.store.add_document(_new_document(held, intake, pages, filing, self.actor))
         log.info(
             "document %d stored from %s…: %s, %d pages",
             doc_id,
@@ -180,9 +272,21 @@ class Ingestor:
             len(pages),
         )
         self._index(doc_id)
-        if release_source:
-            release(intake)
-        return Outcome(filing.status, doc_id, filing.review_reason)  # type: ignore[arg-type]
+        self._release(held, intake, release_source)
+        ocr_ran = any(p.source == "ocr" and p.error is None for p in pages)
+        return Outcome(filing.status, doc_id, filing.review_reason, ocr_ran)  # type: ignore[arg-type]
+
+    def _release(self, held: Claim, intake: Intake, release_source: bool) -> None:
+        """Remove a stored file, unless it changed since it was read: that is put back."""
+        if not release_source:
+            return
+        if same_file_still_there(intake):
+            intake.path.unlink(missing_ok=True)
+        else:
+            # Never remove what a writer changed after it was read: it is a new version,
+            # taken again from the inbox.
+            log.warning("file changed after it was read (%s…); taken again", intake.sha256[:12])
+            unclaim(held)
 
     def _decide(self, pages: list[PageText]) -> Filing:
         return decide_filing(
@@ -234,79 +338,97 @@ class Ingestor:
         except (BrokenProcessPool, TimeoutError):
             self._replace_pool(pool)
             return []
+        except Exception as exc:  # noqa: BLE001 - classified: the world's is raised again
+            if not_ready(exc) is not None:
+                raise
+            return []
 
     def _index(self, doc_id: int) -> None:
         if self.indexer is not None:
             self.indexer.enqueue([doc_id])
 
     def _duplicate(
-        self, intake: Intake, existing: DocumentSummary, release_source: bool
+        self, held: Claim, intake: Intake, existing: DocumentSummary, release_source: bool
     ) -> Outcome:
         doc_id, status, existing_name = existing.id, existing.status, existing.source_name
         # The same name and bytes again is most often this very file, stored just before a
         # crash and taken again at the restart; say so rather than call it a duplicate.
-        name = display_name(intake.path)
+        name = display_name(held.original)
         kind = "received again" if name == existing_name else "duplicate received"
         self.store.add_event(doc_id, kind, {"source_name": name}, actor=self.actor)
         log.info("duplicate of document %d (%s…) released", doc_id, intake.sha256[:12])
         if status == "quarantined":
             quarantine_file(intake.path, self.store.settings.quarantine_dir, doc_id, copy=True)
-        if release_source:
-            release(intake)
+        self._release(held, intake, release_source)
         return Outcome("duplicate", doc_id)
 
     def _quarantine(
         self,
-        path: Path,
+        held: Claim,
         intake: Intake | None,
         reason: str,
         release_source: bool,
         *,
         archived: bool = False,
     ) -> Outcome:
-        try:
+        path = held.path
+        if intake is not None and release_source and not same_file_still_there(intake):
+            # Half a file reads as a broken one: a writer that came back is not done.
+            raise StillBeingWrittenError("the file changed while it was read")
+        # An entry read not at all (a link, a FIFO, empty) has no hash to know it again by:
+        # its file identity keeps a crash between the row and the move from making two rows.
+        key = entry_key(path) if intake is None else None
+        doc_id = self.store.find_quarantined_entry(key) if key is not None else None
+        if doc_id is None:
             if intake is not None and not archived:
                 self.store.archive.store(path, intake.sha256)
             doc_id = self.store.add_document(
                 NewDocument(
                     sha256=intake.sha256 if intake else None,
-                    source_name=display_name(path),
-                    source_path=display_path(path),
+                    source_name=display_name(held.original),
+                    source_path=display_path(held.original),
                     status="quarantined",
                     media_type=intake.media_type if intake else None,
                     size_bytes=intake.size_bytes if intake else None,
                     review_reason=reason,
                     events=[("received", None), ("quarantined", {"reason": reason})],
                     actor=self.actor,
-                )
+                ),
+                entry_key=key,
             )
-        except ChartclerkError as exc:
-            log.error("could not record quarantine of a file: %s", exc)
-            raise
-        log.warning("document %d quarantined: %s", doc_id, reason)
+            log.warning("document %d quarantined: %s", doc_id, reason)
+            self._index(doc_id)
         # Bytes that were read are archived, so the operator gets a copy; an entry that
         # could not be read (a link, a FIFO, no permission) is moved out of the inbox.
         copy = intake is not None or not release_source
         quarantine_file(path, self.store.settings.quarantine_dir, doc_id, copy=copy)
-        if intake is not None and release_source:
-            release(intake)
-        self._index(doc_id)
+        if intake is not None:
+            self._release(held, intake, release_source)
         return Outcome("quarantined", doc_id, reason)
 
 
+def entry_key(path: Path) -> str | None:
+    """Device, inode and change time of an entry: the same entry, untouched, after a crash."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    return f"{info.st_dev}:{info.st_ino}:{info.st_ctime_ns}"
+
+
 def _new_document(
-    intake: Intake, pages: list[PageText], filing: Filing, actor: Actor
+    held: Claim, intake: Intake, pages: list[PageText], filing: Filing, actor: Actor
 ) -> NewDocument:
     confidences = [p.confidence for p in pages if p.confidence is not None]
     events: list[tuple[str, dict[str, object] | None]] = [
-        ("received", {"source_name": display_name(intake.path), "bytes": intake.size_bytes}),
+        ("received", {"source_name": display_name(held.original), "bytes": intake.size_bytes}),
         ("read", {"pages": len(pages), "ocr_pages": len(confidences)}),
         (filing.status, {"reason": filing.review_reason, "mrn": filing.patient_mrn}),
     ]
     return NewDocument(
         sha256=intake.sha256,
-        source_name=display_name(intake.path),
-        source_path=display_path(intake.path),
+        source_name=display_name(held.original),
+        source_path=display_path(held.original),
         media_type=intake.media_type,
         size_bytes=intake.size_bytes,
         events=events,

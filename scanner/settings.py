@@ -16,10 +16,21 @@ class WatchSettings(BaseModel):
     polling: bool = False
     poll_interval_seconds: float = Field(default=2.0, gt=0)
     stable_seconds: float = Field(default=2.0, ge=0)
+    # On a share, attribute caches lag and scanners pause mid-file: wait longer there.
+    polling_stable_seconds: float = Field(default=15.0, ge=0)
+    # The inbox is a share's mount point: an unmounted (plain) folder there is an error.
+    require_mount: bool = False
     catchup_interval_seconds: float = Field(default=300.0, gt=0)
     ignore_patterns: list[str] = Field(
         default_factory=lambda: [".*", "*.part", "*.tmp", "*.crdownload", "~$*", "Thumbs.db"]
     )
+
+    @property
+    def effective_stable_seconds(self) -> float:
+        """How long a file must stay unchanged: longer when polling a network share."""
+        if self.polling:
+            return max(self.stable_seconds, self.polling_stable_seconds)
+        return self.stable_seconds
 
 
 class OcrSettings(BaseModel):

@@ -28,6 +28,7 @@ from pathlib import Path
 from clerk.config import Settings, load_config
 from index import SearchIndex
 from records.store import Store
+from scanner.dropped.claim import PROCESSING
 from scanner.dropped.stability import is_ignored
 from synthetic import DocumentSpec, generate_patients, write_document, write_registry_csv
 from synthetic.spec import DOC_TYPES
@@ -406,6 +407,10 @@ def _check_documents(ws: Workspace, store: Store, drops: list[Drop], report: Rep
             report.problems.append(
                 f"stored and still in the inbox after the drain ({str(sha)[:12]})"
             )
+    processing = ws.inbox / PROCESSING
+    left = [p for p in processing.iterdir()] if processing.is_dir() else []
+    if left:
+        report.problems.append(f"{len(left)} file(s) left in the processing folder")
     retaken = 0
     for doc in docs:
         detail = store.get_document(doc.id)
@@ -525,5 +530,131 @@ def kill_storm(
         report.problems.append(f"SIGTERM exit code {code} (expected 0)")
     report.problems += report.daemon_exits
     verify(ws, feeder.drops, report)
+    log_problems(ws, report)
+    return report
+
+
+# -- a network share: a writer that pauses mid-file --------------------------------------------
+
+
+def share_workspace(root: Path, stable: float) -> Workspace:
+    """A workspace whose daemon polls the inbox as it would a network share."""
+    ws = make_workspace(root)
+    text = ws.config.read_text(encoding="utf-8")
+    for old, new in (
+        ("polling: false ", "polling: true "),
+        ("poll_interval_seconds: 2 ", "poll_interval_seconds: 0.5 "),
+        ("polling_stable_seconds: 15 ", f"polling_stable_seconds: {stable} "),
+    ):
+        assert old in text, old
+        text = text.replace(old, new)
+    ws.config.write_text(text, encoding="utf-8")
+    return ws
+
+
+def paused_writer(
+    root: Path,
+    *,
+    pause: float = 5.0,
+    stable: float = 8.0,
+    files: int = 2,
+    seed: int = 3,
+    say: Callable[[str], None] = lambda _line: None,
+) -> Report:
+    """A scanner on an SMB share: writes half of each file, pauses ``pause`` s, writes the rest.
+
+    The daemon polls (``polling: true``, ``polling_stable_seconds: stable``). Checked: every
+    stored document has every page (its bytes are the whole file), and the file was never
+    moved or removed from under the writer while it held it open.
+    """
+    ws = share_workspace(root, stable)
+    people = generate_patients(30, seed=seed)
+    write_registry_csv(people, ws.root / "registry.csv")
+    cli(ws, "patients", "import", str(ws.root / "registry.csv"))
+    sources = []
+    for i in range(files):
+        spec = DocumentSpec(
+            patient=people[i], doc_type=DOC_TYPES[i % len(DOC_TYPES)], pages=3, content_seed=i
+        )
+        sources.append(write_document(spec, seed + i, ws.stage, "pdf_text", name=f"share-{i}.pdf"))
+    report = Report()
+    drops: list[Drop] = []
+    with running(ws) as daemon:
+        wait_until(lambda: _log_count(ws, CATCH_UP) > 0 or not daemon.alive(), 60)
+        for source in sources:
+            data = source.read_bytes()
+            target = ws.inbox / source.name
+            drops.append(Drop(source.name, hashlib.sha256(data).hexdigest(), "paused"))
+            with target.open("wb") as out:
+                out.write(data[: len(data) // 2])
+                out.flush()
+                say(f"  {source.name}: half written, pausing {pause:.0f} s")
+                time.sleep(pause)
+                held = os.fstat(out.fileno())
+                there = target.exists() and target.stat().st_ino == held.st_ino
+                if held.st_nlink == 0 or not there:
+                    report.problems.append(f"{source.name} was taken from under its writer")
+                out.write(data[len(data) // 2 :])
+        ok = wait_until(lambda: not inbox_files(ws), stable * 4 + 60)
+        if not ok:
+            report.problems.append("the paused files were not taken after they were finished")
+        code = daemon.terminate()
+    if code != 0:
+        report.problems.append(f"SIGTERM exit code {code}")
+    verify(ws, drops, report, reindex=False)
+    store = Store(ws.settings().store)
+    try:
+        for doc in store.list_documents():
+            if doc.pages != 3:
+                report.problems.append(f"document {doc.id} has {doc.pages} of 3 pages")
+    finally:
+        store.close()
+    log_problems(ws, report)
+    return report
+
+
+# -- reindex while the daemon indexes ----------------------------------------------------------
+
+
+def reindex_while_watching(
+    root: Path,
+    *,
+    docs: int = 24,
+    rebuilds: int = 3,
+    seed: int = 4,
+    say: Callable[[str], None] = lambda _line: None,
+) -> Report:
+    """``chartclerk reindex`` run again and again while the daemon stores and indexes files.
+
+    Checked without a final reindex: the index holds exactly the store's documents (a
+    rebuild must not drop what the daemon indexed while it read the store).
+    """
+    ws = make_workspace(root)
+    sources = setup(ws, docs, seed, image_every=0)
+    report = Report()
+    with running(ws) as daemon:
+        wait_until(lambda: _log_count(ws, CATCH_UP) > 0 or not daemon.alive(), 60)
+        feeder = Feeder(ws, sources, seed, gap=0.15)
+        feeder.start()
+        try:
+            for n in range(rebuilds):
+                result = cli(ws, "reindex")
+                say(f"  reindex {n + 1}/{rebuilds}: exit {result.returncode}")
+                if result.returncode != 0:
+                    report.problems.append(f"reindex failed: {result.stderr.strip()[-300:]}")
+        finally:
+            feeder.join()
+        ok = wait_until(lambda: drained(ws) or not daemon.alive(), 180, step=0.5)
+        if not ok:
+            report.problems.append("daemon did not drain")
+        code = daemon.terminate()
+    if code != 0:
+        report.problems.append(f"SIGTERM exit code {code}")
+    verify(ws, feeder.drops, report, reindex=False)
+    if report.index_lag_before_reindex:
+        report.problems.append(
+            f"{report.index_lag_before_reindex} document(s) missing from the index after "
+            "reindex ran while the daemon indexed"
+        )
     log_problems(ws, report)
     return report

@@ -248,6 +248,7 @@ def test_rebuild_replaces_content_in_a_fresh_folder(fresh: SearchIndex, tmp_path
     assert fresh.ids() == set(range(1, 11))
     assert sorted(p.name for p in tmp_path.iterdir() if "ix" in p.name) == [
         ".ix.rebuild.lock",
+        ".ix.write.lock",
         "ix",
     ]
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from chartclerk_errors import InputFileError, StoreError
+from chartclerk_errors import InputFileError, StillBeingWrittenError
 from records.archive import Archive
 from scanner.dropped.intake import sniff, take
 from scanner.dropped.quarantine import quarantine_name
@@ -89,7 +89,7 @@ def test_archive_refuses_bytes_that_do_not_match_their_hash(tmp_path: Path) -> N
     source = tmp_path / "a.png"
     source.write_bytes(b"changed after hashing")
     archive = Archive(tmp_path / "archive")
-    with pytest.raises(StoreError, match="does not match"):
+    with pytest.raises(StillBeingWrittenError, match="changed while it was copied"):
         archive.store(source, "0" * 64)
     assert not archive.path_for("0" * 64).exists()
 

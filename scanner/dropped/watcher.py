@@ -21,16 +21,33 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from chartclerk_errors import ChartclerkError, error_origin
+from chartclerk_errors import ChartclerkError, ConfigError, NotReadyError, error_origin
+from scanner.dropped.claim import FileInUseError
 from scanner.dropped.stability import StabilityTracker, files_in, is_ignored
 from scanner.settings import WatchSettings
 
 log = logging.getLogger("chartclerk.watch")
 TICK_SECONDS = 0.25
+INBOX_CHECK_SECONDS = 2.0
 # A file whose handling failed unexpectedly (database locked, disk full) is tried again after
 # this long, doubling on each further failure up to RETRY_MAX_SECONDS.
 RETRY_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
+
+
+def inbox_missing_message(root: Path) -> str:
+    """One line for an inbox folder that is not there."""
+    return f"inbox {root} does not exist (is the share mounted?); create it or fix inbox.path"
+
+
+def inbox_problem(settings: WatchSettings) -> str | None:
+    """Why the inbox cannot be watched (gone, or a share's mount point left unmounted); None: ok."""
+    root = settings.path
+    if not root.is_dir():
+        return inbox_missing_message(root)
+    if settings.require_mount and not os.path.ismount(root):
+        return f"inbox {root} is not a mount point (the share is not mounted)"
+    return None
 
 
 class _Notifier(FileSystemEventHandler):
@@ -39,8 +56,9 @@ class _Notifier(FileSystemEventHandler):
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.is_directory:
-            if event.event_type in ("created", "moved"):
-                # A whole folder dropped (or renamed into place) at once.
+            if event.event_type in ("created", "moved", "deleted"):
+                # A whole folder dropped (or renamed into place) at once; or a folder gone,
+                # perhaps the inbox itself (a share unmounted).
                 self.watcher.request_scan()
             return
         for raw in (event.src_path, getattr(event, "dest_path", "")):
@@ -57,6 +75,7 @@ class InboxWatcher:
         handle: Callable[[Path], object],
         workers: int,
         periodic: Sequence[tuple[float, Callable[[InboxWatcher], object]]] = (),
+        on_missing: Callable[[str | None], object] | None = None,
     ) -> None:
         """Set up a watcher.
 
@@ -66,11 +85,16 @@ class InboxWatcher:
             workers: how many files are handled at once.
             periodic: (interval in seconds, task) pairs run on the watcher's own thread,
                 such as the heartbeat and the retry of deferred index writes.
+            on_missing: told at each scan whether the inbox folder is gone (a message) or
+                there (None).
         """
+        self.on_missing = on_missing
+        self._missing = False
+        self._rewatch = threading.Event()
         self.settings = settings
         self.root = settings.path
         self.handle = handle
-        self.tracker = StabilityTracker(settings.stable_seconds)
+        self.tracker = StabilityTracker(settings.effective_stable_seconds)
         self.workers = workers
         self.periodic = list(periodic)
         self.in_flight: dict[Path, Future[object]] = {}
@@ -88,6 +112,8 @@ class InboxWatcher:
 
     def scan(self) -> int:
         """Walk the inbox (links are listed, never followed); returns how many files it saw."""
+        if not self.check_inbox():
+            return 0
         seen = 0
         for path in files_in(self.root, self.settings.ignore_patterns):
             self.tracker.observe(path)
@@ -101,31 +127,73 @@ class InboxWatcher:
             return PollingObserver(timeout=self.settings.poll_interval_seconds)
         return Observer()
 
+    def check_inbox(self) -> bool:
+        """True when the inbox folder is there; tells ``on_missing`` when that changes.
+
+        A share that is not mounted leaves an empty mount point or nothing: either way the
+        daemon must say so, not watch an empty local folder for months.
+        """
+        problem = inbox_problem(self.settings)
+        present = problem is None
+        if present and self._missing:
+            # Back (the share remounted): its events come from a new watch on the folder.
+            self._rewatch.set()
+            self.request_scan()
+        self._missing = not present
+        if self.on_missing is not None:
+            self.on_missing(problem)
+        return present
+
     def run(self, stop: threading.Event) -> None:
-        """Catch up, then watch until ``stop`` is set; finishes the files in hand before return."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Catch up, then watch until ``stop`` is set; finishes the files in hand before return.
+
+        Raises:
+            ConfigError: the inbox folder does not exist (it is never created here).
+        """
+        problem = inbox_problem(self.settings)
+        if problem is not None:
+            raise ConfigError(problem)
         observer = self._observer()
         observer.schedule(_Notifier(self), str(self.root), recursive=True)
         observer.start()
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="ingest")
         try:
-            self._loop(stop, pool)
+            self._loop(stop, pool, observer)
         finally:
             observer.stop()
             pool.shutdown(wait=True)
             observer.join()
             log.info("watcher stopped")
 
-    def _loop(self, stop: threading.Event, pool: ThreadPoolExecutor) -> None:
+    def _watch_again(self, observer: BaseObserver) -> None:
+        self._rewatch.clear()
+        try:
+            observer.unschedule_all()
+            observer.schedule(_Notifier(self), str(self.root), recursive=True)
+        except OSError as exc:
+            log.error("could not watch the inbox again: %s", exc.strerror)
+
+    def _loop(
+        self, stop: threading.Event, pool: ThreadPoolExecutor, observer: BaseObserver
+    ) -> None:
         log.info("catch-up scan found %d file(s) in the inbox", self.scan())
         next_scan = time.monotonic() + self.settings.catchup_interval_seconds
         next_runs = [time.monotonic() + interval for interval, _ in self.periodic]
+        next_check = time.monotonic() + INBOX_CHECK_SECONDS
         while not stop.is_set():
             now = time.monotonic()
+            if now >= next_check:
+                # A share can go away without an event; a stat now and then notices.
+                self.check_inbox()
+                next_check = now + INBOX_CHECK_SECONDS
             if now >= next_scan or self._scan_requested.is_set():
                 self._scan_requested.clear()
                 self.scan()
-                next_scan = now + self.settings.catchup_interval_seconds
+                # While the inbox is gone, look for its return often.
+                interval = self.settings.catchup_interval_seconds
+                next_scan = now + (min(interval, 5.0) if self._missing else interval)
+            if self._rewatch.is_set():
+                self._watch_again(observer)
             for i, (interval, task) in enumerate(self.periodic):
                 if now >= next_runs[i]:
                     self._run_task(task)
@@ -139,6 +207,32 @@ class InboxWatcher:
         except Exception as exc:  # noqa: BLE001 - a failed heartbeat must not stop the daemon
             log.error("periodic task failed: %s", error_origin(exc))
 
+    def _retry(self, path: Path, error: BaseException) -> None:
+        """Offer a file whose handling failed again later; it is back in the inbox.
+
+        The pipeline raises only the world's failures (a file's own bytes end in review or
+        quarantine), so this is a wait for the store, the disk or tesseract, not a loop on
+        a file's content. A file its writer still holds is simply looked at again.
+        """
+        if isinstance(error, FileInUseError):
+            self.tracker.retry_later(
+                path, max(self.settings.effective_stable_seconds, RETRY_SECONDS)
+            )
+            return
+        failures = self._failures.get(path, 0) + 1
+        self._failures[path] = failures
+        delay = min(RETRY_SECONDS * 2 ** (failures - 1), RETRY_MAX_SECONDS)
+        if isinstance(error, NotReadyError):
+            log.warning("file waits: %s (%s); retrying in %.0f s", error.kind, error, delay)
+        else:
+            log.error(
+                "ingest failed unexpectedly (%s: %s); retrying in %.0f s",
+                error_origin(error),
+                error if isinstance(error, ChartclerkError) else "no message: may hold PHI",
+                delay,
+            )
+        self.tracker.retry_later(path, delay)
+
     def _dispatch(self, pool: ThreadPoolExecutor) -> None:
         for path, future in list(self.in_flight.items()):
             if future.done():
@@ -147,18 +241,7 @@ class InboxWatcher:
                 if error is None:
                     self._failures.pop(path, None)
                     continue
-                # The file is still in the inbox (nothing is released before it is stored):
-                # try it again later rather than leave it until it changes or a restart.
-                failures = self._failures.get(path, 0) + 1
-                self._failures[path] = failures
-                delay = min(RETRY_SECONDS * 2 ** (failures - 1), RETRY_MAX_SECONDS)
-                log.error(
-                    "ingest failed unexpectedly (%s: %s); retrying in %.0f s",
-                    error_origin(error),
-                    error if isinstance(error, ChartclerkError) else "no message: may hold PHI",
-                    delay,
-                )
-                self.tracker.retry_later(path, delay)
+                self._retry(path, error)
         # Hand out only as many files as there are threads, so a stop leaves the rest
         # untouched in the inbox.
         room = self.workers - len(self.in_flight)

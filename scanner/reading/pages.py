@@ -16,7 +16,7 @@ from typing import Literal
 import pypdfium2 as pdfium
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from chartclerk_errors import InputFileError
+from chartclerk_errors import InputFileError, content_reason, not_ready
 
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/tiff", "image/bmp", "image/gif"}
 
@@ -136,8 +136,24 @@ def plan_pages(
         text_layer_min_chars: a PDF page with fewer characters of text layer is OCR'd.
 
     Raises:
-        InputFileError: the file cannot be opened (corrupt, encrypted, not a page format).
+        InputFileError: the file cannot be opened (corrupt, encrypted, not a page format):
+            whatever a decoder raised on the file's bytes, with a one-line reason.
+        NotReadyError: the world failed (disk, permissions), not the file.
     """
+    try:
+        return _plan(path, media_type, options, text_layer_min_chars)
+    except InputFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - classified: any decoder's surprise ends the file
+        failure = not_ready(exc)
+        if failure is not None:
+            raise failure from None  # ours pickle back to the daemon; a decoder's may not
+        raise InputFileError(content_reason(exc)) from None
+
+
+def _plan(
+    path: Path, media_type: str, options: ReadOptions, text_layer_min_chars: int
+) -> list[PageJob]:
     if media_type == "application/pdf":
         return _plan_pdf(path, options, text_layer_min_chars)
     if media_type in IMAGE_TYPES:
