@@ -79,6 +79,8 @@ class PageView:
     source: str
     rotation: int
     error: str | None
+    # The tesseract passes the page cost: {"kind", "seconds", "why"} each, in order.
+    passes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ class DocumentDetail:
                 "source": p.source,
                 "rotation": p.rotation,
                 "error": p.error,
+                "passes": p.passes,
             }
             for p in self.pages
         ]

@@ -265,11 +265,20 @@ def _new_document(intake: Intake, pages: list[PageText], filing: Filing) -> NewD
         ocr_confidence=sum(confidences) / len(confidences) if confidences else None,
         service_date=filing.service_date,
         decision=filing.decision,
-        pages=[_new_page(p) for p in pages],
+        pages=[_new_page(p, filing) for p in pages],
         identifiers=filing.identifiers,
         events=events,
     )
 
 
-def _new_page(page: PageText) -> NewPage:
-    return NewPage(page.number, page.text, page.confidence, page.source, page.rotation, page.error)
+def _new_page(page: PageText, filing: Filing) -> NewPage:
+    passes = [*page.passes, *(filing.second_look_passes if page.number == 1 else ())]
+    return NewPage(
+        page.number,
+        page.text,
+        page.confidence,
+        page.source,
+        page.rotation,
+        page.error,
+        [p.to_json() for p in passes],
+    )

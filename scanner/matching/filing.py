@@ -30,7 +30,7 @@ from scanner.matching.decision import (
 )
 from scanner.ocr import reread_top
 from scanner.reading.pages import PageJob
-from scanner.reading.pagetext import PageText
+from scanner.reading.pagetext import OcrPass, PageText
 
 # Review reasons that more identifiers can resolve (see ``recoverable``). A conflict or a
 # second patient never goes away by reading more: extra readings only ever add identifiers.
@@ -84,6 +84,8 @@ class Filing:
     service_date: date | None
     decision: dict[str, Any] | None
     identifiers: list[tuple[str, str, int | None]] = field(default_factory=list)
+    # The tesseract passes of the second look, paid for page 1.
+    second_look_passes: tuple[OcrPass, ...] = ()
 
 
 def decide_filing(
@@ -113,6 +115,7 @@ def decide_filing(
     decision = match(identifiers)
     unread = [p.number for p in pages if p.error]
     look: dict[str, Any] | None = None
+    look_passes: list[OcrPass] = []
     job = pages[0].job if pages else None
     if (
         job is not None
@@ -120,7 +123,7 @@ def decide_filing(
         and _worth_second_look(decision, identifiers, pages, settings.second_look)
     ):
         identifiers, decision, look = _second_look(
-            pages[0], job, identifiers, decision, match, settings, today, reread
+            pages[0], job, identifiers, decision, match, settings, today, reread, look_passes
         )
     reason = decision.reason
     status = decision.action if decision.action == "file" else "review"
@@ -137,6 +140,7 @@ def decide_filing(
         service_date=identifiers.service_dates[0] if identifiers.service_dates else None,
         decision=_decision_json(decision, look),
         identifiers=identifier_rows(identifiers),
+        second_look_passes=tuple(look_passes),
     )
 
 
@@ -193,6 +197,7 @@ def _second_look(
     settings: FilingSettings,
     today: date,
     reread: Rereader,
+    spent: list[OcrPass],
 ) -> tuple[Identifiers, MatchDecision, dict[str, Any]]:
     """Read the top of ``page`` again, pass by pass, until the document may be filed.
 
@@ -206,6 +211,7 @@ def _second_look(
     for psm, angle in look.passes:
         passes += 1
         readings = reread(job, page.rotation, look.top_fraction, psm, (angle,))
+        spent.extend(p for r in readings for p in r.passes)
         extra = extract_identifiers(
             [_as_page(r, page.number) for r in readings], settings.identifiers, today=today
         )
