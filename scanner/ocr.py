@@ -89,9 +89,14 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
+def worker_count(workers: int) -> int:
+    """How many OCR worker processes ``ocr.workers`` means (0: one per core)."""
+    return workers or os.cpu_count() or 1
+
+
 def make_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of OCR worker processes (``workers`` 0 means one per core)."""
-    count = workers or os.cpu_count() or 1
+    count = worker_count(workers)
     # spawn, not fork: the daemon has observer and ingest threads, and forking a
     # threaded process can copy a held lock into the child.
     return ProcessPoolExecutor(count, mp_context=get_context("spawn"), initializer=_init_worker)

@@ -43,11 +43,17 @@ class PageJob:
     index: int
     options: ReadOptions
     text_layer_min_chars: int = 20
+    pixels: int = 0
 
     @property
     def number(self) -> int:
         """The 1-based page number."""
         return self.index + 1
+
+    @property
+    def cost(self) -> float:
+        """What reading the page is expected to cost, relative to other pages: its pixels."""
+        return float(self.pixels)
 
 
 def count_image_frames(path: Path, max_pixels: int) -> int:
@@ -56,13 +62,23 @@ def count_image_frames(path: Path, max_pixels: int) -> int:
     Raises:
         InputFileError: not a readable image, or a frame larger than the pixel limit.
     """
+    return len(image_frame_pixels(path, max_pixels))
+
+
+def image_frame_pixels(path: Path, max_pixels: int) -> list[int]:
+    """The pixel count of every page (frame) of an image file, checking each is sane.
+
+    Raises:
+        InputFileError: not a readable image, or a frame larger than the pixel limit.
+    """
     try:
         with _bomb_warning_as_check(), Image.open(path) as image:
-            frames = getattr(image, "n_frames", 1)
-            for index in range(frames):
+            sizes = []
+            for index in range(getattr(image, "n_frames", 1)):
                 image.seek(index)
                 _check_pixels(image.size, max_pixels)
-            return frames
+                sizes.append(image.size[0] * image.size[1])
+            return sizes
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InputFileError(f"unreadable image: {_first_line(exc)}") from exc
     except Image.DecompressionBombError as exc:
@@ -141,14 +157,16 @@ def plan_pages(
     if media_type == "application/pdf":
         return _plan_pdf(path, options, text_layer_min_chars)
     if media_type in IMAGE_TYPES:
-        frames = count_image_frames(path, options.max_pixels)
-        _check_page_count(frames, options.max_pages)
-        return [PageJob(str(path), "image", i, options) for i in range(frames)]
+        sizes = image_frame_pixels(path, options.max_pixels)
+        _check_page_count(len(sizes), options.max_pages)
+        return [
+            PageJob(str(path), "image", i, options, pixels=pixels) for i, pixels in enumerate(sizes)
+        ]
     raise InputFileError("not a PDF or an image (unrecognised file contents)")
 
 
-def pdf_page_count(path: Path) -> int:
-    """How many pages a PDF has, by pdfium, which opens what pdfminer is slow to.
+def pdf_page_sizes(path: Path) -> list[tuple[float, float]]:
+    """The size in points of every page of a PDF (read from the page tree, not rendered).
 
     Raises:
         InputFileError: encrypted, corrupt or truncated beyond repair.
@@ -161,19 +179,31 @@ def pdf_page_count(path: Path) -> int:
             raise InputFileError("password-protected PDF") from exc
         raise InputFileError(f"unreadable PDF: {_first_line(exc)}") from exc
     try:
-        return len(pdf)
+        sizes = []
+        for index in range(len(pdf)):
+            try:
+                sizes.append(pdf.get_page_size(index))
+            except pdfium.PdfiumError:
+                sizes.append((612.0, 792.0))  # the page fails when read, on its own
+        return sizes
     finally:
         pdf.close()
 
 
 def _plan_pdf(path: Path, options: ReadOptions, min_chars: int) -> list[PageJob]:
-    count = pdf_page_count(path)
-    if count == 0:
+    sizes = pdf_page_sizes(path)
+    if not sizes:
         raise InputFileError("PDF has no pages")
-    _check_page_count(count, options.max_pages)
+    _check_page_count(len(sizes), options.max_pages)
+    scale = (options.dpi / 72) ** 2
     # Every page goes to the workers, which read its text layer and OCR it only when the
     # layer is missing or too thin: text-layer pages are read on all cores too.
-    return [PageJob(str(path), "pdf", i, options, min_chars) for i in range(count)]
+    return [
+        PageJob(
+            str(path), "pdf", i, options, min_chars, int(min(w * h * scale, options.max_pixels))
+        )
+        for i, (w, h) in enumerate(sizes)
+    ]
 
 
 def _check_page_count(count: int, max_pages: int) -> None:
