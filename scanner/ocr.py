@@ -94,9 +94,38 @@ def worker_count(workers: int) -> int:
     return workers or os.cpu_count() or 1
 
 
+# Workers started by start_workers_early, waiting for the first make_pool to claim them.
+_early: tuple[int, ProcessPoolExecutor] | None = None
+
+
+def start_workers_early(workers: int = 0) -> None:
+    """Start OCR workers now, to be claimed by the first :func:`make_pool` of that size.
+
+    ``chartclerk ingest`` and ``watch`` call this before importing the rest of the
+    program: the workers' own start (a Python each, importing this module) then overlaps
+    the main process's imports and set-up instead of following them.
+    """
+    global _early
+    count = worker_count(workers)
+    pool = _new_pool(count)
+    for _ in range(count):
+        pool.submit(os.getpid)  # each submit starts one worker
+    _early = (count, pool)
+
+
 def make_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of OCR worker processes (``workers`` 0 means one per core)."""
+    global _early
     count = worker_count(workers)
+    if _early is not None:
+        early, _early = _early, None
+        if early[0] == count:
+            return early[1]
+        early[1].shutdown(wait=False, cancel_futures=True)
+    return _new_pool(count)
+
+
+def _new_pool(count: int) -> ProcessPoolExecutor:
     # spawn, not fork: the daemon has observer and ingest threads, and forking a
     # threaded process can copy a held lock into the child.
     return ProcessPoolExecutor(count, mp_context=get_context("spawn"), initializer=_init_worker)
