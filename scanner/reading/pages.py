@@ -127,7 +127,7 @@ def render_pdf_page(path: Path, index: int, dpi: int, max_pixels: int) -> Image.
     try:
         page = pdf[index]
         width, height = page.get_size()
-        scale = dpi / 72
+        scale = min(dpi, _scanned_dpi(page, width) or dpi) / 72
         pixels = width * scale * height * scale
         if pixels > max_pixels:
             # An oversized page (a poster, a bad MediaBox) is read at what fits the limit.
@@ -138,6 +138,24 @@ def render_pdf_page(path: Path, index: int, dpi: int, max_pixels: int) -> Image.
         return image.convert("L") if image.mode != "L" else image
     finally:
         pdf.close()
+
+
+def _scanned_dpi(page: pdfium.PdfPage, width: float) -> float | None:
+    """The resolution of a page that is one scanned image, or None for any other page.
+
+    A 200-dpi fax rendered at 300 dpi would give tesseract twice the pixels to read and
+    no more detail: such a page is rendered at its own resolution (up to ``ocr.dpi``).
+    """
+    objects = list(page.get_objects(max_depth=1))
+    if len(objects) != 1 or objects[0].type != pdfium.raw.FPDF_PAGEOBJ_IMAGE:
+        return None
+    image = objects[0]
+    assert isinstance(image, pdfium.PdfImage)
+    left, _, right, _ = image.get_bounds()
+    if right - left < width * 0.9:
+        return None  # an image on part of the page only
+    native = image.get_px_size()[0] * 72 / (right - left)
+    return native if native >= 150 else None
 
 
 def plan_pages(
