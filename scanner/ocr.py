@@ -40,6 +40,8 @@ EXIF_ORIENTATION = 0x0112
 # Formats tesseract's image library reads as well as Pillow does.
 DIRECT_FORMATS = {"PNG", "JPEG", "TIFF"}
 REAL_WORD = re.compile(r"[A-Za-z]{3,}|\d{3,}")
+Region = tuple[float, float, float, float]
+"""(left, top, right, bottom) of part of a page, as shares of its width and height."""
 # OSD's orientation confidence from which its answer is taken without trying other turns.
 OSD_SURE = 0.5
 
@@ -315,16 +317,24 @@ def _look_for_rotation(
 def reread_top(
     job: PageJob,
     rotation: int,
-    fraction: float,
+    region: float | Region,
     psm: int,
     angles: Sequence[float] = (0.0,),
 ) -> list[PageText]:
-    """Read the top ``fraction`` of a page again, once per small ``angle``; for the filing stage.
+    """Read a region of a page again, once per small ``angle``; for the filing stage.
 
     A patient label pasted a little crooked over the letterhead shares tesseract's lines with
     the address beside it and comes out garbled. Read on its own, with another page
     segmentation mode (``psm``) and turned back by a degree or two, it usually reads clean.
     The page is first turned by ``rotation`` (the quarter turn it was read at).
+
+    Args:
+        job: how the page was read.
+        rotation: the quarter turn the page was read at.
+        region: (left, top, right, bottom) as shares of the turned page's width and
+            height, or one number: that share of the page from the top, full width.
+        psm: tesseract's page segmentation mode.
+        angles: degrees to turn the region counter-clockwise, one reading each.
 
     Returns:
         One reading per angle, with the page's number; empty when the page cannot be read.
@@ -335,7 +345,16 @@ def reread_top(
         return []
     if rotation:
         image = image.rotate(rotation, expand=True)
-    top = image.crop((0, 0, image.width, max(1, int(image.height * fraction))))
+    left, top_share, right, bottom = (
+        (0.0, 0.0, 1.0, region) if isinstance(region, float | int) else region
+    )
+    box = (
+        int(image.width * left),
+        int(image.height * top_share),
+        max(int(image.width * left) + 1, int(image.width * right)),
+        max(int(image.height * top_share) + 1, int(image.height * bottom)),
+    )
+    top = image.crop(box)
     if top.mode == "1":
         top = top.convert("L")
     options = job.options

@@ -10,6 +10,7 @@ keeping text-layer PDFs well above 100 pages a second.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import re
 from dataclasses import dataclass
@@ -103,6 +104,17 @@ def read_text_layer(page: pdfium.PdfPage, number: int) -> PageText:
 # Each OCR worker keeps the PDF it is reading open: the pages of one document come to it
 # one after another, and reopening costs a parse of the page tree every time.
 _open: tuple[str, pdfium.PdfDocument] | None = None
+
+
+def _close_open() -> None:
+    global _open
+    if _open is not None:
+        _open[1].close()
+        _open = None
+
+
+# A worker's last PDF is closed as it exits, not left for pdfium's finaliser to complain of.
+atexit.register(_close_open)
 
 
 def _document(path: str) -> pdfium.PdfDocument:
