@@ -62,8 +62,8 @@ def test_urgent_jobs_and_bigger_pages_go_first(scheduler: PageScheduler) -> None
     # Both workers busy, then a small page, a big page and an urgent job queue up.
     busy = [scheduler.submit(time.sleep, 1.0, limit=30.0) for _ in range(2)]
     order = [
-        scheduler.submit(time.monotonic, cost=1.0),
-        scheduler.submit(time.monotonic, cost=100.0),
+        scheduler.submit(time.monotonic, cost=0.4),  # a fax page: 0.4 s expected
+        scheduler.submit(time.monotonic, cost=1.0),  # a 300-dpi page
         scheduler.submit(time.monotonic, priority=URGENT),
     ]
     _wait(scheduler, [*busy, *order])
@@ -122,3 +122,14 @@ def test_a_hanging_page_in_a_busy_batch_ends_only_itself(
     for name in ("ordinary1.png", "ordinary2.png", "ordinary3.png"):
         assert errors[name] == [None], name
     assert [o.kind for o in outcomes[2:]] == ["filed"] * 3
+
+
+def test_a_page_queued_long_after_does_not_overtake_by_more_than_its_cost(
+    scheduler: PageScheduler,
+) -> None:
+    busy = [scheduler.submit(time.sleep, 1.5, limit=30.0) for _ in range(2)]
+    early = scheduler.submit(time.monotonic, cost=0.1)
+    time.sleep(0.5)
+    late_big = scheduler.submit(time.monotonic, cost=0.3)  # 0.2 s more, 0.5 s later
+    _wait(scheduler, [*busy, early, late_big])
+    assert early.result() < late_big.result()

@@ -5,8 +5,9 @@ pool is only ever handed as many jobs as it has workers, so
 
 - a page's time counts from when a worker starts it, never while it waits behind a
   300-page scan;
-- the queue is ordered by expected cost (waiting documents' small jobs first, then the
-  biggest pages), so a batch does not end with one core reading a big page alone;
+- the queue is ordered by expected cost (jobs a document waits on alone first, then the
+  biggest pages of those queued together), so a batch does not end with one core reading
+  a big page alone;
 - a page that hangs a worker (stuck in a decoder, where tesseract's own time limit cannot
   reach) ends only itself: its worker is ended, the page is given up, and the page that
   was running beside it is started again on a fresh worker;
@@ -47,7 +48,7 @@ class JobCrashedError(Exception):
 
 @dataclass(order=True)
 class _Task:
-    order: tuple[int, float, int]
+    order: tuple[int, float, int]  # (class, queued at less expected seconds, sequence)
     fn: Callable[..., Any] = field(compare=False)
     args: tuple[Any, ...] = field(compare=False)
     limit: float = field(compare=False)
@@ -94,12 +95,17 @@ class PageScheduler:
         cost: float = 0.0,
         limit: float = 600.0,
     ) -> Future[Any]:
-        """Queue ``fn(*args)`` to run in a worker; larger ``cost`` runs first within a class.
+        """Queue ``fn(*args)`` to run in a worker, by priority class, then expected end.
+
+        Within a class, jobs go by when they were queued less their expected ``cost`` in
+        seconds: of the pages of documents queued together the biggest go first (so a
+        batch does not end on one big page), while a page queued long after others does
+        not overtake them by more than it is expected to cost (none starves).
 
         ``limit`` is how long the job may run once a worker has started it; past that its
         future fails with :class:`JobStuckError` and its worker is ended.
         """
-        task = _Task((priority, -cost, next(self._count)), fn, args, limit)
+        task = _Task((priority, time.monotonic() - cost, next(self._count)), fn, args, limit)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the OCR workers are stopped")
