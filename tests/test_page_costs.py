@@ -107,3 +107,18 @@ def test_documents_show_lists_each_pages_passes(tmp_path: Path, config_path: Pat
         first = page["passes"][0]
         assert first["kind"] == "read" and first["why"] == "page"
         assert isinstance(first["seconds"], float) and first["seconds"] > 0
+
+
+def test_a_scanned_pdf_page_is_read_at_its_own_resolution(tmp_path: Path) -> None:
+    from PIL import ImageChops, ImageStat
+
+    from scanner.reading.pages import render_pdf_page
+    from synthetic import render_pages
+    from synthetic.files import write_image_pdf
+
+    fax = render_pages(spec_for(patients()[1], layout="fax"), 7)[0]  # 200 dpi, bilevel
+    path = write_image_pdf([fax], tmp_path / "fax.pdf")
+    page = render_pdf_page(path, 0, 300, 89_000_000)
+    assert page.size == fax.size, "not blown up to 300 dpi"
+    difference = ImageStat.Stat(ImageChops.difference(page, fax.convert("L"))).mean[0]
+    assert difference < 5, "the page's own pixels, not a negative"

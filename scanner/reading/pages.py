@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Literal
 
 import pypdfium2 as pdfium
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageOps, ImageStat, UnidentifiedImageError
 
 from chartclerk_errors import InputFileError
 
+# Mean grey-level difference (0-255) under which a decoded scan matches its page rendered.
+LOOKS_THE_SAME = 24.0
 # Pixels tesseract reads in a second on one core (a 300-dpi letter page takes about one).
 PIXELS_PER_SECOND = 8.4e6
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/tiff", "image/bmp", "image/gif"}
@@ -128,40 +130,71 @@ def load_frame(path: Path, index: int, max_pixels: int) -> Image.Image:
 
 
 def render_pdf_page(path: Path, index: int, dpi: int, max_pixels: int) -> Image.Image:
-    """Render one PDF page at ``dpi`` (less when the page is huge), greyscale."""
+    """Render one PDF page at ``dpi`` (less when the page is huge), greyscale.
+
+    A page that is one scanned image, upright and at no more than ``dpi``, is not rendered:
+    its image is decoded as it is (a tenth of the time of rendering a 300-dpi page).
+    """
     pdf = pdfium.PdfDocument(str(path))
     try:
         page = pdf[index]
-        width, height = page.get_size()
-        scale = min(dpi, _scanned_dpi(page, width) or dpi) / 72
-        pixels = width * scale * height * scale
-        if pixels > max_pixels:
-            # An oversized page (a poster, a bad MediaBox) is read at what fits the limit.
-            scale *= (max_pixels / pixels) ** 0.5
-        bitmap = page.render(scale=scale, grayscale=True)
-        image = bitmap.to_pil()
-        page.close()
-        return image.convert("L") if image.mode != "L" else image
+        try:
+            width, height = page.get_size()
+            scan = _scanned_image(page, width)
+            native = scan[1] if scan is not None else None
+            if scan is not None and scan[1] <= dpi * 1.05:
+                image = _decoded(page, scan[0], max_pixels)
+                if image is not None:
+                    return image
+            scale = min(dpi, native or dpi) / 72
+            pixels = width * scale * height * scale
+            if pixels > max_pixels:
+                # An oversized page (a poster, a bad MediaBox) is read at what fits the limit.
+                scale *= (max_pixels / pixels) ** 0.5
+            image = page.render(scale=scale, grayscale=True).to_pil()
+            return image.convert("L") if image.mode != "L" else image
+        finally:
+            page.close()
     finally:
         pdf.close()
 
 
-def _scanned_dpi(page: pdfium.PdfPage, width: float) -> float | None:
-    """The resolution of a page that is one scanned image, or None for any other page.
+def _scanned_image(page: pdfium.PdfPage, width: float) -> tuple[pdfium.PdfImage, float] | None:
+    """The one image a scanned page is, with its resolution; None for any other page.
 
     A 200-dpi fax rendered at 300 dpi would give tesseract twice the pixels to read and
-    no more detail: such a page is rendered at its own resolution (up to ``ocr.dpi``).
+    no more detail: such a page is read at its own resolution (up to ``ocr.dpi``).
     """
     objects = list(page.get_objects(max_depth=1))
-    if len(objects) != 1 or objects[0].type != pdfium.raw.FPDF_PAGEOBJ_IMAGE:
+    if len(objects) != 1 or not isinstance(objects[0], pdfium.PdfImage):
         return None
     image = objects[0]
-    assert isinstance(image, pdfium.PdfImage)
     left, _, right, _ = image.get_bounds()
     if right - left < width * 0.9:
         return None  # an image on part of the page only
     native = image.get_px_size()[0] * 72 / (right - left)
-    return native if native >= 150 else None
+    return (image, native) if native >= 150 else None
+
+
+def _decoded(page: pdfium.PdfPage, image: pdfium.PdfImage, max_pixels: int) -> Image.Image | None:
+    """The scanned image of ``page`` decoded as stored, or None when it must be rendered.
+
+    Only an upright, unmirrored image on an unrotated page qualifies; and what was decoded
+    must look like the page rendered small (a decode array, a mask or an odd colour space
+    could make it a negative), else the page is rendered after all.
+    """
+    matrix = image.get_matrix()
+    if page.get_rotation() or matrix.b or matrix.c or matrix.a <= 0 or matrix.d <= 0:
+        return None
+    px_width, px_height = image.get_px_size()
+    if px_width * px_height > max_pixels:
+        return None
+    decoded = image.get_bitmap(render=False).to_pil()
+    decoded = decoded if decoded.mode in ("L", "1") else decoded.convert("L")
+    thumb = page.render(scale=0.25, grayscale=True).to_pil().convert("L")
+    small = decoded.convert("L").resize(thumb.size, Image.Resampling.BOX)
+    difference = ImageStat.Stat(ImageChops.difference(small, thumb)).mean[0]
+    return decoded if difference < LOOKS_THE_SAME else None
 
 
 def plan_pages(
