@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -99,11 +100,23 @@ class IngestRun:
     peak_rss: int
     first_tesseract_s: float | None
     rows: list[dict[str, Any]]
+    cpu_s: float = 0.0
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every child process waited for so far.
+
+    It counts the whole tree of a finished `chartclerk ingest` (its workers and their
+    tesseracts) or of the bare tesseracts: work done, whatever the machine's load.
+    """
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_ingest(config: Path, files: list[Path], watch: bool = True) -> IngestRun:
     """Run `chartclerk ingest --json` on ``files``, watching its process tree."""
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    cpu = children_cpu()
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -130,25 +143,24 @@ def run_ingest(config: Path, files: list[Path], watch: bool = True) -> IngestRun
         text = out.read().decode()
     if proc.returncode != 0:
         raise SystemExit(f"chartclerk ingest exited {proc.returncode}")
-    return IngestRun(elapsed, peak, first, json.loads(text))
+    return IngestRun(elapsed, peak, first, json.loads(text), children_cpu() - cpu)
 
 
 def bare_tesseract(files: list[Path]) -> tuple[float, float]:
-    """Bare `tesseract FILE -` on every file, WORKERS at a time: (wall s, summed s)."""
+    """Bare `tesseract FILE -` on every file, WORKERS at a time: (wall s, CPU s)."""
     binary = shutil.which("tesseract")
     if binary is None:
         raise SystemExit("tesseract is not installed")
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
-    def one(path: Path) -> float:
-        begin = time.perf_counter()
+    def one(path: Path) -> None:
         subprocess.run([binary, str(path), "-"], check=True, capture_output=True, env=env)
-        return time.perf_counter() - begin
 
+    cpu = children_cpu()
     start = time.perf_counter()
     with ThreadPoolExecutor(WORKERS) as pool:
-        each = list(pool.map(one, files))
-    return time.perf_counter() - start, sum(each)
+        list(pool.map(one, files))
+    return time.perf_counter() - start, children_cpu() - cpu
 
 
 def bench_ocr(work: Path, pages: int) -> dict[str, float]:
@@ -266,16 +278,20 @@ def bench_mix(work: Path, docs: int, repeats: int, seed: int) -> dict[str, Any]:
         costs = mix_costs(config, ingest.rows, items, files)
         runs.append({
             "bare_s": round(bare_s, 2),
-            "bare_tesseract_s": round(bare_sum, 2),
+            "bare_cpu_s": round(bare_sum, 2),
             "ingest_s": round(ingest.seconds, 2),
+            "ingest_cpu_s": round(ingest.cpu_s, 2),
             "ratio": round(ingest.seconds / bare_s, 3),
+            "cpu_ratio": round(ingest.cpu_s / bare_sum, 3),
+            "load_avg": round(os.getloadavg()[0], 1),
             "first_tesseract_s": round(ingest.first_tesseract_s or -1, 3),
             **costs,
         })  # fmt: skip
         print(
             f"  run {r + 1}: ingest {ingest.seconds:.1f} s, bare {bare_s:.1f} s, "
-            f"ratio {ingest.seconds / bare_s:.2f}; first page in tesseract after "
-            f"{ingest.first_tesseract_s or -1:.2f} s; passes {costs['passes']}",
+            f"ratio {ingest.seconds / bare_s:.2f} (CPU {ingest.cpu_s:.0f} s / {bare_sum:.0f} s = "
+            f"{ingest.cpu_s / bare_sum:.2f}; load {os.getloadavg()[0]:.1f}); first page in "
+            f"tesseract after {ingest.first_tesseract_s or -1:.2f} s; passes {costs['passes']}",
             flush=True,
         )
     return {
@@ -299,9 +315,14 @@ def print_mix(mix: dict[str, Any]) -> None:
         f"  ingest / bare tesseract ({WORKERS} at a time): {min(ratios):.2f}-{max(ratios):.2f} "
         f"over {len(runs)} runs (target <= 1.2)"
     )
+    cpu = [r["cpu_ratio"] for r in runs]
+    print(
+        f"  CPU of the whole ingest tree / CPU of bare tesseract: {min(cpu):.2f}-{max(cpu):.2f} "
+        f"(load average {min(r['load_avg'] for r in runs)}-{max(r['load_avg'] for r in runs)})"
+    )
     print(
         f"  tesseract passes per page {last['passes_per_page']:.2f} by kind {last['passes']}; "
-        f"seconds {last['pass_seconds']} (bare: {last['bare_tesseract_s']} s)"
+        f"wall seconds {last['pass_seconds']}"
     )
     print(f"  why: {last['whys']}")
     print(f"  start-up until the first page is in tesseract: {min(first):.2f}-{max(first):.2f} s")
@@ -360,8 +381,11 @@ def bench_text(work: Path, pages: int, dense: bool) -> dict[str, float]:
     begin = time.perf_counter()
     subprocess.run([CHARTCLERK, "--config", str(config), "status"], check=True, capture_output=True)
     empty = time.perf_counter() - begin
-    elapsed = run_ingest(config, files, watch=False).seconds
+    run = run_ingest(config, files, watch=False)
+    elapsed = run.seconds
     return {
+        "cpu_s": run.cpu_s,
+        "pages_per_cpu_s": count / max(run.cpu_s, 1e-9),
         "pages": count,
         "chars_per_page": chars // max(count, 1),
         "ingest_s": elapsed,
@@ -443,7 +467,8 @@ def main() -> None:
                     f"{text['chars_per_page']} chars/page): {text['pages']} pages in "
                     f"{text['ingest_s']:.2f} s = {text['pages_per_s']:.0f} pages/s with start-up "
                     f"({text['pages_per_s_after_startup']:.0f} after {text['startup_s']:.2f} s "
-                    f"for `status`; target >= 100)"
+                    f"for `status`; target >= 100); {text['pages_per_cpu_s']:.0f} pages per CPU "
+                    f"second of the ingest tree"
                 )
         if not args.mix and not args.text_only and not args.skip_memory:
             mem = bench_memory(work, args.memory_pages)
