@@ -6,9 +6,18 @@ worker; a script that imported the whole CLI would cost each worker a second of 
 
 from __future__ import annotations
 
+import sys
+
+# Commands that read pages: their OCR workers start before the rest of the program imports.
+READING_COMMANDS = frozenset({"ingest", "watch", "run"})
+
 
 def main() -> None:
     """Run the chartclerk command line."""
+    if READING_COMMANDS.intersection(sys.argv[1:6]):
+        from scanner.ocr import start_workers_early
+
+        start_workers_early()
     from clerk.cli import main as run
 
     run()

@@ -92,6 +92,8 @@ class Page(Base):
     source: Mapped[str] = mapped_column(String(16))
     rotation: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # The tesseract passes the page cost, as JSON: [{"kind", "seconds", "why"}, ...].
+    passes_json: Mapped[str | None] = mapped_column(Text)
 
     document: Mapped[Document] = relationship(back_populates="page_rows")
 

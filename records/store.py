@@ -64,6 +64,8 @@ class NewPage:
     source: str
     rotation: int = 0
     error: str | None = None
+    # The tesseract passes the page cost: {"kind", "seconds", "why"} each.
+    passes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -192,6 +194,7 @@ class Store:
                     source=p.source,
                     rotation=p.rotation,
                     error=p.error,
+                    passes_json=json.dumps(p.passes) if p.passes else None,
                 )
                 for p in new.pages
             ]
@@ -413,7 +416,15 @@ def _detail(row: Document, history: list[audit.EntryView] | None) -> DocumentDet
     return DocumentDetail(
         summary=DocumentSummary.of(row),
         pages=[
-            PageView(p.number, p.text, p.confidence, p.source, p.rotation, p.error)
+            PageView(
+                p.number,
+                p.text,
+                p.confidence,
+                p.source,
+                p.rotation,
+                p.error,
+                json.loads(p.passes_json) if p.passes_json else [],
+            )
             for p in row.page_rows
         ],
         identifiers=[(i.kind, i.value, i.page) for i in row.identifier_rows]

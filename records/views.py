@@ -86,6 +86,8 @@ class PageView:
     source: str
     rotation: int
     error: str | None
+    # The tesseract passes the page cost: {"kind", "seconds", "why"} each, in order.
+    passes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ class DocumentDetail:
                 "source": p.source,
                 "rotation": p.rotation,
                 "error": p.error,
+                "passes": p.passes,
             }
             for p in self.pages
         ]

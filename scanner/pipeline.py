@@ -12,7 +12,6 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,7 +20,6 @@ from typing import Any, Literal, Protocol
 from chartclerk_errors import (
     InputFileError,
     NotReadyError,
-    OcrWorkerDiedError,
     StillBeingWrittenError,
     content_reason,
     not_ready,
@@ -41,10 +39,11 @@ from scanner.dropped.quarantine import (
 from scanner.health import Health
 from scanner.identifying.classify import Classifier, KeywordClassifier
 from scanner.matching.filing import Filing, FilingSettings, decide_filing
-from scanner.ocr import make_pool, reread_top
-from scanner.reading.document import read_pages
+from scanner.ocr import make_pool, reread_top, worker_count
+from scanner.reading.document import GRACE_SECONDS, read_pages, run_urgent
 from scanner.reading.pages import ReadOptions
 from scanner.reading.pagetext import PageText
+from scanner.reading.schedule import JobCrashedError, JobStuckError, PageScheduler
 from scanner.settings import IngestSettings, OcrSettings
 
 log = logging.getLogger("chartclerk.ingest")
@@ -107,58 +106,25 @@ class Ingestor:
             min_words=ocr.orientation_min_words,
             max_pages=ingest.max_pages,
         )
-        self._pool: ProcessPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+        # Every document's pages share the workers through one queue, largest first.
+        self.scheduler = PageScheduler(make_pool, worker_count(ocr.workers))
         # Two copies of one file dropped at once must not both become documents. Striped
         # by hash prefix, so the daemon holds a fixed number of locks however long it runs.
         self._hash_locks = [threading.Lock() for _ in range(64)]
 
     def close(self) -> None:
         """Stop the OCR workers."""
-        with self._pool_lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
+        self.scheduler.close()
 
     def pool(self) -> ProcessPoolExecutor:
         """The OCR worker pool, started on first use (and again after a worker died)."""
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = make_pool(self.ocr.workers)
-            return self._pool
-
-    def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
-        """Retire a pool that lost or hung a worker; the next call to pool() starts anew.
-
-        Only the pool that failed is retired: another thread may already have replaced it.
-        """
-        with self._pool_lock:
-            if self._pool is not broken:
-                return
-            self._pool = None
-        # A hung worker ignores shutdown; end it, or it holds a core for good. The
-        # executor keeps its processes in a private map; there is no public way.
-        for process in list((broken._processes or {}).values()):
-            process.terminate()
-        broken.shutdown(wait=False, cancel_futures=True)
+        return self.scheduler.pool()
 
     def _read(self, archived: Path, media_type: str) -> list[PageText]:
-        """Read the pages; a worker death is retried once on a fresh pool.
-
-        The death may be another file's doing (a page that crashed a worker shared by
-        every document in flight), so one failure does not condemn this file.
-        """
-        for attempt in (1, 2):
-            pool = self.pool()
-            try:
-                return read_pages(
-                    archived, media_type, self.options, self.ocr.text_layer_min_chars, pool
-                )
-            except OcrWorkerDiedError:
-                self._replace_pool(pool)
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        """Read the pages on the shared workers; a page that hangs or crashes is unread."""
+        return read_pages(
+            archived, media_type, self.options, self.ocr.text_layer_min_chars, self.scheduler
+        )
 
     def ingest(self, path: Path, *, release_source: bool = True) -> Outcome:
         """Run one file through every stage; never raises for anything a file holds.
@@ -178,7 +144,9 @@ class Ingestor:
         """
         if not path.exists() and not path.is_symlink():
             return Outcome("gone", None)
-        if not release_source or self.inbox is None:
+        if not release_source or self.inbox is None or not _under(path, self.inbox):
+            # Only the inbox's own files are claimed: a file elsewhere (another disk, a
+            # test's folder) is read where it is.
             return self.ingest_claim(Claim.in_place(path), release_source=release_source)
         try:
             held = claim(path, self.inbox)
@@ -330,18 +298,19 @@ class Ingestor:
         return Outcome(summary.status, document_id, summary.review_reason)  # type: ignore[arg-type]
 
     def _reread_on_pool(self, *args: Any) -> list[PageText]:
-        # A second look at a page is OCR too: on the workers, not beside them. It is a
-        # bonus: when it fails, the document goes to review as it would have anyway.
-        pool = self.pool()
+        # A second look at a page is OCR too: on the workers, not beside them, ahead of
+        # the queued pages (its document waits on it). It is a bonus: when it fails, the
+        # document goes to review as it would have anyway.
+        limit = self.options.timeout + GRACE_SECONDS
         try:
-            return pool.submit(reread_top, *args).result(timeout=self.options.timeout * 6 + 60)
-        except (BrokenProcessPool, TimeoutError):
-            self._replace_pool(pool)
+            readings: list[PageText] = run_urgent(self.scheduler, reread_top, *args, limit=limit)
+        except (JobStuckError, JobCrashedError):
             return []
         except Exception as exc:  # noqa: BLE001 - classified: the world's is raised again
             if not_ready(exc) is not None:
                 raise
             return []
+        return readings
 
     def _index(self, doc_id: int) -> None:
         if self.indexer is not None:
@@ -449,7 +418,7 @@ def _filing_fields(pages: list[PageText], filing: Filing) -> dict[str, Any]:
         "ocr_confidence": sum(confidences) / len(confidences) if confidences else None,
         "service_date": filing.service_date,
         "decision": filing.decision,
-        "pages": [_new_page(p) for p in pages],
+        "pages": [_new_page(p, filing) for p in pages],
         "identifiers": filing.identifiers,
     }
 
@@ -458,5 +427,21 @@ def _quarantined(reason: str) -> dict[str, Any]:
     return {"status": "quarantined", "review_reason": reason}
 
 
-def _new_page(page: PageText) -> NewPage:
-    return NewPage(page.number, page.text, page.confidence, page.source, page.rotation, page.error)
+def _new_page(page: PageText, filing: Filing) -> NewPage:
+    passes = [*page.passes, *(filing.second_look_passes if page.number == 1 else ())]
+    return NewPage(
+        page.number,
+        page.text,
+        page.confidence,
+        page.source,
+        page.rotation,
+        page.error,
+        [p.to_json() for p in passes],
+    )
+
+
+def _under(path: Path, folder: Path) -> bool:
+    try:
+        return path.absolute().is_relative_to(folder.absolute())
+    except OSError:
+        return False

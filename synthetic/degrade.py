@@ -61,6 +61,12 @@ def _rotate_small(image: Image.Image, rng: random.Random, dpi: int) -> Image.Ima
     return image.rotate(angle, Image.Resampling.BILINEAR, expand=False, fillcolor=255)
 
 
+def _skew_4(image: Image.Image, rng: random.Random, dpi: int) -> Image.Image:
+    # A page fed crooked through a sheet feeder: four degrees, either way.
+    angle = rng.choice((-4.0, 4.0))
+    return image.rotate(angle, Image.Resampling.BILINEAR, expand=False, fillcolor=255)
+
+
 def _turn(method: Image.Transpose) -> Effect:
     def effect(image: Image.Image, rng: random.Random, dpi: int) -> Image.Image:
         return image.transpose(method)
@@ -85,6 +91,7 @@ EFFECTS: dict[str, Effect] = {
     "blur": _blur,
     "noise": _noise,
     "rotate_small": _rotate_small,
+    "skew_4": _skew_4,
     # Pillow's ROTATE_n turns counter-clockwise: the page as if fed in sideways or upside down.
     "rotate_90": _turn(Image.Transpose.ROTATE_90),
     "rotate_180": _turn(Image.Transpose.ROTATE_180),

@@ -34,6 +34,7 @@ DEGRADATIONS: tuple[str, ...] = (
     "blur",
     "noise",
     "rotate_small",
+    "skew_4",
     "rotate_90",
     "rotate_180",
     "rotate_270",

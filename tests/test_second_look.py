@@ -16,6 +16,7 @@ from clerk.app import App
 from records.audit import Actor
 from records.patients import import_patients
 from scanner.matching.filing import FilingSettings, SecondLookSettings, decide_filing
+from scanner.ocr import Region
 from scanner.reading.pages import PageJob, ReadOptions
 from scanner.reading.pagetext import PageText
 from synthetic import SyntheticPatient, generate_patients, write_registry_csv
@@ -40,11 +41,13 @@ class FakeReader:
     def __init__(self, *texts: str) -> None:
         self.texts = list(texts)
         self.calls: list[int] = []
+        self.regions: list[Region] = []
 
     def __call__(
-        self, job: PageJob, rotation: int, fraction: float, psm: int, angles: Sequence[float]
+        self, job: PageJob, rotation: int, region: Region, psm: int, angles: Sequence[float]
     ) -> list[PageText]:
         self.calls.append(psm)
+        self.regions.append(region)
         text = self.texts.pop(0) if self.texts else ""
         return [PageText(job.number, text, confidence=90.0, source="ocr")] if text else []
 
@@ -71,6 +74,7 @@ def test_a_second_reading_completes_a_single_identifier(
     )
     assert (filing.status, filing.patient_mrn) == ("filed", p.mrn)
     assert reader.calls == [11]
+    assert reader.regions == [(0.0, 0.0, 1.0, 0.33)], "no word boxes: the whole top third"
     assert filing.decision is not None
     assert filing.decision["second_look"]["recovered"] is True
     assert ("dob", p.dob.isoformat(), 1) in filing.identifiers

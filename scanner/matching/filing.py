@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -28,9 +29,9 @@ from scanner.matching.decision import (
     blocking_query,
     decide,
 )
-from scanner.ocr import reread_top
+from scanner.ocr import Region, reread_top
 from scanner.reading.pages import PageJob
-from scanner.reading.pagetext import PageText
+from scanner.reading.pagetext import OcrPass, PageText
 
 #: The best candidate's record is marked inactive by the patient feed (FHIR ``active:
 #: false`` or ``replaced-by``): a clerk decides where the document belongs.
@@ -40,8 +41,16 @@ INACTIVE_PATIENT = "patient record inactive"
 RECOVERABLE = frozenset(
     {NO_IDENTIFIERS, SINGLE_IDENTIFIER, NAME_ONLY, UNKNOWN_PATIENT, AMBIGUOUS, LOW_SCORE}
 )
-Rereader = Callable[[PageJob, int, float, int, Sequence[float]], list[PageText]]
-"""Reads the top part of an OCR'd page again: (job, rotation, fraction, psm, angles)."""
+Rereader = Callable[[PageJob, int, Region, int, Sequence[float]], list[PageText]]
+"""Reads part of an OCR'd page again: (job, rotation, region, psm, angles)."""
+# Words that mark where a patient label or identifier block is on a page.
+LABEL_WORD = re.compile(
+    r"^(MRN|DOB|Name|Patient|Sex|Med|Rec|Acct|Account|Birth|Born|ID|Pt)\b", re.IGNORECASE
+)
+# A word read this badly on the top of page 1 is most likely part of a crooked label.
+GARBLED_CONFIDENCE = 70.0
+# Around the words found, how much more of the page to read (label lines beside them).
+MARGIN_X, MARGIN_Y = 0.04, 0.035
 
 
 class SecondLookSettings(BaseModel):
@@ -88,6 +97,8 @@ class Filing:
     decision: dict[str, Any] | None
     identifiers: list[tuple[str, str, int | None]] = field(default_factory=list)
     doc_type_loinc: str | None = None
+    # The tesseract passes of the second look, paid for page 1.
+    second_look_passes: tuple[OcrPass, ...] = ()
 
 
 def decide_filing(
@@ -119,6 +130,7 @@ def decide_filing(
     decision = match(identifiers)
     unread = [p.number for p in pages if p.error]
     look: dict[str, Any] | None = None
+    look_passes: list[OcrPass] = []
     job = pages[0].job if pages else None
     if (
         job is not None
@@ -126,7 +138,7 @@ def decide_filing(
         and _worth_second_look(decision, identifiers, pages, settings.second_look)
     ):
         identifiers, decision, look = _second_look(
-            pages[0], job, identifiers, decision, match, settings, today, reread
+            pages[0], job, identifiers, decision, match, settings, today, reread, look_passes
         )
     reason = decision.reason
     status = decision.action if decision.action == "file" else "review"
@@ -144,6 +156,7 @@ def decide_filing(
         service_date=identifiers.service_dates[0] if identifiers.service_dates else None,
         decision=_decision_json(decision, look),
         identifiers=identifier_rows(identifiers),
+        second_look_passes=tuple(look_passes),
     )
 
 
@@ -205,6 +218,7 @@ def _second_look(
     settings: FilingSettings,
     today: date,
     reread: Rereader,
+    spent: list[OcrPass],
 ) -> tuple[Identifiers, MatchDecision, dict[str, Any]]:
     """Read the top of ``page`` again, pass by pass, until the document may be filed.
 
@@ -215,9 +229,11 @@ def _second_look(
     started = time.perf_counter()
     passes = 0
     recovered_by: list[float] | None = None
+    region = label_region(page, look.top_fraction)
     for psm, angle in look.passes:
         passes += 1
-        readings = reread(job, page.rotation, look.top_fraction, psm, (angle,))
+        readings = reread(job, page.rotation, region, psm, (angle,))
+        spent.extend(p for r in readings for p in r.passes)
         extra = extract_identifiers(
             [_as_page(r, page.number) for r in readings], settings.identifiers, today=today
         )
@@ -237,6 +253,32 @@ def _second_look(
         "recovered_by": recovered_by,
     }
     return identifiers, decision, summary
+
+
+def label_region(page: PageText, fraction: float) -> Region:
+    """Where on the page a patient label or identifier block is: what a second look reads.
+
+    The words of the top ``fraction`` of the page that are identifier labels (MRN, DOB,
+    Name, ...) or read badly (a crooked sticker garbles them) mark it; the region is their
+    box with a margin for the label lines beside them. With no such word, or on a page
+    without word boxes, it is the whole top ``fraction``.
+    """
+    whole: Region = (0.0, 0.0, 1.0, fraction)
+    if not page.words or page.width <= 0 or page.height <= 0:
+        return whole
+    marks = [
+        w
+        for w in page.words
+        if w.top < page.height * fraction
+        and (w.conf < GARBLED_CONFIDENCE or LABEL_WORD.match(w.text))
+    ]
+    if not marks:
+        return whole
+    left = min(w.left for w in marks) / page.width - MARGIN_X
+    top = min(w.top for w in marks) / page.height - MARGIN_Y
+    right = max(w.right for w in marks) / page.width + MARGIN_X
+    bottom = max(w.bottom for w in marks) / page.height + MARGIN_Y
+    return (max(0.0, left), max(0.0, top), min(1.0, right), min(1.0, max(bottom, top + 0.02)))
 
 
 def _as_page(reading: PageText, number: int) -> PageText:

@@ -38,6 +38,26 @@ class Word:
         return self.top + self.height
 
 
+PassKind = Literal["read", "orientation", "second_look"]
+
+
+@dataclass(frozen=True)
+class OcrPass:
+    """One run of tesseract on a page (or part of it): what it was, what it cost, and why.
+
+    ``kind`` is ``read`` (a full-page reading), ``orientation`` (an OSD look at which way
+    up the page is) or ``second_look`` (the label region read again by the filing stage).
+    """
+
+    kind: PassKind
+    seconds: float
+    why: str
+
+    def to_json(self) -> dict[str, object]:
+        """The pass as stored with its page and shown by ``documents show``."""
+        return {"kind": self.kind, "seconds": round(self.seconds, 3), "why": self.why}
+
+
 @dataclass(frozen=True)
 class PageText:
     """What was read from one page.
@@ -54,6 +74,7 @@ class PageText:
         error: why the page could not be read, or None.
         job: how the page was read by OCR, so that part of it can be read again; None for
             a text layer or a page made up elsewhere.
+        passes: the tesseract runs this page cost, in order (none for a text layer).
     """
 
     number: int
@@ -66,3 +87,4 @@ class PageText:
     height: float = 0.0
     error: str | None = None
     job: PageJob | None = field(default=None, compare=False, repr=False)
+    passes: tuple[OcrPass, ...] = field(default=(), compare=False)
