@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from chartclerk_errors import NotFoundError, StoreError
 from records.archive import Archive
 from records.db import integrity_check, open_engine, session_factory
-from records.models import Document, Event, IdentifierRow, Page, Patient
+from records.models import Document, DocumentPerson, Event, IdentifierRow, Page, Patient
 from records.settings import StoreSettings
 from records.views import (
     DocumentDetail,
@@ -67,6 +67,8 @@ class NewDocument:
     decision: dict[str, Any] | None = None
     pages: list[NewPage] = field(default_factory=list)
     identifiers: list[tuple[str, str, int | None]] = field(default_factory=list)
+    # Other people named: (role, kind, value, page); see ``DocumentPerson``.
+    people: list[tuple[str, str, str, int | None]] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any] | None]] = field(default_factory=list)
     received_at: datetime | None = None
 
@@ -150,6 +152,10 @@ class Store:
             ]
             s.add(doc)
             s.flush()
+            s.add_all(
+                DocumentPerson(document_id=doc.id, role=r, kind=k, value=v, page=page)
+                for r, k, v, page in new.people
+            )
             return doc.id
 
     def add_event(
@@ -238,7 +244,14 @@ class Store:
             )
             if row is None:
                 raise NotFoundError(f"no document with id {document_id}")
-            return _detail(row)
+            people = s.scalars(
+                select(DocumentPerson)
+                .where(DocumentPerson.document_id == document_id)
+                .order_by(DocumentPerson.id)
+            )
+            detail = _detail(row)
+            detail.people.extend((p.role, p.kind, p.value, p.page) for p in people)
+            return detail
 
     def counts_by_status(self) -> dict[str, int]:
         """How many documents are in each status."""

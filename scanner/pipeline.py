@@ -267,6 +267,7 @@ def _new_document(intake: Intake, pages: list[PageText], filing: Filing) -> NewD
         decision=filing.decision,
         pages=[_new_page(p) for p in pages],
         identifiers=filing.identifiers,
+        people=filing.people,
         events=events,
     )
 

@@ -214,14 +214,14 @@ class Identifiers:
         return tuple(f for f in self.found if f.role != PATIENT)
 
     @property
-    def providers(self) -> tuple[tuple[str, PersonName], ...]:
+    def providers(self) -> tuple[Found, ...]:
         """The clinicians named, each once, with the most specific role read for them."""
-        best: dict[tuple[str, str], tuple[str, PersonName]] = {}
+        best: dict[tuple[str, str], Found] = {}
         for f in self.found:
             if f.role in PROVIDER_ROLES and isinstance(f.value, PersonName):
                 key = (name_key(f.value.last), name_key(f.value.first))
-                if key not in best or best[key][0] == PROVIDER:
-                    best[key] = (f.role, f.value)
+                if key not in best or best[key].role == PROVIDER:
+                    best[key] = f
         return tuple(best.values())
 
     def pages_of(self, kind: IdentifierKind, value: FoundValue) -> tuple[int, ...]:

@@ -31,6 +31,7 @@ from scanner.matching.agreement import (
     compare_dob,
     compare_mrn,
     compare_name,
+    compare_prior_mrn,
     compare_sex,
     mrn_key,
 )
@@ -80,6 +81,8 @@ class PatientRecord:
     first_name: str
     dob: dt.date | None = None
     sex: str | None = None
+    # Earlier MRNs of this patient, merged into this record (HL7 A40).
+    prior_mrns: tuple[str, ...] = ()
 
 
 class MatchSettings(BaseModel):
@@ -112,6 +115,8 @@ class MatchDecision:
     mrn: str | None
     reason: str | None
     candidates: tuple[Candidate, ...]
+    # What was read but not weighed, and why (``guarantor: not the patient``).
+    set_aside: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,8 @@ class _Scored:
 
 
 def _score(ids: Identifiers, record: PatientRecord, s: MatchSettings) -> _Scored:
-    mrns = compare_mrn(ids.mrns, record.mrn, s.weights)
+    mrns = compare_mrn(ids.mrns, record.mrn, s.weights, record.prior_mrns)
+    mrns += compare_prior_mrn(ids.prior_mrns, record.prior_mrns, s.weights)
     dobs = compare_dob(ids.dobs, record.dob, s.weights)
     sexes = compare_sex(ids.sexes, record.sex, s.weights)
     threshold = s.name_similarity_threshold
@@ -265,6 +271,7 @@ def decide(
     """
     ranked = _rank(identifiers, candidates, settings) if has_text else []
     shown = tuple(c.candidate() for c in ranked[: settings.max_candidates])
+    aside = set_aside_reasons(identifiers)
     reason: str | None
     if not has_text:
         reason = NO_TEXT
@@ -275,8 +282,42 @@ def decide(
     else:
         reason = _review_reason(identifiers, ranked, settings)
     if reason is None:
-        return MatchDecision("file", ranked[0].record.mrn, None, shown)
-    return MatchDecision("review", None, reason, shown)
+        return MatchDecision("file", ranked[0].record.mrn, None, shown, aside)
+    return MatchDecision("review", None, reason, shown, aside)
+
+
+_ROLE_NAMES = {
+    "guarantor": "guarantor",
+    "subscriber": "insurance subscriber",
+    "emergency_contact": "emergency contact",
+    "ordering": "ordering provider",
+    "attending": "attending provider",
+    "referring": "referring provider",
+    "author": "author",
+    "provider": "provider",
+}
+
+
+def set_aside_reasons(identifiers: Identifiers) -> tuple[str, ...]:
+    """Why identifiers of other people on the page were not weighed, one phrase per role.
+
+    ``guarantor name and dob: not the patient``; ``prior mrn: weighed only when merged into
+    a candidate's record``. Phrases name roles and kinds, never values.
+    """
+    kinds: dict[str, list[str]] = {}
+    for found in identifiers.set_aside:
+        kinds.setdefault(found.role, [])
+        if found.kind not in kinds[found.role]:
+            kinds[found.role].append(found.kind)
+    reasons = []
+    for role, found_kinds in kinds.items():
+        if role == "prior_mrn":
+            reasons.append("prior mrn: not this hospital's current number; weighed only when "
+                           "merged into a candidate's record")  # fmt: skip
+            continue
+        what = " and ".join(found_kinds)
+        reasons.append(f"{_ROLE_NAMES.get(role, role)} {what}: not the patient")
+    return tuple(reasons)
 
 
 def blocking_query(identifiers: Identifiers) -> BlockingQuery:
@@ -296,7 +337,8 @@ def blocking_query(identifiers: Identifiers) -> BlockingQuery:
         last_names.append(name.last)
         last_names.extend(part.title() for part in surname_parts(name.last))
     return BlockingQuery(
-        mrns=tuple(dict.fromkeys(identifiers.mrns)),
+        # Prior MRNs too: a merged record leads to its survivor.
+        mrns=tuple(dict.fromkeys((*identifiers.mrns, *identifiers.prior_mrns))),
         dobs=tuple(dict.fromkeys(dobs)),
         last_names=tuple(dict.fromkeys(last_names)),
     )
