@@ -23,7 +23,8 @@ _INITIAL = r"[^\W\d_a-z]\."
 _NOT_NAMES = frozenset(
     {"the", "and", "dob", "date", "born", "mrn", "patient", "hospital", "medical", "center",
      "clinic", "department", "re", "dear", "sincerely", "regards", "thank", "you", "fax",
-     "from", "to", "cc", "attn", "phone", "tel", "relationship", "pages", "page"}
+     "from", "to", "cc", "attn", "phone", "tel", "relationship", "pages", "page", "your",
+     "our", "his", "her", "their", "this", "who", "was", "is"}
 )  # fmt: skip
 _DOB_CUE = re.compile(
     r"^[\s,;(\[]*(?:born(?:\s+on)?|dob|d\.o\.b\.?|date\s+of\s+birth)\b[\s:#]*", re.I
@@ -54,7 +55,7 @@ def _patterns(settings_json: str) -> _Patterns:
         title=re.compile(rf"(?<![\w.])(?:{titles})\.?\s+", re.I),
         honorific=re.compile(rf"(?<![\w.])(?:{honorifics})\.?\s+"),
         subject=re.compile(rf"(?<![\w])(?:{phrases}),?\s+", re.I),
-        credential=re.compile(rf"(?<=[\w.]),?\s*(?:{creds})(?=$|[\s,;)/])(?!\s*\d)"),
+        credential=re.compile(rf"(?<=[\w.]),?\s*(?:{creds})\.?(?=$|[\s,;)/])(?!\s*\d)"),
         credentials=frozenset(c.upper().replace(".", "") for c in s.credentials),
     )
 
@@ -65,12 +66,13 @@ def _tidy(token: str) -> str:
 
 
 def proper_name(
-    text: str, settings: RoleSettings, *, strip_titles: bool = True
+    text: str, settings: RoleSettings, *, strip_titles: bool = True, prose: bool = False
 ) -> tuple[PersonName | None, bool]:
     """The capitalised name at the start of ``text``, and whether credentials follow it.
 
     ``Dr. Helen Abernathy``, ``ABERNATHY, HELEN MD``, ``Jane A. Roe (date of birth ...``.
-    Titles and honorifics before the name are skipped.
+    Titles and honorifics before the name are skipped. In ``prose`` a ``LAST, FIRST`` form
+    counts only in capitals: ``Jane Roe, Your results`` is a name and a new sentence.
 
     Returns:
         ``(name, has_credentials)``; the name is None when no first and last name lead.
@@ -83,9 +85,10 @@ def proper_name(
             text = text[match.end() :]
     comma = re.match(rf"({_CAP}(?:\s+{_CAP})?)\s*,\s*({_CAP})(?:\s+({_CAP}|{_INITIAL}))?", text)
     tokens: list[str] = []
-    if comma:
+    if comma and (not prose or comma.group(0).isupper()):
         last, first, middle = comma.group(1), comma.group(2), comma.group(3)
-        if first.upper().replace(".", "") not in p.credentials:
+        words = {first.lower(), *last.lower().split()}
+        if first.upper().replace(".", "") not in p.credentials and not words & _NOT_NAMES:
             if middle and middle.upper().replace(".", "") in p.credentials:
                 middle = None
             end = comma.end(2) if middle is None else comma.end(3)
@@ -142,12 +145,12 @@ def subjects(
     found: list[tuple[PersonName, dt.date | None]] = []
     starts = [m.end() for m in p.subject.finditer(text)]
     for match in p.honorific.finditer(text):
-        name, _ = proper_name(text[match.end() :], settings)
+        name, _ = proper_name(text[match.end() :], settings, prose=True)
         salutation = text[max(0, match.start() - 6) : match.start()].strip().lower() == "dear"
         if name is not None and (salutation or _birth_follows(text, match.end(), name)):
             starts.append(match.start())
     for start in starts:
-        name, credentials = proper_name(text[start:], settings)
+        name, credentials = proper_name(text[start:], settings, prose=True)
         if name is None or credentials:
             continue
         dob = None

@@ -212,7 +212,7 @@ def _review_reason(ids: Identifiers, ranked: list[_Scored], s: MatchSettings) ->
         # A name on the page is exactly another candidate's and not this one's (a twin
         # whose given name is a nickname of this patient's): two patients may be here.
         return MULTIPLE_PATIENTS
-    if not (ids.mrns or ids.dobs):
+    if not (ids.mrns or ids.dobs or ids.prior_mrns):
         return NAME_ONLY  # before ambiguity: with namesakes, the name is still all there is
     if any(not c.contradicted for c in ranked[1:]):
         # Someone else fits every identifier on the page as well (a namesake whose birth
@@ -223,7 +223,7 @@ def _review_reason(ids: Identifiers, ranked: list[_Scored], s: MatchSettings) ->
     if len(top.agreeing) < 2:
         return (
             NAME_ONLY
-            if top.agreeing == {"name"} or not (ids.mrns or ids.dobs)
+            if top.agreeing == {"name"} or not (ids.mrns or ids.dobs or ids.prior_mrns)
             else SINGLE_IDENTIFIER
         )
     if top.score < s.auto_file_threshold:
