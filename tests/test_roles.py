@@ -51,7 +51,8 @@ ROLE_LINES = [
     ("policy holder", "Policy Holder: Richard Roe", {("subscriber", "name", N("Roe", "Richard"))}),
     ("emergency contact", "Emergency Contact: Anna Smith (Sister)   Phone: (555) 010-1234",
      {("emergency_contact", "name", N("Smith", "Anna"))}),
-    ("next of kin", "Next of Kin: SMITH, EMMA", {("emergency_contact", "name", N("Smith", "Emma"))}),
+    ("next of kin", "Next of Kin: SMITH, EMMA",
+     {("emergency_contact", "name", N("Smith", "Emma"))}),
     ("NOK", "NOK: SMITH, EMMA   Relationship: Daughter",
      {("emergency_contact", "name", N("Smith", "Emma"))}),
     ("ordering physician Dr.", "Ordering Physician: Dr. Anna Smith",
@@ -62,7 +63,8 @@ ROLE_LINES = [
      {("ordering", "name", N("Abernathy", "Helen"))}),
     ("attending", "Attending Physician: Mary Johnson, MD",
      {("attending", "name", N("Johnson", "Mary"))}),
-    ("referring", "Referred By: Dr. Paulo Ferreira", {("referring", "name", N("Ferreira", "Paulo"))}),
+    ("referring", "Referred By: Dr. Paulo Ferreira",
+     {("referring", "name", N("Ferreira", "Paulo"))}),
     ("author", "Electronically signed by Dr. Grant Whitlock on 03/02/2024",
      {("author", "name", N("Whitlock", "Grant"))}),
     ("signature with credentials", "Helen Abernathy, MD",
@@ -158,9 +160,7 @@ PROSE = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("text", "name", "dob"), [c[1:] for c in PROSE], ids=[c[0] for c in PROSE]
-)
+@pytest.mark.parametrize(("text", "name", "dob"), [c[1:] for c in PROSE], ids=[c[0] for c in PROSE])
 def test_prose_subject(text: str, name: PersonName, dob: dt.date | None) -> None:
     ids = read(text)
     assert ids.names == (name,)
