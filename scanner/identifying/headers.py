@@ -29,8 +29,8 @@ def header_names(
 
     The name takes the role of that line (the patient's, or a guarantor's under a
     ``GUARANTOR`` heading, see ``roles``). Lines that name someone else by a role label
-    (``Guarantor: ...``) are stepped over: printed between a patient's name and label,
-    they do not part them.
+    (``Guarantor: ...``) or carry only the document's numbers (``Acct #: ...``) are stepped
+    over: printed between a patient's name and label, they do not part them.
     """
     rows = [
         (line, sections[i] if sections is not None else PATIENT)
@@ -62,8 +62,14 @@ def header_names(
     return found
 
 
+_DOCUMENT_KINDS = frozenset({"accession", "account", "encounter", "service_date", "stop"})
+
+
 def _names_other(hits: Sequence[LabelHit]) -> bool:
-    return any(role_of(hit) for hit in hits)
+    """A line of someone else's (``Guarantor: ...``) or of the document's (``Acct #: ...``)."""
+    return bool(hits) and (
+        any(role_of(hit) for hit in hits) or all(hit.kind in _DOCUMENT_KINDS for hit in hits)
+    )
 
 
 def sticker_names(words: Sequence[Word], finder: LabelFinder) -> list[PersonName]:

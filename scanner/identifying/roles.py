@@ -146,18 +146,31 @@ class Sections:
 
     def heading(self, line: str, finder: LabelFinder) -> str | None:
         """The role a heading line starts, or None when the line is no heading."""
-        text = line.strip()
+        text = _without_specks(line)
         if not text or len(text) > 60:
             return None
         words = _FILLER_WORDS.sub("", _key(text)).strip()
         if words in self._patient:
             return PATIENT
-        if words in self._person and (text.isupper() or text.rstrip().endswith(":")):
+        if words in self._person and not re.search(r"[:;]\s*\S", text):
             return self._person[words]
         caps = "," not in text and _CAPS_HEADING.match(text) and len(text.split()) <= 6
         if caps and not finder.find(text):
             return PATIENT  # another section begins (INSURANCE, CHIEF COMPLAINT:)
         return None
+
+
+def _without_specks(line: str) -> str:
+    """The line without OCR specks around a heading (``GUARANTOR oe``, ``_* INSURANCE ae``).
+
+    A speck is a token without letters, or of one or two lower-case letters.
+    """
+    kept = [
+        token
+        for token in line.split()
+        if re.search(r"[^\W\d_]", token) and not (len(token) <= 2 and token.islower())
+    ]
+    return " ".join(kept).strip(" .,-_*'\"‘’“”~")
 
 
 def line_roles(hits: Sequence[LabelHit], section: str) -> list[str]:

@@ -142,9 +142,17 @@ class _Scored:
         return Candidate(self.record.mrn, round(self.score, 2), self.reasons)
 
 
-def _score(ids: Identifiers, record: PatientRecord, s: MatchSettings) -> _Scored:
+def _score(
+    ids: Identifiers, record: PatientRecord, s: MatchSettings, merged: dict[str, str]
+) -> _Scored:
     mrns = compare_mrn(ids.mrns, record.mrn, s.weights, record.prior_mrns)
     mrns += compare_prior_mrn(ids.prior_mrns, record.prior_mrns, s.weights)
+    # A prior MRN the index merged into another candidate's record is that patient's.
+    mrns += [
+        FieldResult("differs", s.weights.mrn_disagree, "prior mrn merged into another record")
+        for prior in ids.prior_mrns
+        if merged.get(mrn_key(prior), record.mrn) != record.mrn
+    ]
     dobs = compare_dob(ids.dobs, record.dob, s.weights)
     sexes = compare_sex(ids.sexes, record.sex, s.weights)
     threshold = s.name_similarity_threshold
@@ -186,7 +194,8 @@ def _score(ids: Identifiers, record: PatientRecord, s: MatchSettings) -> _Scored
 
 def _rank(ids: Identifiers, candidates: Sequence[PatientRecord], s: MatchSettings) -> list[_Scored]:
     unique = {record.mrn: record for record in candidates}
-    scored = [_score(ids, record, s) for record in unique.values()]
+    merged = {mrn_key(p): r.mrn for r in unique.values() for p in r.prior_mrns}
+    scored = [_score(ids, record, s, merged) for record in unique.values()]
     relevant = [c for c in scored if c.relevant]
     return sorted(relevant, key=lambda c: (-c.score, c.record.mrn))
 
