@@ -63,6 +63,7 @@ IdentifierKind = Literal[
 FoundValue = str | dt.date | PersonName
 
 _SEX_WORDS = {"m": "M", "male": "M", "f": "F", "female": "F", "u": "U", "unknown": "U", "x": "X"}
+_COMMA_FORM = re.compile(r"\s*[^\W\d_][\w'’\-]*(?:\s+[^\W\d_][\w'’\-]*){0,2}\s*[,;]")
 _UNLABELLED = re.compile(r"(?<![\w/.\-])\d{6,12}(?![\w/\-])")
 
 
@@ -273,8 +274,10 @@ class _Reader:
             today, pivot = self.today, s.two_digit_year_pivot
             return parse_first_date(segment, order=s.date_order, today=today, pivot=pivot)
         if kind == "name":
-            # "Patient" and "Name" alone are ordinary words: demand a colon or a comma form.
-            if not hit.has_colon and hit.words < 2 and "," not in segment:
+            # "Patient" and "Name" alone are ordinary words: demand a colon or a comma form
+            # right after them ("Patient DOE, JANE"), not a comma further on in the prose
+            # ("the patient rested comfortably overnight.   Results reviewed with, ...").
+            if not hit.has_colon and hit.words < 2 and not _COMMA_FORM.match(segment):
                 return None
             return parse_name(segment)
         if kind == "sex":
