@@ -4,6 +4,12 @@
     .venv/bin/python benchmarks/bench_accuracy.py --docs 60 --skip-speed
     .venv/bin/python benchmarks/bench_accuracy.py --out figures.json --show-text
     .venv/bin/python benchmarks/bench_accuracy.py --no-second-look   # without the re-read
+    .venv/bin/python benchmarks/bench_accuracy.py --layouts roles --docs 120 --skip-speed
+
+``--layouts roles``: face sheets (guarantor, subscriber, emergency contact), referral letters
+in prose, fax covers with their pages, lab and radiology reports with ordering physicians,
+and outside records with prior MRNs (some merged into the patient's record by an HL7 A40),
+where the other people named are registered patients, twins and namesakes among them.
 
 Accuracy: a seeded registry (twins, namesakes, odd surnames, nicknames) is imported into a
 fresh app in a temporary folder; every document of a seeded corpus (every layout, date
@@ -52,6 +58,7 @@ from synthetic import (  # noqa: E402
     write_registry_csv,
 )
 from synthetic.files import KINDS, SINGLE_PAGE_KINDS  # noqa: E402
+from synthetic.role_corpus import make_merges, make_role_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MULTI_PAGE_KINDS = [k for k in KINDS if k not in SINGLE_PAGE_KINDS]
@@ -102,7 +109,12 @@ def run_corpus(args: argparse.Namespace, folder: Path) -> list[Result]:
     """Import the registry, write the corpus and ingest every file; return the results."""
     patients = generate_patients(args.patients, args.seed)
     registry = write_registry_csv(patients, folder / "registry.csv")
-    corpus = make_corpus(patients, args.docs, args.seed)
+    merges: dict[str, str] = {}
+    if args.layouts == "roles":
+        merges = make_merges(patients, args.seed)
+        corpus = make_role_corpus(patients, args.docs, args.seed, merges)
+    else:
+        corpus = make_corpus(patients, args.docs, args.seed)
     drop = folder / "drop"
     drop.mkdir()
     app = make_app(folder)
@@ -112,6 +124,10 @@ def run_corpus(args: argparse.Namespace, folder: Path) -> list[Result]:
     try:
         report = import_patients(app.store, registry, actor=SYSTEM)
         print(f"registry: {report.added} patients imported, {len(report.errors)} errors")
+        if merges:
+            a40 = write_merges(patients, merges, folder)
+            merged = import_patients(app.store, a40, actor=SYSTEM)
+            print(f"merges: {merged.merged} prior MRNs merged (HL7 A40)")
         files = []
         for i, (spec, _truth) in enumerate(corpus):
             kind = file_kind(i, spec)
@@ -145,6 +161,28 @@ def run_corpus(args: argparse.Namespace, folder: Path) -> list[Result]:
         app.close()
 
 
+def write_merges(patients: list[Any], merges: dict[str, str], folder: Path) -> Path:
+    """HL7 v2 A40 messages folding each prior MRN into its survivor's record."""
+    by_mrn = {p.mrn: p for p in patients}
+    messages = []
+    for prior, survivor in merges.items():
+        p = by_mrn[survivor]
+        messages.append(
+            "\r".join(
+                [
+                    "MSH|^~\\&|REG|HOSP|CLERK|HOSP|20240102030405||ADT^A40|M" + prior + "|P|2.5",
+                    "EVN|A40|20240102030405",
+                    f"PID|1||{p.mrn}^^^HOSP^MR||{p.last_name}^{p.first_name}||"
+                    f"{p.dob:%Y%m%d}|{p.sex}",
+                    f"MRG|{prior}^^^HOSP^MR",
+                ]
+            )
+        )
+    path = folder / "merges.hl7"
+    path.write_text("\n\n".join(messages) + "\n", encoding="utf-8")
+    return path
+
+
 def pct(part: int, whole: int) -> float:
     """A percentage, 100 for an empty whole."""
     return 100.0 * part / whole if whole else 100.0
@@ -165,7 +203,9 @@ def describe(r: Result) -> str:
         f"  doc{r.index:04d} {r.kind:<9} layout={spec.layout} date={spec.date_format} "
         f"name={spec.name_form} pages={spec.pages} degr={','.join(spec.degradations) or '-'} "
         f"shown={'+'.join(shown)}"
-        + (f" conflict={spec.conflict_field}" if spec.conflict_field else ""),
+        + (f" conflict={spec.conflict_field}" if spec.conflict_field else "")
+        + (f" others={','.join(role for role, _ in spec.others)}" if spec.others else "")
+        + (f" prior={spec.prior_mrn}" if spec.prior_mrn else ""),
         f"      expected {expected}; got {got}",
     ]
     for c in (r.decision or {}).get("candidates", [])[:3]:
@@ -245,6 +285,22 @@ def report_accuracy(results: list[Result], show_text: bool) -> dict[str, Any]:
     by_layout = Counter(r.spec.layout for r in missed + misfiled + not_reviewed)
     if by_layout:
         print(f"\nfailures by layout: {dict(by_layout)}")
+    review_reasons = Counter(r.reason for r in results if r.status == "review")
+    print(f"\nreasons given for review: {dict(review_reasons.most_common())}")
+    aside = Counter(why for r in results for why in (r.decision or {}).get("set_aside", []))
+    print("set aside (documents):")
+    for why, n in aside.most_common():
+        print(f"  {n:4d}  {why}")
+    layouts = sorted({r.spec.layout for r in results})
+    per_layout = {}
+    for layout in layouts:
+        mine = [r for r in fileable if r.spec.layout == layout]
+        done = [r for r in auto if r.spec.layout == layout]
+        per_layout[layout] = f"{len(done)}/{len(mine)}"
+    print(f"auto-filed among fileable, by layout: {per_layout}")
+    figures["review_reasons"] = dict(review_reasons)
+    figures["set_aside"] = dict(aside)
+    figures["auto_filed_by_layout"] = per_layout
     return figures
 
 
@@ -349,6 +405,12 @@ def main() -> None:
         help="never re-read the top of page 1 (to measure what the second look costs)",
     )
     parser.add_argument("--show-text", action="store_true", help="print the text of failures")
+    parser.add_argument(
+        "--layouts",
+        choices=("all", "roles"),
+        default="all",
+        help="all: the main corpus; roles: pages naming other people besides the patient",
+    )
     parser.add_argument("--out", type=Path, help="write the figures to this JSON file")
     args = parser.parse_args()
     if args.patients < 300 and not args.skip_accuracy:

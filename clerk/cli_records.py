@@ -147,6 +147,14 @@ def documents_show(
         ["mrn", "score", "reasons"],
         [[c["mrn"], c["score"], "; ".join(c["reasons"])] for c in data["candidates"]],
     )
+    if data["people"]:
+        print_table(
+            "other people named (not the patient)",
+            ["role", "kind", "value", "page"],
+            [[p["role"], p["kind"], p["value"], p["page"]] for p in data["people"]],
+        )
+    for why in data["set_aside"]:
+        typer.echo(f"set aside: {why}")
     for page in data["page_texts"]:
         typer.echo(
             f"--- page {page['number']} ({page['source']}, confidence {page['confidence']}) ---"
@@ -177,6 +185,7 @@ def review_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
         detail = app.store.get_document(summary.id)
         row = summary.to_json()
         row["candidates"] = (detail.decision or {}).get("candidates", [])[:5]
+        row["set_aside"] = (detail.decision or {}).get("set_aside", [])
         rows.append(row)
     record_access(
         app.store,
@@ -190,7 +199,7 @@ def review_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
         return
     print_table(
         f"{len(rows)} document(s) in review",
-        ["id", "file", "type", "reason", "candidates"],
+        ["id", "file", "type", "reason", "candidates", "set aside"],
         [
             [
                 r["id"],
@@ -198,6 +207,7 @@ def review_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
                 r["doc_type"],
                 r["review_reason"],
                 ", ".join(f"{c['mrn']} ({c['score']:.1f})" for c in r["candidates"]),
+                "; ".join(r["set_aside"]),
             ]
             for r in rows
         ],

@@ -227,3 +227,22 @@ class QuarantinedEntry(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+
+
+class DocumentPerson(Base):
+    """Someone a document names who is not its patient: a provider, guarantor, subscriber...
+
+    One row per value read (``kind``: name, dob or sex) with the role it was read under
+    (``ordering``, ``attending``, ``author``, ``provider``, ``guarantor``, ``subscriber``,
+    ``emergency_contact``). Providers are kept for chart completeness; the others show a
+    clerk what was set aside when matching.
+    """
+
+    __tablename__ = "document_people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(256))
+    page: Mapped[int | None] = mapped_column(Integer)

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from chartclerk_errors import NotFoundError, StoreError
 from records import audit
 from records.audit import Actor
-from records.models import Document, IdentifierRow, Page, Patient, Reading
+from records.models import Document, DocumentPerson, IdentifierRow, Page, Patient, Reading
 from records.store import NewDocument, Store, mrns_in_detail, now
 from records.views import DocumentSummary, dump_detail, utc_iso
 
@@ -135,12 +135,18 @@ def store_reading(
                 source=p.source,
                 rotation=p.rotation,
                 error=p.error,
+                passes_json=json.dumps(p.passes) if p.passes else None,
             )
             for p in new.pages
         ]
         doc.identifier_rows = [
             IdentifierRow(kind=k, value=v, page=page) for k, v, page in new.identifiers
         ]
+        s.execute(delete(DocumentPerson).where(DocumentPerson.document_id == doc.id))
+        s.add_all(
+            DocumentPerson(document_id=doc.id, role=r, kind=k, value=v, page=page)
+            for r, k, v, page in new.people
+        )
         doc.status, doc.patient_mrn = new.status, new.patient_mrn
         doc.doc_type, doc.doc_type_loinc = new.doc_type, new.doc_type_loinc
         doc.review_reason, doc.ocr_confidence = new.review_reason, new.ocr_confidence

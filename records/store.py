@@ -28,6 +28,7 @@ from records.models import (
     AuditDocument,
     AuditEntry,
     Document,
+    DocumentPerson,
     IdentifierRow,
     Page,
     Patient,
@@ -87,6 +88,8 @@ class NewDocument:
     decision: dict[str, Any] | None = None
     pages: list[NewPage] = field(default_factory=list)
     identifiers: list[tuple[str, str, int | None]] = field(default_factory=list)
+    # Other people named: (role, kind, value, page); see ``DocumentPerson``.
+    people: list[tuple[str, str, str, int | None]] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any] | None]] = field(default_factory=list)
     received_at: datetime | None = None
     # Who took the file in: the daemon, or the OS account running `chartclerk ingest`.
@@ -215,6 +218,10 @@ class Store:
                 )
             if entry_key is not None:
                 s.add(QuarantinedEntry(key=entry_key, document_id=doc.id))
+            s.add_all(
+                DocumentPerson(document_id=doc.id, role=r, kind=k, value=v, page=page)
+                for r, k, v, page in new.people
+            )
             return doc.id
 
     def add_event(
@@ -325,7 +332,14 @@ class Store:
             )
             if row is None:
                 raise NotFoundError(f"no document with id {document_id}")
-            return _detail(row, audit.history(s, document_id))
+            people = s.scalars(
+                select(DocumentPerson)
+                .where(DocumentPerson.document_id == document_id)
+                .order_by(DocumentPerson.id)
+            )
+            detail = _detail(row, audit.history(s, document_id))
+            detail.people.extend((p.role, p.kind, p.value, p.page) for p in people)
+            return detail
 
     def counts_by_status(self) -> dict[str, int]:
         """How many documents are in each status."""

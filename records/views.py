@@ -9,6 +9,9 @@ from typing import Any
 
 from records.models import Document, Patient
 
+# Roles of the people a document names whose names are its providers (``document_people``).
+PROVIDER_ROLES = frozenset({"ordering", "attending", "referring", "author", "provider"})
+
 
 @dataclass(frozen=True)
 class PatientView:
@@ -111,6 +114,8 @@ class DocumentDetail:
     events: list[EventView] = field(default_factory=list)
     service_date: date | None = None
     ocr_confidence: float | None = None
+    # Other people the document names: (role, kind, value, page).
+    people: list[tuple[str, str, str, int | None]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -141,6 +146,16 @@ class DocumentDetail:
         ]
         data["candidates"] = (self.decision or {}).get("candidates", [])
         data["decision"] = self.decision
+        data["set_aside"] = (self.decision or {}).get("set_aside", [])
+        data["providers"] = [
+            {"role": role, "name": value, "page": page}
+            for role, kind, value, page in self.people
+            if role in PROVIDER_ROLES and kind == "name"
+        ]
+        data["people"] = [
+            {"role": role, "kind": kind, "value": value, "page": page}
+            for role, kind, value, page in self.people
+        ]
         data["history"] = [
             {"at": utc_iso(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail}
             for e in self.events

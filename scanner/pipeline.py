@@ -420,6 +420,7 @@ def _filing_fields(pages: list[PageText], filing: Filing) -> dict[str, Any]:
         "decision": filing.decision,
         "pages": [_new_page(p, filing) for p in pages],
         "identifiers": filing.identifiers,
+        "people": filing.people,
     }
 
 

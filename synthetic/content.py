@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
-from synthetic import names
+from synthetic import names, role_pages
 from synthetic.clinical_text import Line, body_lines, service_date
-from synthetic.spec import TITLES, DocumentSpec, ShownIdentifiers, shown_identifiers
+from synthetic.spec import ROLE_LAYOUTS, TITLES, DocumentSpec, ShownIdentifiers, shown_identifiers
 
 BODY_LINES_PER_PAGE = 32
 _MONTHS = (
@@ -132,7 +132,43 @@ def build_pages(spec: DocumentSpec) -> list[PageContent]:
                 angle,
             )
         )
+    if spec.layout in ROLE_LAYOUTS:
+        pages = _role_pages(spec, pages)
     return pages
+
+
+def _role_pages(spec: DocumentSpec, pages: list[PageContent]) -> list[PageContent]:
+    """Face sheets, letters, fax covers, orders and outside records (see ``role_pages``)."""
+    rng = random.Random(f"roles:{spec.content_seed}")
+    shown = shown_identifiers(spec)
+    first = pages[0]
+    if spec.layout == "face_sheet":
+        ids = tuple(role_pages.patient_block(spec, shown, heading=True))
+        extra = (*role_pages.face_sheet_lines(spec, rng), *first.extra_lines)
+        return [replace(p, id_lines=ids, extra_lines=extra) for p in pages]
+    if spec.layout == "orders":
+        extra = (*role_pages.provider_lines(spec, rng), *first.extra_lines)
+        return [replace(p, extra_lines=extra) for p in pages]
+    if spec.layout == "outside_record":
+        ids = tuple(role_pages.outside_lines(spec, shown, rng))
+        return [replace(p, id_lines=ids) for p in pages]
+    if spec.layout == "letter":
+        opening = role_pages.letter_lines(spec, shown, rng)
+        body = (*opening, *first.body[: len(first.body) - len(opening)])
+        return [replace(first, id_lines=(), body=body), *pages[1:]]
+    # fax_cover: the cover sheet, then the document's pages
+    lines, notice = role_pages.cover_lines(spec, rng)
+    sent = f"{rng.randrange(1, 13):02d}/{rng.randrange(1, 28):02d}/2024 09:{rng.randrange(60):02d}"
+    cover = replace(
+        first,
+        fax_header=f"{sent}  FROM: HEALTH INFORMATION MANAGEMENT  P.001/{spec.pages:03d}",
+        title="FACSIMILE TRANSMITTAL",
+        id_lines=tuple(lines),
+        table=None,
+        extra_lines=(),
+        body=tuple(notice),
+    )
+    return [cover, *pages[: len(pages) - 1]]
 
 
 def page_text(page: PageContent) -> str:

@@ -27,7 +27,14 @@ TITLES: dict[str, str] = {
     "consent": "CONSENT FOR TREATMENT/PROCEDURE",
     "consult_note": "CONSULTATION NOTE",
 }
-LAYOUTS: tuple[str, ...] = ("labelled", "last_first", "table", "sticker", "fax")
+BASE_LAYOUTS: tuple[str, ...] = ("labelled", "last_first", "table", "sticker", "fax")
+# Pages that name people besides the patient (see synthetic.role_pages).
+ROLE_LAYOUTS: tuple[str, ...] = ("face_sheet", "letter", "fax_cover", "orders", "outside_record")
+LAYOUTS: tuple[str, ...] = BASE_LAYOUTS + ROLE_LAYOUTS
+# Roles of other people a page may name, and how a letter names its patient.
+OTHER_ROLES: tuple[str, ...] = ("guarantor", "subscriber", "emergency_contact", "ordering",
+                                "attending")  # fmt: skip
+LETTER_STYLES: tuple[str, ...] = ("re", "your_patient", "honorific")
 DATE_FORMATS: tuple[str, ...] = ("us", "iso", "long", "dmy_mon")
 NAME_FORMS: tuple[str, ...] = ("registered", "nickname", "caps")
 DEGRADATIONS: tuple[str, ...] = (
@@ -87,6 +94,12 @@ class DocumentSpec:
         dpi: Resolution; None means 300, or 200 for the fax layout.
         content_seed: Seeds the letterhead, labels and body text, so the same spec always
             carries the same words whatever the render seed.
+        others: Other people the page names, as ``(role, person)`` with a role from
+            ``OTHER_ROLES`` (role layouts): never evidence about the patient.
+        prior_mrn: A ``Prior MRN:``/``Outside MRN:`` printed on the page, or None.
+        cover_for: Whom a fax cover's RE line names (``fax_cover``); None means the patient.
+            Someone else there is a conflict.
+        letter_style: How a ``letter`` names its patient, one of ``LETTER_STYLES``.
     """
 
     patient: SyntheticPatient | None
@@ -106,6 +119,10 @@ class DocumentSpec:
     degradations: tuple[str, ...] = ()
     dpi: int | None = None
     content_seed: int = 0
+    others: tuple[tuple[str, SyntheticPatient], ...] = ()
+    prior_mrn: str | None = None
+    cover_for: SyntheticPatient | None = None
+    letter_style: str = "re"
 
     def __post_init__(self) -> None:
         _check("doc_type", self.doc_type, DOC_TYPES)
@@ -120,6 +137,9 @@ class DocumentSpec:
             raise ValueError("conflict_with and conflict_field go together")
         if self.conflict_field is not None:
             _check("conflict_field", self.conflict_field, CONFLICT_FIELDS)
+        for role, _ in self.others:
+            _check("others", role, OTHER_ROLES)
+        _check("letter_style", self.letter_style, LETTER_STYLES)
 
     @property
     def resolved_dpi(self) -> int:

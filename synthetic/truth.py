@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from synthetic.content import build_pages
 from synthetic.patients import SyntheticPatient
@@ -31,17 +32,40 @@ REASON_MRN_ONLY = "mrn only"
 Decision = tuple[str, str | None, str | None]
 
 
-def ground_truth(spec: DocumentSpec, registry: Sequence[SyntheticPatient]) -> GroundTruth:
+def ground_truth(
+    spec: DocumentSpec,
+    registry: Sequence[SyntheticPatient],
+    merges: Mapping[str, str] | None = None,
+) -> GroundTruth:
     """Decide what a careful clerk would do with the document of ``spec``.
+
+    Other people the page names (guarantor, subscriber, emergency contact, providers) are
+    not the patient and change nothing. A prior MRN merged into the patient's record counts
+    as the patient's MRN; a fax cover naming someone other than the pages behind it is a
+    conflict.
 
     Args:
         spec: The document.
         registry: The patients in the master index (an unknown patient is one not in it).
+        merges: Prior MRNs merged into a registered patient's record: prior -> survivor.
 
     Returns:
         The expected action, MRN or review reason, the doc type and a few body phrases.
     """
-    action, mrn, reason = decide(shown_identifiers(spec), registry)
+    shown = shown_identifiers(spec)
+    survivor = (merges or {}).get(spec.prior_mrn or "")
+    if survivor is not None and shown.mrn is None:
+        shown = replace(shown, mrn=survivor)
+    action, mrn, reason = decide(shown, registry)
+    cover = spec.cover_for
+    if (
+        spec.layout == "fax_cover"
+        and cover is not None
+        and spec.patient is not None
+        and (cover.last_name, cover.first_name, cover.dob)
+        != (spec.patient.last_name, spec.patient.first_name, spec.patient.dob)
+    ):
+        action, mrn, reason = _review(REASON_CONFLICT)
     return GroundTruth(action, mrn, reason, spec.doc_type, text_snippets(spec))
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from scanner.identifying.labels import LabelFinder, word_lines
+from scanner.identifying.labels import LabelFinder, LabelHit, word_lines
 from scanner.identifying.names import PersonName, parse_bare_name, parse_name
+from scanner.identifying.roles import PATIENT, line_roles, role_of, value_role
 from scanner.reading.pagetext import Word
 
 _ANCHOR_KINDS = frozenset({"mrn", "dob", "sex"})
@@ -21,24 +22,54 @@ _WORD = r"[^\W\d_][^\W\d_'’-]*"
 _COMMA_NAME = re.compile(rf"^{_WORD}(?:\s+{_WORD}){{0,2}}[,;]\s*{_WORD}(?:\s|$)")
 
 
-def _anchors(finder: LabelFinder, text: str) -> list[int]:
-    """Where the MRN, DOB and sex labels of a line start."""
-    return [hit.start for hit in finder.find(text) if hit.kind in _ANCHOR_KINDS]
+def header_names(
+    lines: Sequence[str], finder: LabelFinder, sections: Sequence[str | None] | None = None
+) -> list[tuple[PersonName, str]]:
+    """Unlabelled ``DOE, JANE A`` lines right above or below a labelled MRN, DOB or sex line.
 
-
-def header_names(lines: Sequence[str], finder: LabelFinder) -> list[PersonName]:
-    """Unlabelled ``DOE, JANE A`` lines right above or below a labelled MRN, DOB or sex line."""
-    texts = [line for line in lines if line.strip()]
-    found: list[PersonName] = []
-    for index, line in enumerate(texts):
-        if not _anchors(finder, line):
+    The name takes the role of that line (the patient's, or a guarantor's under a
+    ``GUARANTOR`` heading, see ``roles``). Lines that name someone else by a role label
+    (``Guarantor: ...``) or carry only the document's numbers (``Acct #: ...``) are stepped
+    over: printed between a patient's name and label, they do not part them.
+    """
+    rows = [
+        (line, sections[i] if sections is not None else PATIENT)
+        for i, line in enumerate(lines)
+        if line.strip()
+    ]
+    texts = [text for text, _ in rows]
+    hits = [finder.find(text) for text in texts]
+    found: list[tuple[PersonName, str]] = []
+    for index, line_hits in enumerate(hits):
+        section = rows[index][1]
+        anchors = [
+            (hit, role)
+            for hit, role in zip(line_hits, line_roles(line_hits, section or PATIENT), strict=True)
+            if hit.kind in _ANCHOR_KINDS
+        ]
+        if not anchors or section is None:
             continue
-        for near in (index - 1, index + 1):
-            if 0 <= near < len(texts) and not finder.find(texts[near]):
+        roles = [value_role(hit.kind, role) for hit, role in anchors]
+        role = PATIENT if PATIENT in roles else roles[0]
+        for step in (-1, 1):
+            near = index + step
+            while role == PATIENT and 0 <= near < len(texts) and _names_other(hits[near]):
+                near += step
+            if 0 <= near < len(texts) and not hits[near] and rows[near][1] is not None:
                 name = parse_bare_name(texts[near])
                 if name is not None:
-                    found.append(name)
+                    found.append((name, role))
     return found
+
+
+_DOCUMENT_KINDS = frozenset({"accession", "account", "encounter", "service_date", "stop"})
+
+
+def _names_other(hits: Sequence[LabelHit]) -> bool:
+    """A line of someone else's (``Guarantor: ...``) or of the document's (``Acct #: ...``)."""
+    return bool(hits) and (
+        any(role_of(hit) for hit in hits) or all(hit.kind in _DOCUMENT_KINDS for hit in hits)
+    )
 
 
 def sticker_names(words: Sequence[Word], finder: LabelFinder) -> list[PersonName]:

@@ -2,6 +2,9 @@
 
 Only labelled values count: an 8-digit accession number is reported as an accession number,
 never as an MRN, and a number with no label is only ever an ``unlabelled_numbers`` entry.
+Every value carries a role (:mod:`scanner.identifying.roles`): the patient's, or a
+guarantor's, subscriber's, emergency contact's, provider's, or a prior MRN. Only the
+patient's make up ``mrns``, ``names``, ``dobs`` and ``sexes``.
 Pure: pages in, identifiers out; nothing here logs, reads files or looks at the clock.
 """
 
@@ -27,8 +30,21 @@ from scanner.identifying.labels import (
     word_lines,
     words_below,
 )
-from scanner.identifying.names import PersonName, parse_name
+from scanner.identifying.names import PersonName, parse_name, spelling_key
 from scanner.identifying.numbers import CheckDigitScheme, check_digit_ok, read_code, read_number
+from scanner.identifying.people import proper_name, providers, subjects
+from scanner.identifying.roles import (
+    PATIENT,
+    PRIOR_MRN,
+    PROVIDER,
+    PROVIDER_ROLES,
+    SUBJECT,
+    RoleSettings,
+    Sections,
+    line_roles,
+    role_of,
+    value_role,
+)
 from scanner.reading.pagetext import PageText, Word
 
 __all__ = [
@@ -37,6 +53,7 @@ __all__ = [
     "IdentifierSettings",
     "Identifiers",
     "PersonName",
+    "RoleSettings",
     "extract_identifiers",
 ]
 
@@ -46,6 +63,7 @@ IdentifierKind = Literal[
 FoundValue = str | dt.date | PersonName
 
 _SEX_WORDS = {"m": "M", "male": "M", "f": "F", "female": "F", "u": "U", "unknown": "U", "x": "X"}
+_COMMA_FORM = re.compile(r"\s*[^\W\d_][\w'’\-]*(?:\s+[^\W\d_][\w'’\-]*){0,2}\s*[,;]")
 _UNLABELLED = re.compile(r"(?<![\w/.\-])\d{6,12}(?![\w/\-])")
 
 
@@ -126,15 +144,22 @@ class IdentifierSettings(BaseModel):
     )  # fmt: skip
     date_order: DateOrder = "mdy"
     two_digit_year_pivot: int = Field(default=30, ge=0, le=99)
+    roles: RoleSettings = Field(default_factory=RoleSettings)
 
 
 @dataclass(frozen=True)
 class Found:
-    """One identifier value and the page (1-based) it was read from."""
+    """One identifier value, the page (1-based) it was read from, and whose it is.
+
+    ``role`` is ``patient`` for the patient's own identifiers and document numbers, else
+    ``guarantor``, ``subscriber``, ``emergency_contact``, a provider role (``ordering``,
+    ``attending``, ``referring``, ``author``, ``provider``) or ``prior_mrn``.
+    """
 
     kind: IdentifierKind
     value: FoundValue
     page: int
+    role: str = PATIENT
 
 
 @dataclass(frozen=True)
@@ -154,16 +179,20 @@ class Identifiers:
     sexes: tuple[str, ...] = ()
     unlabelled_numbers: tuple[str, ...] = ()
     found: tuple[Found, ...] = ()
+    prior_mrns: tuple[str, ...] = ()
 
     @classmethod
     def from_found(cls, found: Iterable[Found], unlabelled: Iterable[str] = ()) -> Identifiers:
-        """Build from page-tagged values; a date labelled DOB is never also a service date."""
+        """Build from page-tagged values; a date labelled DOB is never also a service date.
+
+        Only the patient's values make up ``mrns``, ``names``, ``dobs`` and ``sexes``.
+        """
         items = tuple(dict.fromkeys(found))
         dobs = {f.value for f in items if f.kind == "dob"}
         items = tuple(f for f in items if not (f.kind == "service_date" and f.value in dobs))
 
-        def values(kind: IdentifierKind) -> tuple[FoundValue, ...]:
-            return tuple(dict.fromkeys(f.value for f in items if f.kind == kind))
+        def values(kind: IdentifierKind, role: str = PATIENT) -> tuple[FoundValue, ...]:
+            return tuple(dict.fromkeys(f.value for f in items if f.kind == kind and f.role == role))
 
         labelled = {v for f in items if isinstance(v := f.value, str)}
         return cls(
@@ -177,7 +206,24 @@ class Identifiers:
             sexes=tuple(str(v) for v in values("sex")),
             unlabelled_numbers=tuple(n for n in dict.fromkeys(unlabelled) if n not in labelled),
             found=items,
+            prior_mrns=tuple(str(v) for v in values("mrn", PRIOR_MRN)),
         )
+
+    @property
+    def set_aside(self) -> tuple[Found, ...]:
+        """Names, dates of birth and sexes of people other than the patient, and prior MRNs."""
+        return tuple(f for f in self.found if f.role != PATIENT)
+
+    @property
+    def providers(self) -> tuple[Found, ...]:
+        """The clinicians named, each once, with the most specific role read for them."""
+        best: dict[tuple[str, str], Found] = {}
+        for f in self.found:
+            if f.role in PROVIDER_ROLES and isinstance(f.value, PersonName):
+                key = (spelling_key(f.value.last), spelling_key(f.value.first))
+                if key not in best or best[key].role == PROVIDER:
+                    best[key] = f
+        return tuple(best.values())
 
     def pages_of(self, kind: IdentifierKind, value: FoundValue) -> tuple[int, ...]:
         """The pages on which ``value`` was found labelled as ``kind``."""
@@ -186,7 +232,7 @@ class Identifiers:
     @property
     def is_empty(self) -> bool:
         """True when no MRN, name or date of birth was found."""
-        return not (self.mrns or self.names or self.dobs)
+        return not (self.mrns or self.names or self.dobs or self.prior_mrns)
 
 
 @functools.lru_cache(maxsize=16)
@@ -194,6 +240,8 @@ def _finder(settings_json: str) -> LabelFinder:
     settings = IdentifierSettings.model_validate_json(settings_json)
     return LabelFinder(
         {
+            # Role labels first: "Guarantor" is also a minor label, and a role wins a tie.
+            **settings.roles.labels(),
             "mrn": settings.mrn_labels,
             "accession": settings.accession_labels,
             "account": settings.account_labels,
@@ -226,8 +274,10 @@ class _Reader:
             today, pivot = self.today, s.two_digit_year_pivot
             return parse_first_date(segment, order=s.date_order, today=today, pivot=pivot)
         if kind == "name":
-            # "Patient" and "Name" alone are ordinary words: demand a colon or a comma form.
-            if not hit.has_colon and hit.words < 2 and "," not in segment:
+            # "Patient" and "Name" alone are ordinary words: demand a colon or a comma form
+            # right after them ("Patient DOE, JANE"), not a comma further on in the prose
+            # ("the patient rested comfortably overnight.   Results reviewed with, ...").
+            if not hit.has_colon and hit.words < 2 and not _COMMA_FORM.match(segment):
                 return None
             return parse_name(segment)
         if kind == "sex":
@@ -235,44 +285,91 @@ class _Reader:
             return _SEX_WORDS.get(words[0].strip(".:;,").lower()) if words else None
         return None
 
+    def read_role(self, role: str, hit: LabelHit, segment: str) -> list[_Value]:
+        """The value a role label carries itself: ``Guarantor: DOE, JOHN``, ``Prior MRN: 12``."""
+        if role == PRIOR_MRN:
+            mrn = self.read("mrn", hit, segment)
+            return [("mrn", mrn, PRIOR_MRN)] if mrn is not None else []
+        name, credentials = proper_name(segment, self.settings.roles)
+        if name is None:
+            return []
+        if role == SUBJECT:  # RE: whom a letter or fax is about
+            return [("name", name, PROVIDER if credentials else PATIENT)]
+        return [("name", name, role)]
+
+    def name_role(self, segment: str, role: str) -> str:
+        """A name printed with credentials (``Helen Abernathy, MD``) is a provider's."""
+        if role == PATIENT and proper_name(segment, self.settings.roles)[1]:
+            return PROVIDER
+        return role
+
 
 _KINDS: dict[str, IdentifierKind] = {
     kind: kind
     for kind in ("mrn", "name", "dob", "service_date", "accession", "account", "encounter", "sex")
 }
-_Value = tuple[IdentifierKind, FoundValue]
+_Value = tuple[IdentifierKind, FoundValue, str]
 
 
 def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_Value]:
-    """Values labelled on one page: after the label on its line, else directly below it."""
+    """Values labelled on one page: after the label on its line, else directly below it.
+
+    Each value takes the role of its label and its section (see ``roles``).
+    """
     values: list[_Value] = []
     lines = page.text.splitlines()
+    roles_settings = reader.settings.roles
+    sections = Sections(roles_settings).roles(lines, finder)
     for index, line in enumerate(lines):
+        section = sections[index]
+        if section is None:
+            continue  # a heading: GUARANTOR, PATIENT INFORMATION
         hits = finder.find(line)
+        roles = line_roles(hits, section)
         for which, segment in enumerate(segments(line, hits)):
-            kind = _KINDS.get(hits[which].kind)
+            hit = hits[which]
+            named = role_of(hit)
+            if named is not None:
+                values.extend(reader.read_role(named, hit, segment))
+                continue
+            kind = _KINDS.get(hit.kind)
             if kind is None:
                 continue
-            value = reader.read(kind, hits[which], segment)
+            value = reader.read(kind, hit, segment)
             if value is None:
                 # "DOB (Age): 03/14/1962": a minor label may sit between label and value.
-                value = reader.read(kind, hits[which], _through_stop_labels(line, hits, which))
-            if value is None and not page.words and _blank(segment) and _header(kind, hits[which]):
-                below = _first_segment(text_below(lines, index, hits, which), finder)
-                value = reader.read(kind, hits[which], below)
+                segment = _through_stop_labels(line, hits, which)
+                value = reader.read(kind, hit, segment)
+            if value is None and not page.words and _blank(segment) and _header(kind, hit):
+                segment = _first_segment(text_below(lines, index, hits, which), finder)
+                value = reader.read(kind, hit, segment)
             if value is not None:
-                values.append((kind, value))
+                role = value_role(kind, roles[which])
+                if kind == "name":
+                    role = reader.name_role(segment, role)
+                values.append((kind, value, role))
     if page.words:
         values.extend(_values_below_words(page.words, reader, finder))
         if page.source == "ocr":  # stickers are pasted on paper, not on a text layer
-            values.extend(("name", name) for name in sticker_names(page.words, finder))
-    values.extend(("name", name) for name in header_names(lines, finder))
+            values.extend(("name", name, PATIENT) for name in sticker_names(page.words, finder))
+    values.extend(("name", n, role) for n, role in header_names(lines, finder, sections))
+    s = reader.settings
+    for name, dob in subjects(
+        lines, roles_settings, order=s.date_order, today=reader.today, pivot=s.two_digit_year_pivot
+    ):
+        values.append(("name", name, PATIENT))
+        if dob is not None:
+            values.append(("dob", dob, PATIENT))
+    values.extend(("name", name, PROVIDER) for name in providers(lines, roles_settings))
     return values
 
 
 def _through_stop_labels(line: str, hits: Sequence[LabelHit], which: int) -> str:
-    """The text after label ``which`` up to the next label that is not a minor one."""
-    later = [hit.start for hit in hits[which + 1 :] if hit.kind in _KINDS]
+    """The text after label ``which`` up to the next label that is not a minor one.
+
+    A role label is no minor one: ``Name: Guarantor: DOE, JOHN`` gives the patient no name.
+    """
+    later = [h.start for h in hits[which + 1 :] if h.kind in _KINDS or role_of(h) is not None]
     return line[hits[which].value_start : later[0] if later else len(line)]
 
 
@@ -299,11 +396,19 @@ def _first_segment(text: str, finder: LabelFinder) -> str:
 def _values_below_words(
     words: Sequence[Word], reader: _Reader, finder: LabelFinder
 ) -> list[_Value]:
-    """Values in a table row under a header row of labels, located by word boxes."""
+    """Values in a table row under a header row of labels, located by word boxes.
+
+    A role word heading a column with another label (``Guarantor Name``) gives that column
+    its role and is then left out, so the value below goes to the column's label.
+    """
     values: list[_Value] = []
     lines = word_lines(words)
     for index, line in enumerate(lines):
-        hits = finder.find(line.text)
+        found = finder.find(line.text)
+        found_roles = line_roles(found, PATIENT)
+        keep = [i for i in range(len(found)) if not _role_prefix(line.text, found, i)]
+        hits = [found[i] for i in keep]
+        roles = [found_roles[i] for i in keep]
         for which, segment in enumerate(segments(line.text, hits)):
             kind = _KINDS.get(hits[which].kind)
             if kind is None:
@@ -320,8 +425,18 @@ def _values_below_words(
             below = _first_segment(words_below(lines, index, hits, which), finder)
             value = reader.read(kind, hits[which], below)
             if value is not None:
-                values.append((kind, value))
+                role = value_role(kind, roles[which])
+                if kind == "name":
+                    role = reader.name_role(below, role)
+                values.append((kind, value, role))
     return values
+
+
+def _role_prefix(line: str, hits: Sequence[LabelHit], index: int) -> bool:
+    """Whether hit ``index`` is a role word directly followed by another label."""
+    if role_of(hits[index]) is None or index + 1 >= len(hits):
+        return False
+    return not line[hits[index].value_start : hits[index + 1].start].strip(" '’s")
 
 
 def extract_identifiers(
@@ -344,7 +459,7 @@ def extract_identifiers(
     found: list[Found] = []
     unlabelled: list[str] = []
     for page in pages:
-        for kind, value in _page_values(page, reader, finder):
-            found.append(Found(kind, value, page.number))
+        for kind, value, role in _page_values(page, reader, finder):
+            found.append(Found(kind, value, page.number, role))
         unlabelled.extend(_UNLABELLED.findall(page.text))
     return Identifiers.from_found(found, unlabelled)

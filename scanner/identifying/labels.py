@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from scanner.reading.pagetext import Word
 
 STOP_KIND = "stop"
+ROLE_PREFIX = "role:"
+_TITLE_NEXT = re.compile(r"[\s'’s]*(?:Dr\b|DR\b)")
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class LabelHit:
         value_start: where the text after the label and its punctuation starts.
         has_colon: whether a ``:``/``;``/``#`` separated label and value.
         words: how many words the label has (``Patient Name`` has two).
+        text: the label as printed, without its punctuation.
     """
 
     kind: str
@@ -35,6 +38,7 @@ class LabelHit:
     value_start: int
     has_colon: bool
     words: int = 1
+    text: str = ""
 
 
 def _token_pattern(token: str) -> str:
@@ -92,8 +96,13 @@ class LabelFinder:
             kind = self._kinds[index]
             if kind == STOP_KIND and not (colon or _marked_stop(line, match.start(), match.end())):
                 continue
-            hits.append(LabelHit(kind, match.start(), match.end(), colon, len(label.split())))
-        return hits
+            hit = LabelHit(kind, match.start(), match.end(), colon, len(label.split()), label)
+            hits.append(hit)
+        return [
+            hit
+            for i, hit in enumerate(hits)
+            if not hit.kind.startswith(ROLE_PREFIX) or hit.has_colon or _marked_role(line, hits, i)
+        ]
 
 
 def _marked_stop(line: str, start: int, end: int) -> bool:
@@ -103,6 +112,21 @@ def _marked_stop(line: str, start: int, end: int) -> bool:
     """
     before = line[:start].rstrip()[-1:]
     return before in ("(", "/") or line[end:].lstrip()[:1].isdigit()
+
+
+def _marked_role(line: str, hits: Sequence[LabelHit], index: int) -> bool:
+    """Whether a role word without a colon still labels something.
+
+    ``Guarantor Name:`` (another label right after it), ``Prior MRN 00123456`` (a number)
+    and ``Ordering Dr. Lee`` (a title) do; ``the attending physician noted`` does not.
+    """
+    hit = hits[index]
+    if _marked_stop(line, hit.start, hit.value_start) or _TITLE_NEXT.match(line[hit.value_start :]):
+        return True
+    if index + 1 < len(hits):
+        between = line[hit.value_start : hits[index + 1].start]
+        return not re.sub(r"^['’]s\b", "", between.strip()).strip()
+    return False
 
 
 def segments(line: str, hits: Sequence[LabelHit]) -> list[str]:

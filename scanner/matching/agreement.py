@@ -66,13 +66,40 @@ def mrn_key(mrn: str) -> str:
     return mrn.strip().lstrip("0") or "0"
 
 
-def compare_mrn(page_mrns: Sequence[str], mrn: str, w: FieldWeights) -> list[FieldResult]:
-    """One result per MRN on the page: each either is the record's MRN or contradicts it."""
+def compare_mrn(
+    page_mrns: Sequence[str], mrn: str, w: FieldWeights, priors: Sequence[str] = ()
+) -> list[FieldResult]:
+    """One result per MRN on the page: each either is the record's MRN or contradicts it.
+
+    ``priors`` are the record's earlier MRNs, merged into it: paper still bearing one is the
+    same patient's.
+    """
+    merged = {mrn_key(p) for p in priors}
+    results = []
+    for page in page_mrns:
+        if mrn_key(page) == mrn_key(mrn):
+            results.append(FieldResult("exact", w.mrn_agree, "mrn exact"))
+        elif mrn_key(page) in merged:
+            results.append(FieldResult("exact", w.mrn_agree, "mrn merged into this record"))
+        else:
+            results.append(FieldResult("differs", w.mrn_disagree, "mrn differs"))
+    return results
+
+
+def compare_prior_mrn(
+    page_priors: Sequence[str], priors: Sequence[str], w: FieldWeights
+) -> list[FieldResult]:
+    """Prior or outside MRNs printed on the page: agreement only when the record holds them.
+
+    A prior MRN that was merged into this record is the patient's own; any other may be
+    another facility's number (which may equal anyone's here by chance) and says nothing
+    about this record either way.
+    """
+    own = {mrn_key(p) for p in priors}
     return [
-        FieldResult("exact", w.mrn_agree, "mrn exact")
-        if mrn_key(page) == mrn_key(mrn)
-        else FieldResult("differs", w.mrn_disagree, "mrn differs")
-        for page in page_mrns
+        FieldResult("exact", w.mrn_agree, "prior mrn merged into this record")
+        for page in page_priors
+        if mrn_key(page) in own
     ]
 
 

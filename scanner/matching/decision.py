@@ -31,6 +31,7 @@ from scanner.matching.agreement import (
     compare_dob,
     compare_mrn,
     compare_name,
+    compare_prior_mrn,
     compare_sex,
     mrn_key,
 )
@@ -83,6 +84,8 @@ class RegisteredPatient:
     first_name: str
     dob: dt.date | None = None
     sex: str | None = None
+    # Earlier MRNs of this patient, merged into this record (HL7 A40).
+    prior_mrns: tuple[str, ...] = ()
 
 
 class MatchSettings(BaseModel):
@@ -115,6 +118,8 @@ class MatchDecision:
     mrn: str | None
     reason: str | None
     candidates: tuple[Candidate, ...]
+    # What was read but not weighed, and why (``guarantor: not the patient``).
+    set_aside: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,8 +145,17 @@ class _Scored:
         return Candidate(self.record.mrn, round(self.score, 2), self.reasons)
 
 
-def _score(ids: Identifiers, record: RegisteredPatient, s: MatchSettings) -> _Scored:
-    mrns = compare_mrn(ids.mrns, record.mrn, s.weights)
+def _score(
+    ids: Identifiers, record: RegisteredPatient, s: MatchSettings, merged: dict[str, str]
+) -> _Scored:
+    mrns = compare_mrn(ids.mrns, record.mrn, s.weights, record.prior_mrns)
+    mrns += compare_prior_mrn(ids.prior_mrns, record.prior_mrns, s.weights)
+    # A prior MRN the index merged into another candidate's record is that patient's.
+    mrns += [
+        FieldResult("differs", s.weights.mrn_disagree, "prior mrn merged into another record")
+        for prior in ids.prior_mrns
+        if merged.get(mrn_key(prior), record.mrn) != record.mrn
+    ]
     dobs = compare_dob(ids.dobs, record.dob, s.weights)
     sexes = compare_sex(ids.sexes, record.sex, s.weights)
     threshold = s.name_similarity_threshold
@@ -185,7 +199,8 @@ def _rank(
     ids: Identifiers, candidates: Sequence[RegisteredPatient], s: MatchSettings
 ) -> list[_Scored]:
     unique = {record.mrn: record for record in candidates}
-    scored = [_score(ids, record, s) for record in unique.values()]
+    merged = {mrn_key(p): r.mrn for r in unique.values() for p in r.prior_mrns}
+    scored = [_score(ids, record, s, merged) for record in unique.values()]
     relevant = [c for c in scored if c.relevant]
     return sorted(relevant, key=lambda c: (-c.score, c.record.mrn))
 
@@ -211,7 +226,7 @@ def _review_reason(ids: Identifiers, ranked: list[_Scored], s: MatchSettings) ->
         # A name on the page is exactly another candidate's and not this one's (a twin
         # whose given name is a nickname of this patient's): two patients may be here.
         return MULTIPLE_PATIENTS
-    if not (ids.mrns or ids.dobs):
+    if not (ids.mrns or ids.dobs or ids.prior_mrns):
         return NAME_ONLY  # before ambiguity: with namesakes, the name is still all there is
     if any(not c.contradicted for c in ranked[1:]):
         # Someone else fits every identifier on the page as well (a namesake whose birth
@@ -222,7 +237,7 @@ def _review_reason(ids: Identifiers, ranked: list[_Scored], s: MatchSettings) ->
     if len(top.agreeing) < 2:
         return (
             NAME_ONLY
-            if top.agreeing == {"name"} or not (ids.mrns or ids.dobs)
+            if top.agreeing == {"name"} or not (ids.mrns or ids.dobs or ids.prior_mrns)
             else SINGLE_IDENTIFIER
         )
     if top.score < s.auto_file_threshold:
@@ -270,6 +285,7 @@ def decide(
     """
     ranked = _rank(identifiers, candidates, settings) if has_text else []
     shown = tuple(c.candidate() for c in ranked[: settings.max_candidates])
+    aside = set_aside_reasons(identifiers)
     reason: str | None
     if not has_text:
         reason = NO_TEXT
@@ -280,8 +296,42 @@ def decide(
     else:
         reason = _review_reason(identifiers, ranked, settings)
     if reason is None:
-        return MatchDecision("file", ranked[0].record.mrn, None, shown)
-    return MatchDecision("review", None, reason, shown)
+        return MatchDecision("file", ranked[0].record.mrn, None, shown, aside)
+    return MatchDecision("review", None, reason, shown, aside)
+
+
+_ROLE_NAMES = {
+    "guarantor": "guarantor",
+    "subscriber": "insurance subscriber",
+    "emergency_contact": "emergency contact",
+    "ordering": "ordering provider",
+    "attending": "attending provider",
+    "referring": "referring provider",
+    "author": "author",
+    "provider": "provider",
+}
+
+
+def set_aside_reasons(identifiers: Identifiers) -> tuple[str, ...]:
+    """Why identifiers of other people on the page were not weighed, one phrase per role.
+
+    ``guarantor name and dob: not the patient``; ``prior mrn: weighed only when merged into
+    a candidate's record``. Phrases name roles and kinds, never values.
+    """
+    kinds: dict[str, list[str]] = {}
+    for found in identifiers.set_aside:
+        kinds.setdefault(found.role, [])
+        if found.kind not in kinds[found.role]:
+            kinds[found.role].append(found.kind)
+    reasons = []
+    for role, found_kinds in kinds.items():
+        if role == "prior_mrn":
+            reasons.append("prior mrn: not this hospital's current number; weighed only when "
+                           "merged into a candidate's record")  # fmt: skip
+            continue
+        what = " and ".join(found_kinds)
+        reasons.append(f"{_ROLE_NAMES.get(role, role)} {what}: not the patient")
+    return tuple(reasons)
 
 
 def blocking_query(identifiers: Identifiers) -> BlockingQuery:
@@ -301,7 +351,8 @@ def blocking_query(identifiers: Identifiers) -> BlockingQuery:
         last_names.append(name.last)
         last_names.extend(part.title() for part in surname_parts(name.last))
     return BlockingQuery(
-        mrns=tuple(dict.fromkeys(identifiers.mrns)),
+        # Prior MRNs too: a merged record leads to its survivor.
+        mrns=tuple(dict.fromkeys((*identifiers.mrns, *identifiers.prior_mrns))),
         dobs=tuple(dict.fromkeys(dobs)),
         last_names=tuple(dict.fromkeys(last_names)),
     )

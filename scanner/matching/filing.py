@@ -13,9 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from records.patients import find_candidates
 from records.store import Store
+from records.views import PatientView
 from scanner.identifying.classify import Classifier, ClassifySettings, KeywordClassifier
 from scanner.identifying.identifiers import Identifiers, IdentifierSettings, extract_identifiers
 from scanner.identifying.names import PersonName
+from scanner.identifying.roles import PATIENT, PRIOR_MRN, PROVIDER_ROLES
 from scanner.matching.decision import (
     AMBIGUOUS,
     LOW_SCORE,
@@ -99,6 +101,8 @@ class Filing:
     doc_type_loinc: str | None = None
     # The tesseract passes of the second look, paid for page 1.
     second_look_passes: tuple[OcrPass, ...] = ()
+    # Other people the document names: (role, kind, value, page); providers among them.
+    people: list[tuple[str, str, str, int | None]] = field(default_factory=list)
 
 
 def decide_filing(
@@ -157,6 +161,7 @@ def decide_filing(
         decision=_decision_json(decision, look),
         identifiers=identifier_rows(identifiers),
         second_look_passes=tuple(look_passes),
+        people=people_rows(identifiers),
     )
 
 
@@ -168,12 +173,8 @@ def _match(
     has_text: bool,
 ) -> MatchDecision:
     query = blocking_query(ids)
-    found = [
-        p
-        for p in find_candidates(store, query.mrns, query.dobs, query.last_names)
-        if p.merged_into is None
-    ]
-    candidates = [RegisteredPatient(p.mrn, p.last_name, p.first_name, p.dob, p.sex) for p in found]
+    found = find_candidates(store, query.mrns, query.dobs, query.last_names)
+    candidates = candidate_records(found)
     decision = decide(
         ids, candidates, settings.matching, ocr_confidence=ocr_confidence, has_text=has_text
     )
@@ -181,6 +182,28 @@ def _match(
     if decision.action == "file" and decision.mrn in inactive:
         return replace(decision, action="review", mrn=None, reason=INACTIVE_PATIENT)
     return decision
+
+
+def candidate_records(found: Sequence[PatientView]) -> list[RegisteredPatient]:
+    """The current records among ``found``, each with the prior MRNs merged into it.
+
+    ``find_candidates`` returns a merged row with its survivor; the merged row is no
+    candidate itself, but its MRN on paper (a prior MRN) is the survivor's patient.
+    """
+    merged = {p.mrn: p.merged_into for p in found if p.merged_into}
+    priors: dict[str, list[str]] = {}
+    for prior in merged:
+        survivor, hops = merged[prior], 0
+        while survivor in merged and hops < 16:
+            survivor, hops = merged[survivor], hops + 1
+        priors.setdefault(str(survivor), []).append(prior)
+    return [
+        RegisteredPatient(
+            p.mrn, p.last_name, p.first_name, p.dob, p.sex, tuple(priors.get(p.mrn, ()))
+        )
+        for p in found
+        if p.merged_into is None
+    ]
 
 
 def _worth_second_look(
@@ -306,22 +329,38 @@ def _decision_json(decision: MatchDecision, look: dict[str, Any] | None) -> dict
         "action": decision.action,
         "reason": decision.reason,
         "candidates": [asdict(c) for c in decision.candidates],
+        "set_aside": list(decision.set_aside),
     }
     if look is not None:
         data["second_look"] = look
     return data
 
 
+def _text(value: object) -> str:
+    if isinstance(value, PersonName):
+        return f"{value.last}, {value.first}" + (f" {value.middle}" if value.middle else "")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
 def identifier_rows(identifiers: Identifiers) -> list[tuple[str, str, int | None]]:
-    """The identifiers as (kind, value, page) rows for the store."""
+    """The patient's identifiers (and prior MRNs, as ``prior_mrn``) as (kind, value, page)."""
     rows: list[tuple[str, str, int | None]] = []
     for found in identifiers.found:
-        value = found.value
-        if isinstance(value, PersonName):
-            text = f"{value.last}, {value.first}" + (f" {value.middle}" if value.middle else "")
-        elif isinstance(value, date):
-            text = value.isoformat()
-        else:
-            text = str(value)
-        rows.append((found.kind, text, found.page))
+        if found.role == PATIENT:
+            rows.append((found.kind, _text(found.value), found.page))
+        elif found.role == PRIOR_MRN:
+            rows.append(("prior_mrn", _text(found.value), found.page))
+    return rows
+
+
+def people_rows(identifiers: Identifiers) -> list[tuple[str, str, str, int | None]]:
+    """Everyone else the document names, as (role, kind, value, page): providers once each."""
+    rows: list[tuple[str, str, str, int | None]] = [
+        (found.role, found.kind, _text(found.value), found.page)
+        for found in identifiers.set_aside
+        if found.role not in PROVIDER_ROLES and found.role != PRIOR_MRN
+    ]
+    rows += [(f.role, "name", _text(f.value), f.page) for f in identifiers.providers]
     return rows

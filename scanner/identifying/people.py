@@ -1,0 +1,212 @@
+"""Names in running text: the subject of a letter, and providers by their title or credentials.
+
+A referral letter names its patient in prose (``I saw your patient Jane Roe (date of birth
+03/14/1961)``, ``RE: Jane Roe``, ``Mrs. Jane Roe, born March 14, 1961``); a signature names
+its author (``Helen Abernathy, MD``). Only capitalised words make a name here, so a sentence
+never does. Pure: text and settings in, names out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scanner.identifying.dates import DateOrder, parse_first_date
+from scanner.identifying.names import PersonName
+from scanner.identifying.roles import RoleSettings
+
+_CAP = r"[^\W\d_a-z][^\W\d_]*(?:['’\-][^\W\d_]+)*"  # Roe, O'Brien, Smith-Jones, MUÑOZ
+_INITIAL = r"[^\W\d_a-z]\."
+_NOT_NAMES = frozenset(
+    {"the", "and", "dob", "date", "born", "mrn", "patient", "hospital", "medical", "center",
+     "clinic", "department", "re", "dear", "sincerely", "regards", "thank", "you", "fax",
+     "from", "to", "cc", "attn", "phone", "tel", "relationship", "pages", "page", "your",
+     "our", "his", "her", "their", "this", "who", "was", "is"}
+)  # fmt: skip
+_DOB_CUE = re.compile(
+    r"^[\s,;(\[]*(?:born(?:\s+on)?|dob|d\.o\.b\.?|date\s+of\s+birth)\b[\s:#]*", re.I
+)
+
+
+def _alternation(words: Sequence[str]) -> str:
+    return "|".join(re.escape(w.rstrip(".")) for w in sorted(words, key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    title: re.Pattern[str]
+    honorific: re.Pattern[str]
+    subject: re.Pattern[str]
+    credential: re.Pattern[str]
+    credentials: frozenset[str]
+
+
+@functools.lru_cache(maxsize=8)
+def _patterns(settings_json: str) -> _Patterns:
+    s = RoleSettings.model_validate_json(settings_json)
+    titles = _alternation(s.titles)
+    honorifics = _alternation(s.honorifics)
+    phrases = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in s.subject_phrases)
+    creds = _alternation(s.credentials)
+    return _Patterns(
+        title=re.compile(rf"(?<![\w.])(?:{titles})\.?\s+", re.I),
+        honorific=re.compile(rf"(?<![\w.])(?:{honorifics})\.?\s+"),
+        subject=re.compile(rf"(?<![\w])(?:{phrases}),?\s+", re.I),
+        credential=re.compile(rf"(?<=[\w.]),?\s*(?:{creds})\.?(?=$|[\s,;)/])(?!\s*\d)"),
+        credentials=frozenset(c.upper().replace(".", "") for c in s.credentials),
+    )
+
+
+def _tidy(token: str) -> str:
+    token = token.rstrip(".,")
+    return "-".join(p[:1].upper() + p[1:].lower() for p in token.replace("’", "'").split("-"))
+
+
+def proper_name(
+    text: str, settings: RoleSettings, *, strip_titles: bool = True, prose: bool = False
+) -> tuple[PersonName | None, bool]:
+    """The capitalised name at the start of ``text``, and whether credentials follow it.
+
+    ``Dr. Helen Abernathy``, ``ABERNATHY, HELEN MD``, ``Jane A. Roe (date of birth ...``.
+    Titles and honorifics before the name are skipped. In ``prose`` a ``LAST, FIRST`` form
+    counts only in capitals: ``Jane Roe, Your results`` is a name and a new sentence.
+
+    Returns:
+        ``(name, has_credentials)``; the name is None when no first and last name lead.
+    """
+    p = _patterns(settings.model_dump_json())
+    text = re.split(r"\s{2,}|\t|\|", text.strip().lstrip("|:;-* "), maxsplit=1)[0]
+    for _ in range(2):
+        match = p.title.match(text) or (p.honorific.match(text) if strip_titles else None)
+        if match:
+            text = text[match.end() :]
+    comma = re.match(rf"({_CAP}(?:\s+{_CAP})?)\s*,\s*({_CAP})(?:\s+({_CAP}|{_INITIAL}))?", text)
+    tokens: list[str] = []
+    if comma and (not prose or comma.group(0).isupper()):
+        last, first, middle = comma.group(1), comma.group(2), comma.group(3)
+        words = {first.lower(), *last.lower().split()}
+        if first.upper().replace(".", "") not in p.credentials and not words & _NOT_NAMES:
+            if middle and middle.upper().replace(".", "") in p.credentials:
+                middle = None
+            end = comma.end(2) if middle is None else comma.end(3)
+            surname = " ".join(_tidy(t) for t in last.split())
+            name = PersonName(surname, _tidy(first), _tidy(middle) if middle else None)
+            return (_plausible(name), bool(p.credential.match(text[end:])))
+    for match in re.finditer(r"\S+", text):
+        raw = match.group(0)
+        word = raw.rstrip(",;:")
+        if not re.fullmatch(rf"{_CAP}|{_INITIAL}", word) or word.lower() in _NOT_NAMES:
+            break
+        if word.upper().replace(".", "") in p.credentials and len(tokens) >= 2:
+            break
+        if raw.endswith(":"):
+            break  # the next field's label (From:, Phone:)
+        tokens.append(word)
+        if raw != word or len(tokens) >= 4:
+            break
+    if len(tokens) < 2 or re.fullmatch(_INITIAL, tokens[-1]):
+        return None, False
+    rest = text[text.find(tokens[-1]) + len(tokens[-1]) :]
+    name = PersonName(
+        _tidy(tokens[-1]), _tidy(tokens[0]), " ".join(_tidy(t) for t in tokens[1:-1]) or None
+    )
+    return _plausible(name), bool(p.credential.match(rest))
+
+
+def _plausible(name: PersonName) -> PersonName | None:
+    if len(name.last.replace("'", "").replace("-", "")) < 2 or len(name.first.rstrip(".")) < 2:
+        return None
+    return name
+
+
+def _prose(lines: Sequence[str]) -> str:
+    """A page's lines joined into running text: a name may break across lines."""
+    return " ".join(line.strip() for line in lines if line.strip())
+
+
+def subjects(
+    lines: Sequence[str],
+    settings: RoleSettings,
+    *,
+    order: DateOrder = "mdy",
+    today: dt.date | None = None,
+    pivot: int = 30,
+) -> list[tuple[PersonName, dt.date | None]]:
+    """Whom a letter is about, from its prose, with the date of birth given next to it.
+
+    ``your patient NAME (date of birth DATE)`` and an honorific name followed by its birth
+    date (``Mrs. NAME, born DATE``, ``Dear Ms. NAME``) are the subject.
+    """
+    p = _patterns(settings.model_dump_json())
+    text = _prose(lines)
+    found: list[tuple[PersonName, dt.date | None]] = []
+    starts = [m.end() for m in p.subject.finditer(text)]
+    for match in p.honorific.finditer(text):
+        name, _ = proper_name(text[match.end() :], settings, prose=True)
+        salutation = text[max(0, match.start() - 6) : match.start()].strip().lower() == "dear"
+        if name is not None and (salutation or _birth_follows(text, match.end(), name)):
+            starts.append(match.start())
+    for start in starts:
+        name, credentials = proper_name(text[start:], settings, prose=True)
+        if name is None or credentials:
+            continue
+        dob = None
+        cue = _birth_cue(text, start, name)
+        if cue is not None:
+            dob = parse_first_date(text[cue : cue + 40], order=order, today=today, pivot=pivot)
+        found.append((name, dob))
+    return found
+
+
+def _after_name(text: str, start: int, name: PersonName) -> int | None:
+    """Where the text after ``name`` (as read at ``start``) begins."""
+    window = text[start : start + 80]
+    match = re.search(re.escape(name.last.split()[-1]), window, re.I)
+    return start + match.end() if match else None
+
+
+def _birth_cue(text: str, start: int, name: PersonName) -> int | None:
+    end = _after_name(text, start, name)
+    if end is None:
+        return None
+    match = _DOB_CUE.match(text[end : end + 30])
+    return end + match.end() if match else None
+
+
+def _birth_follows(text: str, start: int, name: PersonName) -> bool:
+    return _birth_cue(text, start, name) is not None
+
+
+def providers(lines: Sequence[str], settings: RoleSettings) -> list[PersonName]:
+    """Names marked as a clinician's by a title (``Dr. Helen Abernathy``) or credentials.
+
+    Only for keeping a document's providers: these names are never taken for the patient's.
+    """
+    p = _patterns(settings.model_dump_json())
+    found: list[PersonName] = []
+    for line in lines:
+        for match in p.title.finditer(line):
+            name, _ = proper_name(line[match.end() :], settings, strip_titles=False)
+            if name is not None:
+                found.append(name)
+        for match in p.credential.finditer(line):
+            name = _name_before(line[: match.start()], settings)
+            if name is not None:
+                found.append(name)
+    return found
+
+
+def _name_before(text: str, settings: RoleSettings) -> PersonName | None:
+    """The name that ends ``text`` (``... Helen Abernathy``, ``ABERNATHY, HELEN``)."""
+    comma = re.search(rf"({_CAP}(?:\s+{_CAP})?)\s*,\s*({_CAP})(?:\s+{_INITIAL})?\s*$", text)
+    if comma:
+        before = text[: comma.start()].rstrip()
+        if not before or before[-1] in ":;|(":
+            return proper_name(comma.group(0), settings)[0]
+    run = re.search(rf"((?:(?:{_CAP}|{_INITIAL})\s+){{1,2}}{_CAP})\s*$", text)
+    if run is None:
+        return None
+    return proper_name(run.group(1), settings)[0]
