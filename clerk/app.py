@@ -9,7 +9,8 @@ from pathlib import Path
 
 from clerk.config import LoggingSettings, Settings, load_config
 from index import SearchIndex
-from records.store import Store
+from records.deficiency_store import analyze
+from records.store import Store, now
 from scanner.indexing import StoreIndexer
 from scanner.ocr import check_tesseract
 from scanner.pipeline import Ingestor
@@ -48,7 +49,12 @@ class App:
     @cached_property
     def store(self) -> Store:
         """The record store (database opened and migrated on first use)."""
-        return Store(self.settings.store)
+        store = Store(self.settings.store)
+        completeness = self.settings.completeness
+        store.on_documents_moved = lambda mrns, ids: analyze(
+            store, completeness, now=now(), mrns=mrns, document_ids=ids
+        )
+        return store
 
     @cached_property
     def search(self) -> SearchIndex:

@@ -17,6 +17,13 @@ from rich.progress import Progress
 
 from chartclerk_errors import ChartclerkError
 from clerk.app import App, setup_logging
+from clerk.cli_charts import (
+    completeness_app,
+    deficiencies_app,
+    encounters_app,
+    letters,
+    nightly_analysis,
+)
 from clerk.cli_records import JsonFlag, documents_app, patients_app, review_app
 from clerk.cli_records import app_of as _app
 from clerk.output import console, print_json, print_table
@@ -40,6 +47,10 @@ cli = typer.Typer(
 cli.add_typer(documents_app, name="documents")
 cli.add_typer(review_app, name="review")
 cli.add_typer(patients_app, name="patients")
+cli.add_typer(encounters_app, name="encounters")
+cli.add_typer(deficiencies_app, name="deficiencies")
+cli.add_typer(completeness_app, name="completeness")
+cli.command("letters")(letters)
 
 
 @cli.callback()
@@ -180,6 +191,7 @@ def watch(ctx: typer.Context) -> None:
         periodic=[
             (daemon.heartbeat_seconds, heartbeat),
             (daemon.index_retry_seconds, lambda _w: indexer.catch_up()),
+            (app.settings.completeness.analyze_every_hours * 3600, nightly_analysis(app)),
         ],
     )
     log.info("watching %s", app.settings.inbox.path)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chartclerk_errors import ConfigError
 from index import IndexSettings
+from records.completeness_rules import CompletenessSettings
 from records.settings import StoreSettings
 from scanner.matching.filing import FilingSettings
 from scanner.settings import IngestSettings, OcrSettings, WatchSettings
@@ -47,6 +48,7 @@ class Settings(BaseModel):
     index: IndexSettings
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    completeness: CompletenessSettings = Field(default_factory=CompletenessSettings)
 
 
 def load_config(path: Path) -> Settings:

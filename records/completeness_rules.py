@@ -48,7 +48,7 @@ class TimePoint(BaseModel):
             size = float(amount)
             offset = timedelta(days=size) if unit == "d" else timedelta(hours=size)
             offset = -offset if sign == "-" else offset
-        return cls(anchor=anchor, offset=offset)
+        return cls.model_validate({"anchor": anchor, "offset": offset})
 
     def at(self, times: dict[str, datetime | None]) -> datetime | None:
         """The moment for an encounter whose anchors are ``times``; None when unknown."""
@@ -140,6 +140,10 @@ def _default_rules() -> list[DocumentRule]:
     return [DocumentRule.model_validate(rule) for rule in data]
 
 
+def _default_checks() -> list[DocumentCheck]:
+    return ["missing_signature", "missing_datetime"]
+
+
 class CompletenessSettings(BaseModel):
     """What a complete chart holds, per encounter class, and when it is late."""
 
@@ -149,9 +153,7 @@ class CompletenessSettings(BaseModel):
     delinquent_after_days: int = Field(default=30, ge=0)
     analyze_every_hours: float = Field(default=24.0, gt=0)
     rate_months: int = Field(default=3, ge=1)
-    document_checks: list[DocumentCheck] = Field(
-        default_factory=lambda: ["missing_signature", "missing_datetime"]
-    )
+    document_checks: list[DocumentCheck] = Field(default_factory=_default_checks)
     letters: LetterSettings = Field(default_factory=LetterSettings)
     rules: list[DocumentRule] = Field(default_factory=_default_rules)
 

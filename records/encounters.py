@@ -301,7 +301,8 @@ def set_link(
             if encounter.status != "active":
                 raise StoreError(f"encounter {visit_number} is {encounter.status}")
         why = "set by a clerk"
-        write_link(s, document_id, visit_number, why, now, actor=actor, manual=True)
+        row = s.get(EncounterLink, document_id)
+        write_link(s, row, document_id, visit_number, why, now, actor=actor, manual=True)
         audit(
             s,
             actor,
@@ -316,6 +317,7 @@ def set_link(
 
 def write_link(
     session: Session,
+    row: EncounterLink | None,
     document_id: int,
     visit_number: str | None,
     why: str,
@@ -323,15 +325,13 @@ def write_link(
     *,
     actor: Actor,
     manual: bool = False,
-) -> None:
-    """Store a document's link and note it in the document's history."""
-    row = session.get(EncounterLink, document_id)
+) -> EncounterLink:
+    """Store a document's link (``row``: its present one) and note it in its history."""
     if row is None:
-        session.add(
-            EncounterLink(
-                document_id=document_id, visit_number=visit_number, why=why, manual=manual, at=now
-            )
+        row = EncounterLink(
+            document_id=document_id, visit_number=visit_number, why=why, manual=manual, at=now
         )
+        session.add(row)
     else:
         row.visit_number, row.why, row.manual, row.at = visit_number, why, manual, now
     detail = {"visit_number": visit_number, "why": why}
@@ -344,6 +344,7 @@ def write_link(
             detail=dump_detail(detail),
         )
     )
+    return row
 
 
 def drop_links(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -13,10 +15,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
-from chartclerk_errors import NotFoundError, StoreError
+from chartclerk_errors import ChartclerkError, NotFoundError, StoreError
 from records.archive import Archive
 from records.db import integrity_check, open_engine, session_factory
-from records.models import Document, Event, IdentifierRow, Page, Patient
+from records.models import Document, EncounterLink, Event, IdentifierRow, Page, Patient
 from records.settings import StoreSettings
 from records.views import (
     DocumentDetail,
@@ -28,6 +30,7 @@ from records.views import (
     load_detail,
 )
 
+log = logging.getLogger("chartclerk.store")
 STATUSES = ("filed", "review", "quarantined")
 SYSTEM = "chartclerk"
 
@@ -80,6 +83,24 @@ class Store:
         self.sessions = session_factory(self.engine)
         self.archive = Archive(settings.archive_dir)
         settings.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        # Set by the composition root: chart completeness looks at a patient's chart again
+        # when documents are filed to it, refiled or unfiled (records.deficiency_store).
+        self.on_documents_moved: Callable[[set[str], list[int]], object] | None = None
+
+    def documents_moved(self, mrns: Iterable[str | None], document_ids: Iterable[int]) -> None:
+        """Tell chart completeness that these patients' filed documents changed.
+
+        The change itself is committed; a failed analysis is logged and left to the next
+        (nightly) run rather than failing the filing.
+        """
+        if self.on_documents_moved is None:
+            return
+        try:
+            self.on_documents_moved({m for m in mrns if m}, list(document_ids))
+        except ChartclerkError as exc:
+            log.warning(
+                "chart analysis after a filing change failed, left to the next run: %s", exc
+            )
 
     def close(self) -> None:
         """Release the database connections."""
@@ -238,7 +259,12 @@ class Store:
             )
             if row is None:
                 raise NotFoundError(f"no document with id {document_id}")
-            return _detail(row)
+            detail = _detail(row)
+            link = s.get(EncounterLink, document_id)
+            if link is None:
+                return detail
+            encounter = {"visit_number": link.visit_number, "why": link.why, "manual": link.manual}
+            return dataclasses.replace(detail, encounter=encounter)
 
     def counts_by_status(self) -> dict[str, int]:
         """How many documents are in each status."""

@@ -102,6 +102,8 @@ class DocumentDetail:
     events: list[EventView] = field(default_factory=list)
     service_date: date | None = None
     ocr_confidence: float | None = None
+    # The encounter it belongs to and why: {visit_number (null: patient-level), why, manual}.
+    encounter: dict[str, Any] | None = None
 
     @property
     def text(self) -> str:
@@ -130,6 +132,7 @@ class DocumentDetail:
         ]
         data["candidates"] = (self.decision or {}).get("candidates", [])
         data["decision"] = self.decision
+        data["encounter"] = self.encounter
         data["history"] = [
             {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "detail": e.detail}
             for e in self.events

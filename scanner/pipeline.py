@@ -173,6 +173,8 @@ class Ingestor:
             len(pages),
         )
         self._index(doc_id)
+        if filing.status == "filed":
+            self.store.documents_moved([filing.patient_mrn], [doc_id])
         if release_source:
             release(intake)
         return Outcome(filing.status, doc_id, filing.review_reason)  # type: ignore[arg-type]
