@@ -26,7 +26,10 @@ def msh(event: str, control: str, at: str = "20261101083000") -> str:
     return f"MSH|^~\\&|EPIC|GENHOSP|CHARTCLERK|HIM|{at}||ADT^{event}^ADT_{event}|{control}|P|2.5.1"
 
 
-PID = "PID|1||10000001^^^GENHOSP^MR~555-12-0000^^^SSA^SS||Testa^Ada^M||19620314|F|||1 Main St^^Springfield^IL|||||||ACCT77"
+PID = (
+    "PID|1||10000001^^^GENHOSP^MR~555-12-0000^^^SSA^SS||Testa^Ada^M||19620314|F|||"
+    "1 Main St^^Springfield^IL|||||||ACCT77"
+)
 PV1_ADMIT = (
     "PV1|1|I|4W^401^A^GENHOSP||||D1001^Hale^Iris^^^Dr|D2002^Okafor^Ben||MED|||||||||V5001|||||||||||||||||||||||||"
     "202611010830"
