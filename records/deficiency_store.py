@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from records.chart_audit import SYSTEM, Actor, actor_name, audit
@@ -28,7 +28,6 @@ from records.deficiencies import (
     analyze_patient,
     link_document,
 )
-from records.encounters import drop_links, write_link
 from records.models import Deficiency, Document, Encounter, EncounterLink, Event, IdentifierRow
 from records.store import Store
 from records.views import dump_detail
@@ -80,12 +79,14 @@ def analyze(
     report = AnalysisReport()
     with store.session() as s:
         inputs = _load(s, None if mrns is None else set(mrns), set(document_ids))
-        _relink(s, inputs, report, now, actor)
+        writes = _Writes(now, actor_name(actor))
+        _relink(inputs, writes, report)
         for mrn, encounters in inputs.encounters.items():
             requirements = analyze_patient(encounters, inputs.document_facts(mrn), settings, now)
             report.encounters += len(encounters)
             report.requirements += len(requirements)
-            _reconcile(s, encounters, requirements, inputs, settings, report, now)
+            _reconcile(encounters, requirements, inputs, writes, settings, report)
+        writes.apply(s, inputs)
         report.seconds = round(time.perf_counter() - started, 3)
         audit(s, actor, "deficiencies analyzed", now, detail=report.to_json())
     return report
@@ -98,6 +99,106 @@ class _Doc:
     service_date: date | None
 
 
+@dataclass
+class _Link:
+    visit_number: str | None
+    why: str
+    manual: bool
+
+
+_MUTABLE = (
+    "status",
+    "open_key",
+    "closed_at",
+    "closed_by",
+    "document_id",
+    "suggested_document_id",
+    "reason",
+    "assigned_to",
+    "due_at",
+    "delinquent_at",
+)
+
+
+class _Row:
+    """A deficiency as analysis sees it: plain values, changes noted for one bulk write."""
+
+    def __init__(self, **values: Any) -> None:
+        self.__dict__.update(values)
+        self.dirty = False
+
+    id: int | None
+    encounter_id: int
+    kind: str
+    rule: str
+    status: str
+    open_key: str | None
+    closed_at: datetime | None
+    closed_by: str | None
+    document_id: int | None
+    suggested_document_id: int | None
+    reason: str | None
+    assigned_to: str | None
+    due_at: datetime | None
+    delinquent_at: datetime | None
+
+    def set(self, **values: Any) -> None:
+        for key, value in values.items():
+            if getattr(self, key) != value:
+                setattr(self, key, value)
+                self.dirty = True
+
+
+class _Writes:
+    """What one analysis run changes, written in a few bulk statements at the end."""
+
+    def __init__(self, now: datetime, actor: str) -> None:
+        self.now, self.actor = now, actor
+        self.links: dict[int, _Link | None] = {}
+        self.new_rows: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+
+    def event(self, document_id: int, kind: str, detail: dict[str, Any]) -> None:
+        self.events.append(
+            {
+                "document_id": document_id,
+                "at": self.now,
+                "actor": self.actor,
+                "kind": kind,
+                "detail": dump_detail(detail),
+                "is_access": False,
+            }
+        )
+
+    def apply(self, session: Session, inputs: _Inputs) -> None:
+        gone = [doc_id for doc_id, link in self.links.items() if link is None]
+        for chunk in _chunks(gone):
+            session.execute(delete(EncounterLink).where(EncounterLink.document_id.in_(chunk)))
+        known: list[dict[str, Any]] = []
+        fresh: list[dict[str, Any]] = []
+        for doc_id, link in self.links.items():
+            if link is None:
+                continue
+            row = {"document_id": doc_id, "at": self.now, **asdict(link)}
+            (known if doc_id in inputs.stored_links else fresh).append(row)
+        if known:
+            session.execute(update(EncounterLink), known)
+        if fresh:
+            session.execute(insert(EncounterLink), fresh)
+        changed = [
+            {"id": row.id, **{key: getattr(row, key) for key in _MUTABLE}}
+            for rows in inputs.rows.values()
+            for row in rows
+            if row.dirty and row.id is not None
+        ]
+        if changed:
+            session.execute(update(Deficiency), changed)
+        if self.new_rows:
+            session.execute(insert(Deficiency), self.new_rows)
+        if self.events:
+            session.execute(insert(Event), self.events)
+
+
 class _Inputs:
     """Everything one analysis run reads, loaded in a few queries."""
 
@@ -105,8 +206,9 @@ class _Inputs:
         self.encounters: dict[str, list[EncounterFacts]] = defaultdict(list)
         self.documents: dict[str, list[_Doc]] = defaultdict(list)
         self.numbers: dict[int, list[str]] = defaultdict(list)
-        self.links: dict[int, EncounterLink] = {}
-        self.rows: dict[int, list[Deficiency]] = defaultdict(list)
+        self.links: dict[int, _Link] = {}
+        self.stored_links: set[int] = set()
+        self.rows: dict[int, list[_Row]] = defaultdict(list)
         self.filed_to: dict[int, str] = {}
 
     def document_facts(self, mrn: str) -> list[DocumentFacts]:
@@ -137,8 +239,22 @@ def _load(session: Session, mrns: set[str] | None, extra_docs: set[int]) -> _Inp
     inputs = _Inputs()
     everyone = mrns is None
     wanted_mrns = None if mrns is None else sorted(mrns)
-    for (row,) in _rows(session, select(Encounter), Encounter.patient_mrn, wanted_mrns):
-        inputs.encounters[row.patient_mrn].append(_facts(row))
+    columns = select(
+        Encounter.id,
+        Encounter.visit_number,
+        Encounter.patient_mrn,
+        Encounter.patient_class,
+        Encounter.admit_at,
+        Encounter.discharge_at,
+        Encounter.attending_id,
+        Encounter.surgeon_id,
+        Encounter.procedure_start,
+        Encounter.procedure_end,
+        Encounter.status,
+    )
+    for values in _rows(session, columns, Encounter.patient_mrn, wanted_mrns):
+        facts = EncounterFacts(*values)
+        inputs.encounters[facts.mrn].append(facts)
     patients = set(inputs.encounters) if mrns is None else mrns
     filed = select(
         Document.id, Document.doc_type, Document.service_date, Document.patient_mrn
@@ -156,45 +272,35 @@ def _load(session: Session, mrns: set[str] | None, extra_docs: set[int]) -> _Inp
     for doc_id, value in _rows(session, numbers, IdentifierRow.document_id, ids):
         if doc_id in inputs.filed_to:
             inputs.numbers[doc_id].append(value)
-    links = select(EncounterLink)
+    links = select(
+        EncounterLink.document_id,
+        EncounterLink.visit_number,
+        EncounterLink.why,
+        EncounterLink.manual,
+    )
     wanted_links = None if everyone else sorted(set(inputs.filed_to) | extra_docs)
     found = _rows(session, links, EncounterLink.document_id, wanted_links)
     if not everyone:
         visits = sorted(e.visit_number for es in inputs.encounters.values() for e in es)
         found += _rows(session, links, EncounterLink.visit_number, visits)
-    inputs.links = {link.document_id: link for (link,) in found}
+    inputs.links = {doc_id: _Link(visit, why, manual) for doc_id, visit, why, manual in found}
+    inputs.stored_links = set(inputs.links)
     enc_ids = None if everyone else [e.id for es in inputs.encounters.values() for e in es]
-    for (row,) in _rows(session, select(Deficiency), Deficiency.encounter_id, enc_ids):
+    fields = ("id", "encounter_id", "kind", "rule", *_MUTABLE)
+    query = select(*(getattr(Deficiency, name) for name in fields))
+    for values in _rows(session, query, Deficiency.encounter_id, enc_ids):
+        row = _Row(**dict(zip(fields, values, strict=True)))
         inputs.rows[row.encounter_id].append(row)
     return inputs
 
 
-def _facts(row: Encounter) -> EncounterFacts:
-    return EncounterFacts(
-        id=row.id,
-        visit_number=row.visit_number,
-        mrn=row.patient_mrn,
-        patient_class=row.patient_class,
-        admit_at=row.admit_at,
-        discharge_at=row.discharge_at,
-        attending_id=row.attending_id,
-        surgeon_id=row.surgeon_id,
-        procedure_start=row.procedure_start,
-        procedure_end=row.procedure_end,
-        status=row.status,
-    )
-
-
-def _relink(
-    session: Session, inputs: _Inputs, report: AnalysisReport, now: datetime, actor: Actor
-) -> None:
+def _relink(inputs: _Inputs, writes: _Writes, report: AnalysisReport) -> None:
     """Link every filed document of these patients; forget links of documents gone."""
-    stale = [doc_id for doc_id in inputs.links if doc_id not in inputs.filed_to]
-    if stale:
-        drop_links(session, stale, now, actor=actor)
-        for doc_id in stale:
-            del inputs.links[doc_id]
-        report.links_changed += len(stale)
+    for doc_id in [doc_id for doc_id in inputs.links if doc_id not in inputs.filed_to]:
+        former = inputs.links.pop(doc_id)
+        writes.links[doc_id] = None
+        writes.event(doc_id, "encounter unlinked", {"visit_number": former.visit_number})
+        report.links_changed += 1
     for mrn, docs in inputs.documents.items():
         encounters = inputs.encounters.get(mrn, [])
         own = {e.visit_number for e in encounters if e.status == "active"}
@@ -210,18 +316,18 @@ def _relink(
             visit, why = link_document(facts, encounters)
             if link is not None and link.visit_number == visit and link.why == why:
                 continue
-            inputs.links[doc.id] = write_link(session, link, doc.id, visit, why, now, actor=actor)
+            inputs.links[doc.id] = writes.links[doc.id] = _Link(visit, why, False)
+            writes.event(doc.id, "encounter linked", {"visit_number": visit, "why": why})
             report.links_changed += 1
 
 
 def _reconcile(
-    session: Session,
     encounters: list[EncounterFacts],
     requirements: list[Requirement],
     inputs: _Inputs,
+    writes: _Writes,
     settings: CompletenessSettings,
     report: AnalysisReport,
-    now: datetime,
 ) -> None:
     by_encounter = {e.id: e for e in encounters}
     wanted = {(r.encounter_id, r.rule) for r in requirements}
@@ -231,7 +337,7 @@ def _reconcile(
             for row in inputs.rows[req.encounter_id]
             if row.rule == req.rule and row.kind == MISSING_DOCUMENT
         ]
-        _settle(session, req, rows, by_encounter[req.encounter_id], inputs, settings, report, now)
+        _settle(req, rows, by_encounter[req.encounter_id], inputs, writes, settings, report)
     for encounter in encounters:
         for row in inputs.rows[encounter.id]:
             if row.status != OPEN:
@@ -241,34 +347,36 @@ def _reconcile(
                 why = (
                     "encounter cancelled" if encounter.status != "active" else "no longer required"
                 )
-                _close(row, WAIVED, now, reason=why)
+                _close(row, WAIVED, writes, reason=why)
                 report.withdrawn += 1
 
 
 def _settle(
-    session: Session,
     req: Requirement,
-    rows: list[Deficiency],
+    rows: list[_Row],
     encounter: EncounterFacts,
     inputs: _Inputs,
+    writes: _Writes,
     settings: CompletenessSettings,
     report: AnalysisReport,
-    now: datetime,
 ) -> None:
     """Bring the stored deficiencies of one requirement in line with the analysis."""
     open_row = next((row for row in rows if row.status == OPEN), None)
     if req.satisfied_by is not None:
         if open_row is not None:
-            _close(open_row, AUTO_CLOSED, now, document_id=req.satisfied_by)
-            _history(session, req.satisfied_by, "deficiency auto-closed", open_row, now)
+            _close(open_row, AUTO_CLOSED, writes, document_id=req.satisfied_by)
+            _history(writes, req.satisfied_by, "deficiency auto-closed", open_row, req)
             report.auto_closed += 1
         return
     if req.suggested is not None:
         report.suggested += 1
     if open_row is not None:
-        open_row.suggested_document_id = req.suggested
-        open_row.assigned_to = req.assigned_to
-        open_row.due_at, open_row.delinquent_at = req.due_at, req.delinquent_at
+        open_row.set(
+            suggested_document_id=req.suggested,
+            assigned_to=req.assigned_to,
+            due_at=req.due_at,
+            delinquent_at=req.delinquent_at,
+        )
         return
     if any(row.status == WAIVED and row.closed_by != actor_name(SYSTEM) for row in rows):
         return
@@ -281,52 +389,56 @@ def _settle(
     if closed:
         row = closed[-1]
         former = row.document_id
-        row.status, row.open_key, row.closed_at, row.closed_by = OPEN, req.key, None, None
-        row.document_id, row.suggested_document_id = None, req.suggested
-        row.reason = f"reopened: document {former} no longer satisfies it"
+        row.set(
+            status=OPEN,
+            open_key=req.key,
+            closed_at=None,
+            closed_by=None,
+            document_id=None,
+            suggested_document_id=req.suggested,
+            reason=f"reopened: document {former} no longer satisfies it",
+        )
         if former is not None:
-            _history(session, former, "deficiency reopened", row, now)
+            _history(writes, former, "deficiency reopened", row, req)
         report.reopened += 1
         return
-    row = Deficiency(
-        encounter_id=req.encounter_id,
-        kind=MISSING_DOCUMENT,
-        doc_type=req.doc_type,
-        rule=req.rule,
-        rule_version=settings.version,
-        assigned_to=req.assigned_to,
-        status=OPEN,
-        opened_at=now,
-        due_at=req.due_at,
-        delinquent_at=req.delinquent_at,
-        suggested_document_id=req.suggested,
-        open_key=req.key,
+    writes.new_rows.append(
+        {
+            "encounter_id": req.encounter_id,
+            "kind": MISSING_DOCUMENT,
+            "doc_type": req.doc_type,
+            "rule": req.rule,
+            "rule_version": settings.version,
+            "assigned_to": req.assigned_to,
+            "status": OPEN,
+            "opened_at": writes.now,
+            "due_at": req.due_at,
+            "delinquent_at": req.delinquent_at,
+            "suggested_document_id": req.suggested,
+            "open_key": req.key,
+        }
     )
-    session.add(row)
-    inputs.rows[req.encounter_id].append(row)
     report.opened += 1
 
 
 def _close(
-    row: Deficiency,
+    row: _Row,
     status: str,
-    now: datetime,
+    writes: _Writes,
     *,
     document_id: int | None = None,
     reason: str | None = None,
-    actor: Actor = SYSTEM,
 ) -> None:
-    row.status, row.open_key, row.closed_at, row.closed_by = status, None, now, actor_name(actor)
+    # Closed by the system whoever ran the analysis: only a person's waiver is final.
+    row.set(status=status, open_key=None, closed_at=writes.now, closed_by=actor_name(SYSTEM))
+    row.set(suggested_document_id=None)
     if document_id is not None:
-        row.document_id = document_id
-    row.suggested_document_id = None
+        row.set(document_id=document_id)
     if reason is not None:
-        row.reason = reason
+        row.set(reason=reason)
 
 
-def _history(session: Session, document_id: int, kind: str, row: Deficiency, now: datetime) -> None:
-    session.flush()
-    detail = {"deficiency": row.id, "rule": row.rule, "doc_type": row.doc_type}
-    session.add(
-        Event(document_id=document_id, at=now, actor=SYSTEM, kind=kind, detail=dump_detail(detail))
+def _history(writes: _Writes, document_id: int, kind: str, row: _Row, req: Requirement) -> None:
+    writes.event(
+        document_id, kind, {"deficiency": row.id, "rule": row.rule, "doc_type": req.doc_type}
     )

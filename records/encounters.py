@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -345,22 +344,3 @@ def write_link(
         )
     )
     return row
-
-
-def drop_links(
-    session: Session, document_ids: Sequence[int], now: datetime, *, actor: Actor
-) -> None:
-    """Forget the links of documents no longer filed to the encounters' patient."""
-    for document_id in document_ids:
-        row = session.get(EncounterLink, document_id)
-        if row is not None:
-            session.delete(row)
-            session.add(
-                Event(
-                    document_id=document_id,
-                    at=now,
-                    actor=actor,
-                    kind="encounter unlinked",
-                    detail=dump_detail({"visit_number": row.visit_number}),
-                )
-            )
