@@ -88,7 +88,11 @@ def analyze(
             _reconcile(encounters, requirements, inputs, writes, settings, report)
         writes.apply(s, inputs)
         report.seconds = round(time.perf_counter() - started, 3)
-        audit(s, actor, "deficiencies analyzed", now, detail=report.to_json())
+        changed = report.opened + report.reopened + report.auto_closed + report.withdrawn
+        if mrns is None or changed or report.links_changed:
+            # The nightly run always leaves its entry; a filing's run only when it changed
+            # something (most filings touch no requirement).
+            audit(s, actor, "deficiencies analyzed", now, detail=report.to_json())
     return report
 
 
