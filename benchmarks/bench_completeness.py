@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import select  # noqa: E402
 
+from records.audit import Actor  # noqa: E402
 from records.bulk import add_documents  # noqa: E402
 from records.completeness_rules import CompletenessSettings  # noqa: E402
 from records.deficiency_store import analyze  # noqa: E402
@@ -35,6 +36,8 @@ from records.settings import StoreSettings  # noqa: E402
 from records.store import Store  # noqa: E402
 from synthetic.encounters import chart_documents, make_charts, write_encounters_csv  # noqa: E402
 
+CLERK = Actor("clerk-a", "cli")
+BOSS = Actor("boss", "cli")
 FIRST = datetime(2026, 11, 1, 6, 0)
 
 
@@ -85,7 +88,7 @@ def main() -> None:
 def run(store: Store, charts, rules: CompletenessSettings, folder: Path) -> None:  # noqa: ANN001
     started = time.perf_counter()
     feed = write_encounters_csv(charts.encounters, folder / "encounters.csv")
-    report = import_encounters(store, feed, actor="bench", now=FIRST)
+    report = import_encounters(store, feed, actor=CLERK, now=FIRST)
     import_s = time.perf_counter() - started
     assert not report.errors, report.errors[:3]
     key_to_id: dict[int, int] = {}

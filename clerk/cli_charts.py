@@ -15,9 +15,11 @@ from clerk.cli_records import JsonFlag, app_of, documents_app
 from clerk.output import print_json, print_table
 from records import deficiency_worklist as worklist
 from records import encounters as encounter_store
+from records.audit import record_access
 from records.completeness_report import BUCKETS, completeness_report
 from records.deficiency_store import analyze
 from records.letters import send_letters
+from records.users import get_user
 
 log = logging.getLogger("chartclerk.charts")
 encounters_app = typer.Typer(help="Encounters (visits) from the ADT feed.", no_args_is_help=True)
@@ -40,6 +42,12 @@ def now_utc(as_of: str | None = None) -> datetime:
         return datetime.fromisoformat(as_of)
     except ValueError as exc:
         raise typer.BadParameter(f"--as-of: expected YYYY-MM-DD[THH:MM], got {as_of!r}") from exc
+
+
+def cli_role(app: App) -> str | None:
+    """The role of the OS account running the command, if it is a chartclerk user."""
+    user = get_user(app.store, app.actor.name)
+    return user.role if user is not None and not user.disabled else None
 
 
 def reanalyze(app: App, mrns: set[str], now: datetime, document_ids: tuple[int, ...] = ()) -> None:
@@ -109,12 +117,12 @@ def encounters_list(
         e.to_json()
         for e in encounter_store.list_encounters(app.store, patient_mrn=patient, limit=limit)
     ]
-    app.store.add_event(
-        None,
+    record_access(
+        app.store,
+        app.actor,
         "encounters listed",
-        {"patient": patient, "count": len(rows)},
-        actor=app.actor,
-        is_access=True,
+        mrns=sorted({str(r["patient_mrn"]) for r in rows}),
+        detail=f"{len(rows)} encounter(s)",
     )
     if json_out:
         print_json(rows)
@@ -204,12 +212,15 @@ def deficiencies_list(
         visit_number=encounter,
     )
     rows = [v.to_json() for v in views]
-    app.store.add_event(
-        None,
+    record_access(
+        app.store,
+        app.actor,
         "deficiencies listed",
-        {"count": len(rows), "mrns": sorted({v.patient_mrn for v in views})},
-        actor=app.actor,
-        is_access=True,
+        mrns=sorted({v.patient_mrn for v in views}),
+        document_ids=sorted(
+            {d for v in views for d in (v.document_id, v.suggested_document_id) if d}
+        ),
+        detail=f"{len(rows)} deficiency(ies)",
     )
     if json_out:
         print_json(rows)
@@ -258,7 +269,9 @@ def deficiencies_waive(
 ) -> None:
     """Waive a deficiency (supervisors)."""
     app = app_of(ctx)
-    view = worklist.waive(app.store, deficiency_id, reason, actor=app.actor, now=now_utc())
+    view = worklist.waive(
+        app.store, deficiency_id, reason, actor=app.actor, role=cli_role(app), now=now_utc()
+    )
     typer.echo(f"deficiency {view.id} waived")
 
 

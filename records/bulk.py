@@ -1,6 +1,6 @@
 """Loading many already-read documents at once (benchmarks, loads from another system).
 
-Not the ingest path: no archive, no pages, no history beyond one "loaded" event each.
+Not the ingest path: no archive, no pages; one audit entry for the whole load.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, insert, select
 
-from records.models import Document, Event, IdentifierRow
-from records.store import SYSTEM, NewDocument, Store, now
+from records.audit import SYSTEM, record
+from records.models import Document, IdentifierRow
+from records.store import NewDocument, Store, now
 
 
 def add_documents(store: Store, documents: Sequence[NewDocument]) -> list[int]:
@@ -46,19 +47,14 @@ def add_documents(store: Store, documents: Sequence[NewDocument]) -> list[int]:
             for doc_id, new in zip(ids, documents, strict=True)
             for kind, value, page in new.identifiers
         ]
-        events = [
-            {
-                "document_id": doc_id,
-                "at": stamp,
-                "actor": SYSTEM,
-                "kind": "loaded",
-                "is_access": False,
-            }
-            for doc_id in ids
-        ]
         if rows:
             s.execute(insert(Document), rows)
-            s.execute(insert(Event), events)
+            record(
+                s,
+                SYSTEM,
+                "documents loaded",
+                detail=f"{len(rows)} documents, ids {first}-{ids[-1]}",
+            )
         if identifiers:
             s.execute(insert(IdentifierRow), identifiers)
     return ids

@@ -28,9 +28,8 @@ from records.deficiencies import (
     analyze_patient,
     link_document,
 )
-from records.models import Deficiency, Document, Encounter, EncounterLink, Event, IdentifierRow
+from records.models import Deficiency, Document, Encounter, EncounterLink, IdentifierRow
 from records.store import Store
-from records.views import dump_detail
 
 OPEN, COMPLETED, AUTO_CLOSED, WAIVED = "open", "completed", "auto_closed", "waived"
 _CHUNK = 500
@@ -79,7 +78,7 @@ def analyze(
     report = AnalysisReport()
     with store.session() as s:
         inputs = _load(s, None if mrns is None else set(mrns), set(document_ids))
-        writes = _Writes(now, actor_name(actor))
+        writes = _Writes(now, actor)
         _relink(inputs, writes, report)
         for mrn, encounters in inputs.encounters.items():
             requirements = analyze_patient(encounters, inputs.document_facts(mrn), settings, now)
@@ -92,7 +91,7 @@ def analyze(
         if mrns is None or changed or report.links_changed:
             # The nightly run always leaves its entry; a filing's run only when it changed
             # something (most filings touch no requirement).
-            audit(s, actor, "deficiencies analyzed", now, detail=report.to_json())
+            audit(s, actor, "deficiencies analyzed", detail=report.to_json())
     return report
 
 
@@ -156,23 +155,35 @@ class _Row:
 class _Writes:
     """What one analysis run changes, written in a few bulk statements at the end."""
 
-    def __init__(self, now: datetime, actor: str) -> None:
+    def __init__(self, now: datetime, actor: Actor) -> None:
         self.now, self.actor = now, actor
         self.links: dict[int, _Link | None] = {}
         self.new_rows: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
+        # action -> document id -> (its patient, what happened to it)
+        self.history: dict[str, dict[int, tuple[str | None, dict[str, Any]]]] = defaultdict(dict)
 
-    def event(self, document_id: int, kind: str, detail: dict[str, Any]) -> None:
-        self.events.append(
-            {
-                "document_id": document_id,
-                "at": self.now,
-                "actor": self.actor,
-                "kind": kind,
-                "detail": dump_detail(detail),
-                "is_access": False,
-            }
-        )
+    def event(
+        self, document_id: int, kind: str, detail: dict[str, Any], mrn: str | None = None
+    ) -> None:
+        self.history[kind][document_id] = (mrn, detail)
+
+    def record_history(self, session: Session) -> None:
+        """One trail entry per action and up to 200 documents.
+
+        Each document's history shows it, without one chained entry per document on a run
+        over 10,000 charts.
+        """
+        for kind, docs in self.history.items():
+            ids = sorted(docs)
+            for chunk in _chunks(ids, 200):
+                audit(
+                    session,
+                    self.actor,
+                    kind,
+                    mrns=[m for m in (docs[d][0] for d in chunk) if m],
+                    document_ids=chunk,
+                    detail={"documents": {str(d): docs[d][1] for d in chunk}},
+                )
 
     def apply(self, session: Session, inputs: _Inputs) -> None:
         gone = [doc_id for doc_id, link in self.links.items() if link is None]
@@ -199,8 +210,7 @@ class _Writes:
             session.execute(update(Deficiency), changed)
         if self.new_rows:
             session.execute(insert(Deficiency), self.new_rows)
-        if self.events:
-            session.execute(insert(Event), self.events)
+        self.record_history(session)
 
 
 class _Inputs:
@@ -224,9 +234,9 @@ class _Inputs:
         return facts
 
 
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _rows(session: Session, query: Any, column: Any, values: Sequence[Any] | None) -> list[Any]:
@@ -321,7 +331,7 @@ def _relink(inputs: _Inputs, writes: _Writes, report: AnalysisReport) -> None:
             if link is not None and link.visit_number == visit and link.why == why:
                 continue
             inputs.links[doc.id] = writes.links[doc.id] = _Link(visit, why, False)
-            writes.event(doc.id, "encounter linked", {"visit_number": visit, "why": why})
+            writes.event(doc.id, "encounter linked", {"visit_number": visit, "why": why}, mrn)
             report.links_changed += 1
 
 
@@ -369,7 +379,9 @@ def _settle(
     if req.satisfied_by is not None:
         if open_row is not None:
             _close(open_row, AUTO_CLOSED, writes, document_id=req.satisfied_by)
-            _history(writes, req.satisfied_by, "deficiency auto-closed", open_row, req)
+            _history(
+                writes, req.satisfied_by, "deficiency auto-closed", open_row, req, encounter.mrn
+            )
             report.auto_closed += 1
         return
     if req.suggested is not None:
@@ -403,7 +415,7 @@ def _settle(
             reason=f"reopened: document {former} no longer satisfies it",
         )
         if former is not None:
-            _history(writes, former, "deficiency reopened", row, req)
+            _history(writes, former, "deficiency reopened", row, req, encounter.mrn)
         report.reopened += 1
         return
     writes.new_rows.append(
@@ -442,7 +454,8 @@ def _close(
         row.set(reason=reason)
 
 
-def _history(writes: _Writes, document_id: int, kind: str, row: _Row, req: Requirement) -> None:
-    writes.event(
-        document_id, kind, {"deficiency": row.id, "rule": row.rule, "doc_type": req.doc_type}
-    )
+def _history(
+    writes: _Writes, document_id: int, kind: str, row: _Row, req: Requirement, mrn: str
+) -> None:
+    detail = {"deficiency": row.id, "rule": row.rule, "visit_number": req.visit_number}
+    writes.event(document_id, kind, detail, mrn)

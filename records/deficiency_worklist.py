@@ -18,9 +18,9 @@ from records.chart_audit import Actor, actor_name, audit
 from records.completeness_rules import CompletenessSettings
 from records.deficiencies import open_key
 from records.deficiency_store import COMPLETED, OPEN, WAIVED
-from records.models import Deficiency, DeficiencyLetter, Document, Encounter, EncounterLink, Event
+from records.models import Deficiency, DeficiencyLetter, Document, Encounter, EncounterLink
+from records.permissions import Action, require
 from records.store import Store
-from records.views import dump_detail
 
 STATUSES = (OPEN, COMPLETED, "auto_closed", WAIVED)
 DOCUMENT_CHECK_RULE = "document_check"
@@ -180,14 +180,30 @@ def complete(
 
 
 def waive(
-    store: Store, deficiency_id: int, reason: str, *, actor: Actor, now: datetime
+    store: Store,
+    deficiency_id: int,
+    reason: str,
+    *,
+    actor: Actor,
+    role: str | None,
+    now: datetime,
 ) -> DeficiencyView:
-    """A supervisor waives a deficiency (the permission is checked by the caller).
+    """A supervisor waives a deficiency.
+
+    Args:
+        store: the record store.
+        deficiency_id: the deficiency.
+        reason: why (kept on it and in the trail).
+        actor: who waives it.
+        role: the acting person's role, as the face verified it (waiving needs ``waive``).
+        now: the time of the act.
 
     Raises:
+        PermissionDenied: the role may not waive.
         NotFoundError: no such deficiency.
         StoreError: not open, or no reason given.
     """
+    require(role, Action.WAIVE)
     if not reason.strip():
         raise StoreError("a reason is required to waive a deficiency")
     with store.session() as s:
@@ -300,24 +316,12 @@ def _act(
 ) -> None:
     detail = {"deficiency": row.id, "kind": row.kind, "rule": row.rule, **extra}
     documents = [document_id] if document_id is not None else []
+    # An entry naming the document is part of its history too.
     audit(
         session,
         actor,
         action,
-        now,
         mrns=[encounter.patient_mrn],
         document_ids=documents,
         detail=detail,
     )
-    if document_id is not None:
-        # The document's own history shows the deficiency too (the audit entry names it).
-        del detail["rule"]
-        session.add(
-            Event(
-                document_id=document_id,
-                at=now,
-                actor=actor_name(actor),
-                kind=action,
-                detail=dump_detail(detail),
-            )
-        )

@@ -22,9 +22,8 @@ from records.encounter_feed import (
     EncounterUpsert,
     ProviderRecord,
 )
-from records.models import Document, Encounter, EncounterLink, Event, Provider
+from records.models import Document, Encounter, EncounterLink, Provider
 from records.store import Store
-from records.views import dump_detail
 
 _FIELDS = (
     "patient_class",
@@ -122,7 +121,7 @@ def import_encounters(
         loader = _Loader(s, report, now)
         for item in items:
             loader.apply(item)
-        audit(s, actor, "encounters imported", now, mrns=report.touched, detail=_counts(report))
+        audit(s, actor, "encounters imported", mrns=report.touched, detail=_counts(report))
     return report
 
 
@@ -301,15 +300,14 @@ def set_link(
                 raise StoreError(f"encounter {visit_number} is {encounter.status}")
         why = "set by a clerk"
         row = s.get(EncounterLink, document_id)
-        write_link(s, row, document_id, visit_number, why, now, actor=actor, manual=True)
+        write_link(s, row, document_id, visit_number, why, now, manual=True)
         audit(
             s,
             actor,
-            "document linked",
-            now,
+            "encounter linked",
             mrns=[doc.patient_mrn],
             document_ids=[document_id],
-            detail={"visit_number": visit_number},
+            detail={"visit_number": visit_number, "why": why},
         )
         return doc.patient_mrn
 
@@ -322,10 +320,9 @@ def write_link(
     why: str,
     now: datetime,
     *,
-    actor: Actor,
     manual: bool = False,
 ) -> EncounterLink:
-    """Store a document's link (``row``: its present one) and note it in its history."""
+    """Store a document's link (``row``: its present one); the caller audits it."""
     if row is None:
         row = EncounterLink(
             document_id=document_id, visit_number=visit_number, why=why, manual=manual, at=now
@@ -333,14 +330,4 @@ def write_link(
         session.add(row)
     else:
         row.visit_number, row.why, row.manual, row.at = visit_number, why, manual, now
-    detail = {"visit_number": visit_number, "why": why}
-    session.add(
-        Event(
-            document_id=document_id,
-            at=now,
-            actor=actor,
-            kind="encounter linked",
-            detail=dump_detail(detail),
-        )
-    )
     return row

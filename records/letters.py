@@ -114,7 +114,6 @@ def send_letters(
                 s,
                 actor,
                 "deficiency letter sent",
-                now,
                 mrns=[v.patient_mrn for v in items],
                 detail={
                     "provider": provider_id,

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from chartclerk_errors import NotFoundError, StoreError
+from chartclerk_errors import NotFoundError, PermissionDenied, StoreError
 from clerk.app import App
 from records import deficiency_worklist as worklist
 from records import review
+from records.audit import Actor
 from records.completeness_report import completeness_report
 from records.deficiency_store import analyze
 from records.encounters import import_encounters, set_link
@@ -20,6 +21,8 @@ from records.models import DeficiencyLetter
 from records.patients import import_patients
 from records.store import NewDocument
 
+CLERK = Actor("clerk-a", "cli")
+BOSS = Actor("boss", "cli")
 ADMIT = datetime(2026, 10, 1, 9, 0)
 DISCHARGE = datetime(2026, 10, 5, 11, 0)
 NOW = datetime(2026, 10, 12, 12, 0)
@@ -34,7 +37,7 @@ def site(app: App, tmp_path: Path) -> App:
         "10000001,Testa,Ada,1962-03-14,F\n"
         "10000002,Probe,Ben,1970-01-02,M\n"
     )
-    import_patients(app.store, registry, actor="test")
+    import_patients(app.store, registry, actor=CLERK)
     feed = tmp_path / "enc.csv"
     feed.write_text(
         HEADER + "V1,10000001,inpatient,2026-10-01T09:00,2026-10-05T11:00,D1|Hale; Iris,,\n"
@@ -42,7 +45,7 @@ def site(app: App, tmp_path: Path) -> App:
         "V2,10000002,outpatient,2026-10-02T07:00,2026-10-02T15:00,D2|Okafor; Ben,"
         "2026-10-02T09:00,2026-10-02T10:00\n"
     )
-    import_encounters(app.store, feed, actor="test", now=NOW)
+    import_encounters(app.store, feed, actor=CLERK, now=NOW)
     return app
 
 
@@ -102,7 +105,7 @@ def test_discharge_opens_what_is_missing_and_analysis_is_idempotent(site: App) -
 def test_a_late_document_auto_closes_and_unfiling_it_reopens(site: App) -> None:
     run(site)
     doc = add_doc(site, None, "discharge_summary", date(2026, 10, 5), status="review", visit="V1")
-    review.assign(site.store, doc, "10000001", actor="clerk")  # the hook analyses the patient
+    review.assign(site.store, doc, "10000001", actor=CLERK)  # the hook analyses the patient
     (closed,) = worklist.list_deficiencies(site.store, now=NOW, status="auto_closed")
     assert (closed.visit_number, closed.document_id) == ("V1", doc)
     detail = site.store.get_document(doc)
@@ -114,7 +117,7 @@ def test_a_late_document_auto_closes_and_unfiling_it_reopens(site: App) -> None:
     kinds = [e.kind for e in detail.events]
     assert "encounter linked" in kinds and "deficiency auto-closed" in kinds
 
-    review.refile(site.store, doc, "10000002", "wrong patient", actor="clerk")
+    review.refile(site.store, doc, "10000002", "wrong patient", actor=CLERK)
     reopened = open_rows(site)[("V1", "inpatient_discharge_summary")]
     assert reopened.id == closed.id and reopened.document_id is None
     assert site.store.get_document(doc).to_json()["encounter"]["visit_number"] is None
@@ -132,14 +135,14 @@ def test_out_of_window_and_patient_level_documents_are_suggested(site: App) -> N
     why = site.store.get_document(loose).to_json()["encounter"]["why"]
     assert why == "service date outside every encounter"
     # A clerk decides: the link is theirs and sticks, and the document then closes V1's.
-    set_link(site.store, loose, "V1", actor="clerk", now=NOW)
+    set_link(site.store, loose, "V1", actor=CLERK, now=NOW)
     run(site)
     assert ("V1", "inpatient_discharge_summary") not in open_rows(site)
     assert site.store.get_document(loose).to_json()["encounter"]["manual"] is True
     # Out of window stays open until a clerk completes it; then analysis leaves it be.
     hp = rows[("V0", "inpatient_history_physical")]
-    view = worklist.complete(site.store, hp.id, early, actor="clerk", now=NOW)
-    assert (view.status, view.document_id, view.closed_by) == ("completed", early, "clerk")
+    view = worklist.complete(site.store, hp.id, early, actor=CLERK, now=NOW)
+    assert (view.status, view.document_id, view.closed_by) == ("completed", early, "clerk-a")
     run(site)
     assert ("V0", "inpatient_history_physical") not in open_rows(site)
 
@@ -159,10 +162,14 @@ def test_complete_waive_and_mark_are_checked_and_audited(site: App) -> None:
     consent = rows[("V2", "surgery_consent")]
     other = add_doc(site, "10000001", "consent", date(2026, 10, 2))
     with pytest.raises(StoreError, match="not filed to this encounter's patient"):
-        worklist.complete(site.store, consent.id, other, actor="clerk", now=NOW)
+        worklist.complete(site.store, consent.id, other, actor=CLERK, now=NOW)
+    with pytest.raises(PermissionDenied):
+        worklist.waive(site.store, consent.id, "why not", actor=CLERK, role="clerk", now=NOW)
     with pytest.raises(StoreError, match="reason"):
-        worklist.waive(site.store, consent.id, "  ", actor="boss", now=NOW)
-    waived = worklist.waive(site.store, consent.id, "emergency procedure", actor="boss", now=NOW)
+        worklist.waive(site.store, consent.id, "  ", actor=BOSS, role="supervisor", now=NOW)
+    waived = worklist.waive(
+        site.store, consent.id, "emergency procedure", actor=BOSS, role="supervisor", now=NOW
+    )
     assert (waived.status, waived.closed_by, waived.reason) == (
         "waived",
         "boss",
@@ -171,33 +178,29 @@ def test_complete_waive_and_mark_are_checked_and_audited(site: App) -> None:
     run(site)
     assert ("V2", "surgery_consent") not in open_rows(site)  # a waiver is not undone by analysis
     with pytest.raises(StoreError, match="waived, not open"):
-        worklist.waive(site.store, consent.id, "again", actor="boss", now=NOW)
+        worklist.waive(site.store, consent.id, "again", actor=BOSS, role="supervisor", now=NOW)
 
     op_note = add_doc(site, "10000002", "operative_report", date(2026, 10, 2), visit="V2")
     run(site)
     settings = site.settings.completeness
-    marked = worklist.mark(
-        site.store, op_note, "missing_signature", settings, actor="clerk", now=NOW
-    )
-    again = worklist.mark(
-        site.store, op_note, "missing_signature", settings, actor="clerk", now=NOW
-    )
+    marked = worklist.mark(site.store, op_note, "missing_signature", settings, actor=CLERK, now=NOW)
+    again = worklist.mark(site.store, op_note, "missing_signature", settings, actor=CLERK, now=NOW)
     assert marked.id == again.id and marked.kind == "missing_signature"
     assert marked.document_id == op_note and marked.assigned_to == "D2"
     cleared = worklist.mark(
-        site.store, op_note, "missing_signature", settings, actor="clerk", now=NOW, clear=True
+        site.store, op_note, "missing_signature", settings, actor=CLERK, now=NOW, clear=True
     )
     assert cleared.status == "completed"
     with pytest.raises(NotFoundError):
         worklist.mark(
-            site.store, op_note, "missing_signature", settings, actor="clerk", now=NOW, clear=True
+            site.store, op_note, "missing_signature", settings, actor=CLERK, now=NOW, clear=True
         )
     with pytest.raises(StoreError, match="unknown check"):
-        worklist.mark(site.store, op_note, "missing_smile", settings, actor="clerk", now=NOW)
+        worklist.mark(site.store, op_note, "missing_smile", settings, actor=CLERK, now=NOW)
     loose = add_doc(site, "10000002", "progress_note", date(2025, 1, 1))
     run(site)
     with pytest.raises(StoreError, match="link it first"):
-        worklist.mark(site.store, loose, "missing_datetime", settings, actor="clerk", now=NOW)
+        worklist.mark(site.store, loose, "missing_datetime", settings, actor=CLERK, now=NOW)
     trail = [e["kind"] for e in site.store.list_events(limit=500)]
     for action in ("deficiency waived", "deficiency marked", "deficiency mark cleared"):
         assert action in trail
@@ -214,7 +217,7 @@ def test_cancelled_encounters_and_discharges_withdraw_their_deficiencies(
         "MSH|^~\\&|EPIC|GEN|CC|HIM|20261010||ADT^A11|2|P|2.5.1\rPID|1||10000001^^^G^MR\r"
         "PV1|1|I|||||||||||||||||V0\n"
     )
-    report = import_encounters(site.store, feed, actor="test", now=NOW)
+    report = import_encounters(site.store, feed, actor=CLERK, now=NOW)
     assert (report.discharges_cancelled, report.cancelled) == (1, 1)
     result = run(site)
     assert result.withdrawn == 4  # type: ignore[attr-defined]
@@ -225,7 +228,7 @@ def test_letters_and_the_report(site: App, tmp_path: Path) -> None:
     run(site)
     late = NOW + timedelta(days=20)  # 27 days after V1's discharge: a final notice
     sent = send_letters(
-        site.store, site.settings.completeness, tmp_path / "out", now=late, actor="clerk"
+        site.store, site.settings.completeness, tmp_path / "out", now=late, actor=CLERK
     )
     assert [(s.provider_id, s.level, s.items) for s in sent] == [
         ("D1", "final", 4),
@@ -238,7 +241,12 @@ def test_letters_and_the_report(site: App, tmp_path: Path) -> None:
     with site.store.session() as s:
         assert s.query(DeficiencyLetter).count() == 6
     only = send_letters(
-        site.store, site.settings.completeness, tmp_path / "out2", now=NOW, actor="c", provider="D2"
+        site.store,
+        site.settings.completeness,
+        tmp_path / "out2",
+        now=NOW,
+        actor=CLERK,
+        provider="D2",
     )
     assert [(s.provider_id, s.level) for s in only] == [("D2", "courtesy")]
 

@@ -9,6 +9,7 @@ import pytest
 
 from chartclerk_errors import ImportFileError
 from clerk.app import App
+from records.audit import Actor
 from records.encounter_feed import (
     BadEncounter,
     DischargeCancel,
@@ -19,6 +20,8 @@ from records.encounter_feed import (
 from records.encounters import import_encounters, list_encounters
 from records.hl7_encounters import read_messages
 
+CLERK = Actor("clerk-a", "cli")
+BOSS = Actor("boss", "cli")
 NOW = datetime(2026, 11, 20, 12, 0)
 
 
@@ -147,7 +150,7 @@ def test_csv_rows_and_their_errors() -> None:
 def test_import_applies_the_stream_in_order(app: App, tmp_path: Path) -> None:
     feed = tmp_path / "adt.hl7"
     feed.write_text(ADT_STREAM)
-    report = import_encounters(app.store, feed, actor="clerk", now=NOW)
+    report = import_encounters(app.store, feed, actor=CLERK, now=NOW)
     assert (report.format, report.added, report.updated, report.discharged) == ("hl7v2", 1, 3, 1)
     assert report.touched == {"10000001"}
     (encounter,) = list_encounters(app.store, patient_mrn="10000001")
@@ -156,20 +159,20 @@ def test_import_applies_the_stream_in_order(app: App, tmp_path: Path) -> None:
     assert encounter.surgeon_id == "D3003"
     assert encounter.discharge_at == datetime(2026, 11, 5, 14, 0)
     # Replayed, the stream changes the attending back and forth and ends where it was.
-    again = import_encounters(app.store, feed, actor="clerk", now=NOW)
+    again = import_encounters(app.store, feed, actor=CLERK, now=NOW)
     assert (again.added, again.updated, again.unchanged) == (0, 2, 2)
     assert list_encounters(app.store) == [encounter]
     last = tmp_path / "a03.hl7"
     last.write_text(ADT_STREAM[ADT_STREAM.index(msh("A03", "MSG0004", "20261105140000")) :])
-    once_more = import_encounters(app.store, last, actor="clerk", now=NOW)
+    once_more = import_encounters(app.store, last, actor=CLERK, now=NOW)
     assert (once_more.unchanged, once_more.touched) == (1, set())
 
     cancels = tmp_path / "cancel.hl7"
     cancels.write_text("\r".join([msh("A13", "X1"), PID, PV1_ADMIT]))
-    import_encounters(app.store, cancels, actor="clerk", now=NOW)
+    import_encounters(app.store, cancels, actor=CLERK, now=NOW)
     assert list_encounters(app.store)[0].discharge_at is None
     cancels.write_text("\r".join([msh("A11", "X2"), PID, PV1_ADMIT]))
-    import_encounters(app.store, cancels, actor="clerk", now=NOW)
+    import_encounters(app.store, cancels, actor=CLERK, now=NOW)
     assert list_encounters(app.store)[0].status == "cancelled"
 
 
@@ -178,7 +181,7 @@ def test_a_visit_number_of_another_patient_is_refused(app: App, tmp_path: Path) 
     feed.write_text(
         CSV.splitlines()[0] + "\nV1,10000001,I,2026-11-01T08:00,,,,\nV1,10000009,I,,,,,\n"
     )
-    report = import_encounters(app.store, feed, actor="clerk", now=NOW)
+    report = import_encounters(app.store, feed, actor=CLERK, now=NOW)
     assert report.added == 1
     assert report.errors == [(3, "visit number belongs to another patient")]
 
@@ -187,4 +190,4 @@ def test_unknown_formats_are_import_errors(tmp_path: Path, app: App) -> None:
     bad = tmp_path / "x.csv"
     bad.write_text("mrn,last_name\n1,2\n")
     with pytest.raises(ImportFileError, match="unknown format"):
-        import_encounters(app.store, bad, actor="clerk", now=NOW)
+        import_encounters(app.store, bad, actor=CLERK, now=NOW)

@@ -8,12 +8,15 @@ from pathlib import Path
 from sqlalchemy import select
 
 from clerk.app import App
+from records.audit import Actor
 from records.bulk import add_documents
 from records.deficiency_store import analyze
 from records.encounters import import_encounters
 from records.models import Deficiency, Encounter
 from synthetic.encounters import FATES, chart_documents, make_charts, write_encounters_csv
 
+CLERK = Actor("clerk-a", "cli")
+BOSS = Actor("boss", "cli")
 FIRST = datetime(2026, 11, 1, 6, 0)
 
 
@@ -29,7 +32,10 @@ def test_analysis_matches_ground_truth(app: App, tmp_path: Path) -> None:
     charts = make_charts(200, 11, FIRST)
     rules = app.settings.completeness
     import_encounters(
-        app.store, write_encounters_csv(charts.encounters, tmp_path / "e.csv"), actor="t", now=FIRST
+        app.store,
+        write_encounters_csv(charts.encounters, tmp_path / "e.csv"),
+        actor=CLERK,
+        now=FIRST,
     )
     ids: dict[int, int] = {}
     for late, when in ((False, FIRST), (True, charts.second_analysis_at)):

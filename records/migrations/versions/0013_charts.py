@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_charts"
-down_revision = "0001"
+# Written against "0001"; chained after i9's migration once i9 was merged in (the lead re-chains).
+down_revision = "0009_users_audit"
 branch_labels = None
 depends_on = None
 
