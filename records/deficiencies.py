@@ -237,6 +237,8 @@ def link_document(doc: LinkFacts, encounters: Sequence[EncounterFacts]) -> tuple
     falling in exactly one stay (admission to discharge day, open while in house) does.
     """
     active = [e for e in encounters if e.status == "active"]
+    if not active:
+        return None, "no encounter of the patient on file"
     numbers = set(doc.numbers)
     named = sorted({e.visit_number for e in active if e.visit_number in numbers})
     if len(named) == 1:

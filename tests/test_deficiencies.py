@@ -184,4 +184,7 @@ def test_links_prefer_the_visit_number_on_the_page() -> None:
     assert (visit, why) == (None, "service date outside every encounter")
     assert link_document(LinkFacts(1, (), None), encounters)[0] is None
     cancelled = inpatient(status="cancelled")
-    assert link_document(LinkFacts(1, ("V1",), None), [cancelled])[0] is None
+    assert link_document(LinkFacts(1, ("V1",), None), [cancelled]) == (
+        None,
+        "no encounter of the patient on file",
+    )
