@@ -19,7 +19,7 @@ from records.audit import record_access
 from records.completeness_report import BUCKETS, completeness_report
 from records.deficiency_store import analyze
 from records.letters import send_letters
-from records.users import get_user
+from records.permissions import Action
 
 log = logging.getLogger("chartclerk.charts")
 encounters_app = typer.Typer(help="Encounters (visits) from the ADT feed.", no_args_is_help=True)
@@ -42,12 +42,6 @@ def now_utc(as_of: str | None = None) -> datetime:
         return datetime.fromisoformat(as_of)
     except ValueError as exc:
         raise typer.BadParameter(f"--as-of: expected YYYY-MM-DD[THH:MM], got {as_of!r}") from exc
-
-
-def cli_role(app: App) -> str | None:
-    """The role of the OS account running the command, if it is a chartclerk user."""
-    user = get_user(app.store, app.actor.name)
-    return user.role if user is not None and not user.disabled else None
 
 
 def reanalyze(app: App, mrns: set[str], now: datetime, document_ids: tuple[int, ...] = ()) -> None:
@@ -87,7 +81,7 @@ def encounters_import(
     json_out: JsonFlag = False,
 ) -> None:
     """Load or update encounters; discharged charts are analysed for deficiencies."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.IMPORT)
     now = now_utc()
     report = encounter_store.import_encounters(app.store, file, actor=app.actor, now=now)
     reanalyze(app, report.touched, now)
@@ -112,7 +106,7 @@ def encounters_list(
     json_out: JsonFlag = False,
 ) -> None:
     """Encounters, newest admission first."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.VIEW)
     rows = [
         e.to_json()
         for e in encounter_store.list_encounters(app.store, patient_mrn=patient, limit=limit)
@@ -159,7 +153,7 @@ def documents_link(
     """Link a filed document to one of its patient's encounters (a clerk's choice sticks)."""
     if (encounter is None) == (not patient_level):
         raise typer.BadParameter("give either --encounter V or --patient-level")
-    app = app_of(ctx)
+    app = app_of(ctx, Action.DEFICIENCIES)
     now = now_utc()
     mrn = encounter_store.set_link(app.store, document_id, encounter, actor=app.actor, now=now)
     reanalyze(app, {mrn}, now)
@@ -171,7 +165,7 @@ def deficiencies_analyze(
     ctx: typer.Context, as_of: AsOf = None, json_out: JsonFlag = False
 ) -> None:
     """Analyse every chart now (the daemon does this nightly and on every filing)."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.DEFICIENCIES)
     report = analyze(app.store, app.settings.completeness, now=now_utc(as_of), actor=app.actor)
     if json_out:
         print_json(report.to_json())
@@ -202,7 +196,7 @@ def deficiencies_list(
     json_out: JsonFlag = False,
 ) -> None:
     """The worklist: deficiencies, oldest discharge first."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.DEFICIENCIES)
     views = worklist.list_deficiencies(
         app.store,
         now=now_utc(as_of),
@@ -256,7 +250,7 @@ def deficiencies_complete(
     document: Annotated[int, typer.Option("--document", help="The document that satisfies it.")],
 ) -> None:
     """Close a deficiency with the document that satisfies it."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.DEFICIENCIES)
     view = worklist.complete(app.store, deficiency_id, document, actor=app.actor, now=now_utc())
     typer.echo(f"deficiency {view.id} completed by document {document}")
 
@@ -268,9 +262,9 @@ def deficiencies_waive(
     reason: Annotated[str, typer.Option("--reason", help="Why it is waived (kept in the trail).")],
 ) -> None:
     """Waive a deficiency (supervisors)."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.WAIVE)
     view = worklist.waive(
-        app.store, deficiency_id, reason, actor=app.actor, role=cli_role(app), now=now_utc()
+        app.store, deficiency_id, reason, actor=app.actor, role=app.role, now=now_utc()
     )
     typer.echo(f"deficiency {view.id} waived")
 
@@ -283,7 +277,7 @@ def deficiencies_mark(
     clear: Annotated[bool, typer.Option("--clear", help="The document was fixed.")] = False,
 ) -> None:
     """Mark a filed document as lacking a signature or a date/time, or clear the mark."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.DEFICIENCIES)
     view = worklist.mark(
         app.store,
         document_id,
@@ -306,7 +300,7 @@ def letters(
     json_out: JsonFlag = False,
 ) -> None:
     """Write one request letter (PDF) per provider with open deficiencies."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.DEFICIENCIES)
     sent = send_letters(
         app.store,
         app.settings.completeness,
@@ -334,7 +328,7 @@ def completeness_report_command(
     ctx: typer.Context, as_of: AsOf = None, json_out: JsonFlag = False
 ) -> None:
     """Open and delinquent deficiencies by provider and age; delinquency rate."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.DEFICIENCIES)
     report = completeness_report(app.store, app.settings.completeness, now=now_utc(as_of))
     if json_out:
         print_json(report)

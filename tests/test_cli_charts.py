@@ -60,20 +60,20 @@ def test_a_chart_from_feed_to_letter(tmp_path: Path) -> None:
     assert rows[0]["assigned_to"] == "D77" and rows[0]["age_days"] == 20
 
     run(config, "deficiencies", "mark", str(row["id"]), "--kind", "missing_signature")
-    refused = run(config, "deficiencies", "waive", str(rows[0]["id"]), "--reason", "x", check=False)
-    assert refused.returncode == 10  # the OS account is no supervisor
-
     out = tmp_path / "letters"
     sent = run_json(config, "letters", "--out", str(out), "--as-of", as_of)
     assert [(s["provider"], s["level"], s["items"]) for s in sent] == [("D77", "warning", 2)]
     assert Path(sent[0]["path"]).read_bytes().startswith(b"%PDF")
 
-    run(config, "deficiencies", "mark", str(row["id"]), "--kind", "missing_signature", "--clear")
+    marks = run_json(config, "deficiencies", "list", "--status", "open", "--provider", "D77")
+    (mark,) = [r for r in marks if r["kind"] == "missing_signature"]
+    # The owner of the data folder acts as a supervisor on the command line: may waive.
+    run(config, "deficiencies", "waive", str(mark["id"]), "--reason", "signed on the paper chart")
     late = f"{discharge + timedelta(days=40)}T12:00"
     after = run_json(config, "deficiencies", "list", "--as-of", late)
     assert [(r["kind"], r["status"]) for r in after] == [
         ("missing_document", "open"),
-        ("missing_signature", "completed"),
+        ("missing_signature", "waived"),
     ]
     assert [r["delinquent"] for r in after] == [True, False]
     assert all(r["letters"][0]["level"] == "warning" for r in after)
