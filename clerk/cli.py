@@ -19,6 +19,7 @@ from chartclerk_errors import ChartclerkError
 from clerk.app import App, setup_logging
 from clerk.cli_records import JsonFlag, documents_app, patients_app, review_app
 from clerk.cli_records import app_of as _app
+from clerk.cli_web import web_app
 from clerk.output import console, print_json, print_table
 from clerk.status import gather_status
 from index import SearchFilters
@@ -40,6 +41,7 @@ cli = typer.Typer(
 cli.add_typer(documents_app, name="documents")
 cli.add_typer(review_app, name="review")
 cli.add_typer(patients_app, name="patients")
+cli.add_typer(web_app)
 
 
 @cli.callback()

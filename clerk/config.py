@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chartclerk_errors import ConfigError
+from clerk.web.settings import WebSettings
 from index import IndexSettings
 from records.settings import StoreSettings
 from scanner.matching.filing import FilingSettings
@@ -47,6 +48,7 @@ class Settings(BaseModel):
     index: IndexSettings
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
 
 def load_config(path: Path) -> Settings:

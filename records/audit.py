@@ -25,9 +25,18 @@ class Actor:
 SYSTEM = Actor("system", "daemon")
 
 
-def _detail(actor: Actor, mrns: Iterable[str], ids: Iterable[int], outcome: str, detail: str | None) -> str | None:
+def _detail(
+    actor: Actor, mrns: Iterable[str], ids: Iterable[int], outcome: str, detail: str | None
+) -> str | None:
     return dump_detail(
-        {"channel": actor.channel, "client": actor.client, "mrns": list(mrns), "ids": list(ids), "outcome": outcome, "detail": detail}
+        {
+            "channel": actor.channel,
+            "client": actor.client,
+            "mrns": list(mrns),
+            "ids": list(ids),
+            "outcome": outcome,
+            "detail": detail,
+        }
     )
 
 
@@ -67,4 +76,6 @@ def record_access(
 ) -> None:
     """Append one entry in its own transaction."""
     with store.session() as s:
-        record(s, actor, action, mrns=mrns, document_ids=document_ids, outcome=outcome, detail=detail)
+        record(
+            s, actor, action, mrns=mrns, document_ids=document_ids, outcome=outcome, detail=detail
+        )

@@ -74,7 +74,9 @@ def disable_user(store: Store, name: str, *, actor: Actor) -> UserView:
     return view
 
 
-def authenticate(store: Store, name: str, password: str, *, actor_client: str | None = None) -> UserView:
+def authenticate(
+    store: Store, name: str, password: str, *, actor_client: str | None = None
+) -> UserView:
     """Check a password."""
     fails = _FAILS.setdefault(store.settings.database_url, {})
     if fails.get(name, 0) >= 5:
