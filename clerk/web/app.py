@@ -8,6 +8,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import BaseRoute
 
 from chartclerk_errors import NotFoundError, SearchIndexError, StoreError
 from clerk.app import App
@@ -45,10 +46,28 @@ def create_app(app: App) -> FastAPI:
     def openapi(
         _me: Annotated[Principal, Depends(Permission(Action.STATUS))],
     ) -> JSONResponse:
-        return JSONResponse(get_openapi(title="chartclerk", version="1", routes=web.routes))
+        return JSONResponse(
+            get_openapi(title="chartclerk", version="1", routes=all_routes(web.routes))
+        )
 
     _error_handlers(web)
     return web
+
+
+def all_routes(routes: list[BaseRoute]) -> list[BaseRoute]:
+    """Every route the app answers, with included routers opened up (what the test walks).
+
+    FastAPI keeps an included router as one entry; its routes already carry their full
+    paths because the routers here are included without a prefix.
+    """
+    found: list[BaseRoute] = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            found.extend(all_routes(inner.routes))
+        else:
+            found.append(route)
+    return found
 
 
 def _error_handlers(web: FastAPI) -> None:

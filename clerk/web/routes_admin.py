@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from chartclerk_errors import NotFoundError
 from clerk.status import gather_status
 from clerk.web.security import Permission, Principal, desk_of
 from clerk.web.trail import TrailFilter, as_csv, trail_rows, verify_answer
 from records.audit import record_access
 from records.permissions import ROLES, Action
-from records.users import add_user, disable_user, list_users
+from records.users import add_user, disable_user, get_user, list_users
 
 router = APIRouter()
 Supervisor = Annotated[Principal, Depends(Permission(Action.QUARANTINE))]
@@ -153,7 +154,10 @@ def users_add(
 @router.post("/users/{name}/disable")
 def users_disable(request: Request, me: UserAdmin, name: str) -> Response:
     """Disable a user; their sessions end at their next request."""
-    disable_user(desk_of(request).store, name, actor=me.actor)
+    store = desk_of(request).store
+    if get_user(store, name) is None:
+        raise NotFoundError("no such user")
+    disable_user(store, name, actor=me.actor)
     return RedirectResponse("/users", status_code=303)
 
 
