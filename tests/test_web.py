@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,7 +17,7 @@ from clerk.app import App
 from clerk.web.app import all_routes, create_app
 from clerk.web.security import Permission
 from records.models import Document, ReviewClaim, WebSession
-from records.permissions import ROLES, Action, allowed
+from records.permissions import ROLES, allowed
 from records.store import now
 from tests.webkit import DeskData, csrf_of, seed, sign_in
 
@@ -61,7 +60,7 @@ def test_every_route_declares_exactly_one_permission(desk: tuple[Any, DeskData])
     for route in routes:
         declared = permissions_of(route)
         assert len(declared) == 1, f"{route.path} declares {declared}"
-        for method in route.methods:
+        for method in route.methods or ():
             if declared[0].action is None:
                 assert (method, route.path) in PUBLIC_ROUTES, f"{method} {route.path} is public"
     others = [r for r in all_routes(web.routes) if not isinstance(r, APIRoute)]
@@ -92,7 +91,7 @@ def test_without_credentials_pages_redirect_and_the_api_answers_401(
 ) -> None:
     web, data = desk
     for route in api_routes(web):
-        for method in route.methods:
+        for method in route.methods or ():
             if (method, route.path) in PUBLIC_ROUTES:
                 continue
             url = _fill(route.path, data)
@@ -117,7 +116,7 @@ def test_each_role_against_each_route(
         action = permissions_of(route)[0].action
         if action is None or route.path == "/logout":
             continue
-        for method in route.methods:
+        for method in route.methods or ():
             url = _fill(route.path, data)
             if route.path.startswith("/api/"):
                 headers = {"Authorization": f"Bearer {data.tokens[role]}"}
@@ -347,7 +346,7 @@ def test_pages_images_and_downloads_are_recorded(
     image = client.get(f"/documents/{data.filed_id}/pages/1.png?size=thumb")
     assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
     cached = list((app.settings.data_dir / "webcache").rglob("*.png"))
-    assert cached and all(os.stat(p).st_mode & 0o077 == 0 for p in cached)
+    assert cached and all(p.stat().st_mode & 0o077 == 0 for p in cached)
     original = client.get(f"/documents/{data.filed_id}/original")
     assert original.content.startswith(b"%PDF")
     assert client.get(f"/documents/{data.filed_id}/pages/9.png").status_code == 404

@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfgen import canvas
@@ -159,12 +161,12 @@ LOGIN_TOKEN = re.compile(r'name="login_token" value="([^"]+)"')
 CSRF = re.compile(r'name="csrf-token" content="([^"]*)"')
 
 
-def sign_in(client: object, name: str, password: str = PASSWORD) -> object:
-    """Sign ``client`` (a TestClient) in through the form; returns the POST response."""
-    page = client.get("/login")  # type: ignore[attr-defined]
+def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> Any:
+    """Sign ``client`` in through the form; returns the POST response."""
+    page = client.get("/login")
     token = LOGIN_TOKEN.search(page.text)
     assert token, "the sign-in form carries a token"
-    return client.post(  # type: ignore[attr-defined]
+    return client.post(
         "/login",
         data={"username": name, "password": password, "login_token": token.group(1)},
         follow_redirects=False,
