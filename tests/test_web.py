@@ -195,13 +195,20 @@ def test_csrf_token_and_origin_are_required(desk: tuple[Any, DeskData], client: 
         follow_redirects=False,
     )
     assert elsewhere.status_code == 403
+    cross_site = client.post(
+        f"/review/{doc}/reject",
+        data={**form, "csrf_token": csrf},
+        headers={"Sec-Fetch-Site": "cross-site", "Origin": "null"},
+        follow_redirects=False,
+    )
+    assert cross_site.status_code == 403
     assert client.get(f"/api/v1/documents/{doc}", headers=_bearer(data, "clerk")).json()[
         "status"
     ] == ("review")
     done = client.post(
         f"/review/{doc}/reject",
         data={**form, "csrf_token": csrf},
-        headers={"Origin": "http://desk.test"},
+        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"},
         follow_redirects=False,
     )
     assert done.status_code == 303
