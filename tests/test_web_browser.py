@@ -110,7 +110,7 @@ def test_a_clerk_files_by_keyboard_finds_it_and_the_auditor_sees_it(
         page.wait_for_selector("ol.hits")
         page.screenshot(path=shots / "search.png")
         assert page.locator("mark").count() >= 1
-        page.click(f"ol.hits a[href='/patients/10000001']")
+        page.click("ol.hits a[href='/patients/10000001']")
         page.wait_for_url(f"{base}/patients/10000001")
         assert page.locator(f"a[href='/documents/{oldest}']").count() == 1
         page.screenshot(path=shots / "chart.png")
