@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from records.models import Document, ReviewClaim, WebSession
 from records.store import Store, now
@@ -114,20 +115,25 @@ def purge_expired(store: Store, *, idle: timedelta, absolute: timedelta) -> int:
 def claim(store: Store, document_id: int, user_name: str, minutes: float) -> ClaimView:
     """Claim a review item for ``minutes``, unless someone else holds it now.
 
-    Returns the claim in force afterwards: the caller's, or the other holder's.
+    One statement (an upsert that only takes a free, expired or own claim), so two clerks
+    opening the same item at the same instant cannot both get it. Returns the claim in
+    force afterwards: the caller's, or the other holder's.
     """
     stamp = now()
+    until = stamp + timedelta(minutes=minutes)
+    statement = sqlite_insert(ReviewClaim).values(
+        document_id=document_id, user_name=user_name, until=until
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[ReviewClaim.document_id],
+        set_={"user_name": user_name, "until": until},
+        where=(ReviewClaim.until <= stamp) | (ReviewClaim.user_name == user_name),
+    )
     with store.session() as s:
-        row = s.get(ReviewClaim, document_id)
-        if row is not None and row.user_name != user_name and row.until > stamp:
-            return ClaimView(document_id, row.user_name, row.until)
-        until = stamp + timedelta(minutes=minutes)
-        if row is None:
-            row = ReviewClaim(document_id=document_id, user_name=user_name, until=until)
-            s.add(row)
-        else:
-            row.user_name, row.until = user_name, until
-        return ClaimView(document_id, user_name, until)
+        s.execute(statement)
+        row = s.get(ReviewClaim, document_id, populate_existing=True)
+        assert row is not None
+        return ClaimView(document_id, row.user_name, row.until)
 
 
 def holder(store: Store, document_id: int) -> ClaimView | None:

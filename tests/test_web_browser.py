@@ -108,6 +108,11 @@ def test_a_clerk_files_by_keyboard_finds_it_and_the_auditor_sees_it(
         page.keyboard.type("hemoglobin")
         page.keyboard.press("Enter")
         page.wait_for_selector("ol.hits")
+        for _ in range(60):  # the index takes a filing within a second (batched writer)
+            if page.locator("ol.hits a[href='/patients/10000001']").count():
+                break
+            page.wait_for_timeout(250)
+            page.reload()
         page.screenshot(path=shots / "search.png")
         assert page.locator("mark").count() >= 1
         page.click("ol.hits a[href='/patients/10000001']")

@@ -132,7 +132,7 @@ def review_assign(
     desk = desk_of(request)
     _not_held_by_another(request, me, document_id)
     summary = review.assign(desk.store, document_id, body.mrn.strip(), actor=me.actor.name)
-    desk.app.indexer.index_documents([document_id])
+    desk.app.indexer.enqueue([document_id])
     return summary.to_json()
 
 
@@ -144,7 +144,7 @@ def review_reject(
     desk = desk_of(request)
     _not_held_by_another(request, me, document_id)
     summary = review.reject(desk.store, document_id, body.reason, actor=me.actor.name)
-    desk.app.indexer.index_documents([document_id])
+    desk.app.indexer.enqueue([document_id])
     return summary.to_json()
 
 

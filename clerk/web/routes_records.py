@@ -203,5 +203,5 @@ def refile(
     desk = desk_of(request)
     guard(desk, me, document_id, version)
     review.refile(desk.store, document_id, mrn.strip(), reason, actor=me.actor.name)
-    desk.app.indexer.index_documents([document_id])
+    desk.app.indexer.enqueue([document_id])
     return RedirectResponse(f"/documents/{document_id}", status_code=303)

@@ -65,8 +65,12 @@ def next_item(
     """The oldest item no one else holds (what "save and next" goes to), past ``skip``."""
     desk = desk_of(request)
     others = web_sessions.claimed_by_others(desk.store, me.user.name)
+    minutes = desk.settings.claim_minutes
     for item in waiting(desk):
-        if item.id not in others and item.id != skip:
+        if item.id in others or item.id == skip:
+            continue
+        # Claimed here, so two clerks pressing "next" at once are sent to different items.
+        if web_sessions.claim(desk.store, item.id, me.user.name, minutes).user_name == me.user.name:
             return RedirectResponse(f"/review/{item.id}", status_code=303)
     return RedirectResponse("/review", status_code=303)
 
@@ -181,4 +185,6 @@ def reject(
 
 def _after(desk: Desk, document_id: int) -> None:
     web_sessions.release_claim(desk.store, document_id)
-    desk.app.indexer.index_documents([document_id])
+    # Indexed by the batching writer within a second: one index commit per click would make
+    # twenty clerks queue on the index's single writer.
+    desk.app.indexer.enqueue([document_id])
