@@ -162,6 +162,23 @@ def claimed_by_others(store: Store, user_name: str) -> dict[int, str]:
         return {doc_id: name for doc_id, name in rows}
 
 
+def next_free_ids(store: Store, user_name: str, *, skip: int | None, limit: int = 10) -> list[int]:
+    """The oldest review items no one else holds right now (one indexed query)."""
+    held = select(ReviewClaim.document_id).where(
+        ReviewClaim.until > now(), ReviewClaim.user_name != user_name
+    )
+    query = (
+        select(Document.id)
+        .where(Document.status == "review", Document.id.not_in(held))
+        .order_by(Document.received_at, Document.id)
+        .limit(limit)
+    )
+    if skip is not None:
+        query = query.where(Document.id != skip)
+    with store.session() as s:
+        return list(s.scalars(query))
+
+
 def document_version(store: Store, document_id: int) -> str | None:
     """The document's version stamp (its updated_at), sent with forms to refuse stale ones."""
     with store.session() as s:
