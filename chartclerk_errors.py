@@ -62,3 +62,29 @@ class OcrTimeoutError(InputFileError):
 
 class OcrWorkerDiedError(InputFileError):
     """An OCR worker process died while reading a file (killed, out of memory)."""
+
+
+class AuditChainError(ChartclerkError):
+    """The audit trail's hash chain is broken: an entry was altered, removed, inserted or moved."""
+
+    exit_code = 9
+
+
+class PermissionDenied(ChartclerkError):  # noqa: N818 - the name other faces code against
+    """The acting user's role does not allow this action (or the caller has no role at all)."""
+
+    exit_code = 10
+
+
+class AuthError(ChartclerkError):
+    """A sign-in failed: unknown name, wrong password or disabled account (one message for all)."""
+
+    exit_code = 11
+
+
+class AccountThrottled(AuthError):  # noqa: N818 - named in the issue-9 API
+    """Too many failed sign-ins in a row: the account must wait before the next attempt."""
+
+    def __init__(self, retry_after_seconds: float) -> None:
+        super().__init__(f"too many failed sign-ins; try again in {int(retry_after_seconds) + 1} s")
+        self.retry_after_seconds = retry_after_seconds

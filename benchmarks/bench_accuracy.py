@@ -37,6 +37,7 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 from clerk.app import App  # noqa: E402
 from clerk.config import load_config  # noqa: E402
+from records.audit import SYSTEM
 from records.patients import find_candidates, import_patients  # noqa: E402
 from scanner.identifying.identifiers import IdentifierSettings, extract_identifiers  # noqa: E402
 from scanner.matching.decision import MatchSettings, PatientRecord, blocking_query, decide  # noqa: E402
@@ -109,7 +110,7 @@ def run_corpus(args: argparse.Namespace, folder: Path) -> list[Result]:
         # For measuring what the second look costs and recovers.
         app.settings.filing.second_look.enabled = False
     try:
-        report = import_patients(app.store, registry, actor="bench")
+        report = import_patients(app.store, registry, actor=SYSTEM)
         print(f"registry: {report.added} patients imported, {len(report.errors)} errors")
         files = []
         for i, (spec, _truth) in enumerate(corpus):
@@ -284,7 +285,7 @@ def run_speed(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     app = make_app(folder / "speed")
     try:
         start = time.perf_counter()
-        import_patients(app.store, registry, actor="bench")
+        import_patients(app.store, registry, actor=SYSTEM)
         print(f"imported {len(patients)} patients in {time.perf_counter() - start:.1f} s")
         # Truth is not needed here, so the corpus is drawn from a sample of the registry.
         sample = random.Random(args.seed).sample(patients, min(len(patients), 5000))

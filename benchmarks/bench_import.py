@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from records.audit import SYSTEM
 from records.patient_records import name_key  # noqa: E402
 from records.patients import count_patients, find_candidates, import_patients  # noqa: E402
 from records.settings import StoreSettings  # noqa: E402
@@ -64,7 +65,7 @@ def reference_insert(folder: Path, patients: list[SyntheticPatient]) -> float:
 
 def timed_import(store: Store, path: Path, label: str, n: int, reference: float) -> None:
     start = time.perf_counter()
-    report = import_patients(store, path, actor="bench")
+    report = import_patients(store, path, actor=SYSTEM)
     elapsed = time.perf_counter() - start
     print(
         f"{label:<22} {n:>7} rows  {elapsed:6.2f} s  {n / elapsed:>9,.0f} rows/s  "

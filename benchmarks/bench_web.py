@@ -39,6 +39,7 @@ from PIL import Image  # noqa: E402
 from clerk.app import App  # noqa: E402
 from clerk.config import load_config  # noqa: E402
 from clerk.web.app import create_app  # noqa: E402
+from clerk.web.images import PageImages  # noqa: E402
 from records import users  # noqa: E402
 from records.store import NewDocument, NewPage, now  # noqa: E402
 from tests.conftest import write_config  # noqa: E402
@@ -150,14 +151,16 @@ def bench_first_image(app: App, folder: Path) -> None:
     )
 
 
-def app_images(app: App):  # type: ignore[no-untyped-def]
-    from clerk.web.images import PageImages
-
+def app_images(app: App) -> PageImages:
     return PageImages(app.store.archive, app.settings.data_dir / "webcache-bench")
 
 
 def clerk_loop(
-    base: str, name: str, stop: threading.Event, lat: list[float], errors: list[str]
+    base: str,
+    name: str,
+    stop: threading.Event,
+    lat: dict[str, list[float]],
+    errors: list[str],
 ) -> None:
     with httpx2.Client(base_url=base, timeout=30, follow_redirects=False) as http:
         page = http.get("/login").text

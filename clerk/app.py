@@ -9,6 +9,7 @@ from pathlib import Path
 
 from clerk.config import LoggingSettings, Settings, load_config
 from index import SearchIndex
+from records.audit import Actor
 from records.store import Store
 from scanner.indexing import StoreIndexer
 from scanner.ocr import check_tesseract
@@ -36,12 +37,14 @@ def setup_logging(settings: LoggingSettings, *, to_stderr: bool = True) -> None:
 class App:
     """One configured chartclerk: store, search index, indexer and ingest pipeline."""
 
-    def __init__(self, settings: Settings, actor: str) -> None:
+    def __init__(self, settings: Settings, actor: Actor | str) -> None:
         self.settings = settings
-        self.actor = actor
+        # A plain name is for tests and scripts that build an App in Python; the command
+        # line always passes the Actor of the process's own uid.
+        self.actor = actor if isinstance(actor, Actor) else Actor(actor, "cli")
 
     @classmethod
-    def from_config(cls, path: Path, actor: str) -> App:
+    def from_config(cls, path: Path, actor: Actor | str) -> App:
         """Load ``path`` and build an app around it."""
         return cls(load_config(path), actor)
 
@@ -73,6 +76,7 @@ class App:
             self.settings.ingest,
             self.settings.filing,
             indexer=self.indexer,
+            actor=self.actor,
         )
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chartclerk_errors import ConfigError
 from clerk.web.settings import WebSettings
 from index import IndexSettings
-from records.settings import StoreSettings
+from records.settings import AuditSettings, StoreSettings
 from scanner.matching.filing import FilingSettings
 from scanner.settings import IngestSettings, OcrSettings, WatchSettings
 
@@ -49,6 +49,7 @@ class Settings(BaseModel):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
 
 
 def load_config(path: Path) -> Settings:
@@ -67,9 +68,21 @@ def load_config(path: Path) -> Settings:
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     base = path.resolve().parent
     try:
-        return Settings.model_validate(_with_defaults(raw, base))
+        settings = Settings.model_validate(_with_defaults(raw, base))
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from exc
+    _check_key_outside(path, settings)
+    return settings
+
+
+def _check_key_outside(path: Path, settings: Settings) -> None:
+    """The checkpoint key must not sit in the data folder it vouches for."""
+    key = settings.audit.checkpoint_key.resolve()
+    if key.is_relative_to(settings.data_dir.resolve()):
+        raise ConfigError(
+            f"{path.name}: audit.checkpoint_key: must be outside data_dir "
+            "(whoever can rewrite the data folder must not hold the key)"
+        )
 
 
 def _section(raw: dict[str, Any], key: str) -> dict[str, Any]:
@@ -108,6 +121,10 @@ def _with_defaults(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     if logging_section.get("file"):
         logging_section["file"] = _resolve(base, logging_section["file"])
     data["logging"] = logging_section
+    audit = _section(data, "audit")
+    if audit.get("checkpoint_key"):
+        audit["checkpoint_key"] = _resolve(base, audit["checkpoint_key"])
+    data["audit"] = audit
     return data
 
 

@@ -10,7 +10,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    Index,
     Integer,
     String,
     Text,
@@ -72,9 +71,6 @@ class Document(Base):
     identifier_rows: Mapped[list[IdentifierRow]] = relationship(
         back_populates="document", cascade="all, delete-orphan"
     )
-    events: Mapped[list[Event]] = relationship(
-        back_populates="document", order_by="Event.id", cascade="all, delete-orphan"
-    )
 
 
 class Page(Base):
@@ -109,24 +105,86 @@ class IdentifierRow(Base):
     document: Mapped[Document] = relationship(back_populates="identifier_rows")
 
 
-class Event(Base):
-    """The audit trail: a document's history and every access by a person.
+class AuditEntry(Base):
+    """One entry of the append-only, hash-chained audit trail (see records/audit.py).
 
-    ``document_id`` is null for events not about one document (an import, a search).
+    Database triggers refuse UPDATE and DELETE; nothing references documents, so deleting
+    a document never touches the trail. ``mrns`` and ``document_ids`` are JSON lists, kept
+    as written because the hash covers their text.
     """
 
-    __tablename__ = "events"
-    __table_args__ = (Index("ix_events_at", "at"),)
+    __tablename__ = "audit_log"
+
+    # Ids are given by the writer (last + 1, under the write lock): a gap is a removal.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40), index=True)
+    actor: Mapped[str] = mapped_column(String(120), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    access: Mapped[bool] = mapped_column(Boolean, default=False)
+    mrns: Mapped[str] = mapped_column(Text)
+    document_ids: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    client: Mapped[str | None] = mapped_column(String(255))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditLock(Base):
+    """One row every append updates first, to take the write lock before reading the head."""
+
+    __tablename__ = "audit_log_lock"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime)
-    actor: Mapped[str] = mapped_column(String(120))
-    kind: Mapped[str] = mapped_column(String(32))
-    detail: Mapped[str | None] = mapped_column(Text)
-    is_access: Mapped[bool] = mapped_column(Boolean, default=False)
+    n: Mapped[int] = mapped_column(Integer, default=0)
 
-    document: Mapped[Document | None] = relationship(back_populates="events")
+
+class AuditDocument(Base):
+    """Which audit entries name a document: the index behind a document's history."""
+
+    __tablename__ = "audit_log_documents"
+
+    document_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id"), primary_key=True)
+
+
+class AuditPatient(Base):
+    """Which audit entries name a patient: the index behind ``audit report --patient``."""
+
+    __tablename__ = "audit_log_patients"
+
+    mrn: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id"), primary_key=True)
+
+
+class User(Base):
+    """A person who signs in to chartclerk, with one role of records.permissions.ROLES."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # Argon2id, in argon2's own encoded form (parameters and salt included).
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ApiToken(Base):
+    """An API bearer token of a user; only the sha256 of the secret is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class WebSession(Base):

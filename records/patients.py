@@ -18,7 +18,9 @@ from sqlalchemy import ColumnElement, Table, and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from chartclerk_errors import NotFoundError
-from records.models import Document, Event, Patient
+from records import audit
+from records.audit import Actor
+from records.models import Document, Patient
 from records.patient_files import read_import_file
 from records.patient_records import (
     BadRecord,
@@ -99,7 +101,7 @@ class _Known:
     merged_into: str | None
 
 
-def import_patients(store: Store, path: Path, *, actor: str) -> ImportReport:
+def import_patients(store: Store, path: Path, *, actor: Actor) -> ImportReport:
     """Load a patient file (CSV, FHIR Bundle/ndjson, HL7 v2 ADT) into the master index.
 
     Re-importing updates in place (upsert by MRN), never duplicates. A bad record is
@@ -126,7 +128,7 @@ def import_patients(store: Store, path: Path, *, actor: str) -> ImportReport:
         for item in items:
             loader.apply(item)
         loader.flush()
-    store.add_event(None, "patients imported", report.counts(), actor=actor)
+        audit.record(session, actor, "patients imported", detail=dump_detail(report.counts()))
     log.info("patients imported: %s", report.counts())
     return report
 
@@ -144,7 +146,7 @@ def _mrns_of(items: Iterable[object]) -> set[str]:
 class _Loader:
     """Applies items to an in-memory picture of the affected rows, then writes in bulk."""
 
-    def __init__(self, session: Session, report: ImportReport, actor: str) -> None:
+    def __init__(self, session: Session, report: ImportReport, actor: Actor) -> None:
         self.session = session
         self.report = report
         self.actor = actor
@@ -250,16 +252,13 @@ class _Loader:
             .values(patient_mrn=survivor, updated_at=self.stamp)
             .execution_options(synchronize_session=False)
         )
-        detail = dump_detail({"from": prior, "to": survivor})
-        self.session.add_all(
-            Event(
-                document_id=doc_id,
-                at=self.stamp,
-                actor=self.actor,
-                kind="patient merged",
-                detail=detail,
-            )
-            for doc_id in ids
+        audit.record(
+            self.session,
+            self.actor,
+            "patient merged",
+            mrns=[prior, survivor],
+            document_ids=ids,
+            detail=dump_detail({"from": prior, "to": survivor}),
         )
         return len(ids)
 

@@ -8,8 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from chartclerk_errors import NotFoundError, StoreError
-from records.models import Document, Event, Patient
-from records.store import Store, now
+from records import audit
+from records.audit import Actor
+from records.models import Document, Patient
+from records.store import Store, mrns_in_detail, now
 from records.views import DocumentSummary, dump_detail
 
 
@@ -26,9 +28,13 @@ def _document_in(session: Session, document_id: int, status: str) -> Document:
 def _require_patient(session: Session, mrn: str) -> Patient:
     patient = session.scalar(select(Patient).where(Patient.mrn == mrn))
     if patient is None:
-        raise NotFoundError(f"no patient with MRN {mrn} in the patient index")
+        # Errors never carry an MRN: they reach logs and screens (DESIGN.md invariant 5).
+        raise NotFoundError("no patient with the MRN given in the patient index")
     if patient.merged_into:
-        raise StoreError(f"MRN {mrn} was merged into {patient.merged_into}; file to that MRN")
+        raise StoreError(
+            "the MRN given was merged into another patient's; file to the surviving MRN "
+            "(`chartclerk patients show` of the old MRN names it)"
+        )
     return patient
 
 
@@ -38,16 +44,22 @@ def _require_reason(reason: str, action: str) -> None:
 
 
 def _record(
-    session: Session, doc: Document, actor: str, kind: str, detail: dict[str, Any]
+    session: Session, doc: Document, actor: Actor, kind: str, detail: dict[str, Any]
 ) -> DocumentSummary:
-    """Stamp the change on the document and its history, in the same transaction."""
-    stamp = now()
-    doc.updated_at = stamp
-    session.add(Event(document=doc, at=stamp, actor=actor, kind=kind, detail=dump_detail(detail)))
+    """Stamp the change on the document and the audit trail, in the same transaction."""
+    doc.updated_at = now()
+    audit.record(
+        session,
+        actor,
+        kind,
+        mrns=mrns_in_detail(detail),
+        document_ids=[doc.id],
+        detail=dump_detail(detail),
+    )
     return DocumentSummary.of(doc)
 
 
-def assign(store: Store, document_id: int, mrn: str, *, actor: str) -> DocumentSummary:
+def assign(store: Store, document_id: int, mrn: str, *, actor: Actor) -> DocumentSummary:
     """File a document waiting in review to a patient.
 
     Raises:
@@ -62,7 +74,7 @@ def assign(store: Store, document_id: int, mrn: str, *, actor: str) -> DocumentS
         return _record(s, doc, actor, "assigned", detail)
 
 
-def reject(store: Store, document_id: int, reason: str, *, actor: str) -> DocumentSummary:
+def reject(store: Store, document_id: int, reason: str, *, actor: Actor) -> DocumentSummary:
     """Keep a document out of every chart without deleting it.
 
     Raises:
@@ -77,7 +89,9 @@ def reject(store: Store, document_id: int, reason: str, *, actor: str) -> Docume
         return _record(s, doc, actor, "rejected", {"reason": reason})
 
 
-def refile(store: Store, document_id: int, mrn: str, reason: str, *, actor: str) -> DocumentSummary:
+def refile(
+    store: Store, document_id: int, mrn: str, reason: str, *, actor: Actor
+) -> DocumentSummary:
     """Move a filed document to another patient, keeping the earlier filing in its history.
 
     Raises:

@@ -15,3 +15,12 @@ class StoreSettings(BaseModel):
     database_url: str
     archive_dir: Path
     quarantine_dir: Path
+
+
+class AuditSettings(BaseModel):
+    """The audit trail's checkpoints."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The HMAC key signing checkpoints; must live outside the data folder (checked at start).
+    checkpoint_key: Path = Path("~/.config/chartclerk/audit-checkpoint.key").expanduser()

@@ -14,9 +14,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from chartclerk_errors import NotFoundError, StoreError
+from records import audit
 from records.archive import Archive
+from records.audit import SYSTEM, Actor
 from records.db import integrity_check, open_engine, session_factory
-from records.models import Document, Event, IdentifierRow, Page, Patient
+from records.models import AuditDocument, AuditEntry, Document, IdentifierRow, Page, Patient
 from records.settings import StoreSettings
 from records.views import (
     DocumentDetail,
@@ -29,7 +31,7 @@ from records.views import (
 )
 
 STATUSES = ("filed", "review", "quarantined")
-SYSTEM = "chartclerk"
+__all__ = ["SYSTEM", "NewDocument", "NewPage", "Store", "mrns_in_detail", "now"]
 
 
 def now() -> datetime:
@@ -69,6 +71,16 @@ class NewDocument:
     identifiers: list[tuple[str, str, int | None]] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any] | None]] = field(default_factory=list)
     received_at: datetime | None = None
+    # Who took the file in: the daemon, or the OS account running `chartclerk ingest`.
+    actor: Actor = SYSTEM
+
+
+def mrns_in_detail(detail: dict[str, Any] | None) -> list[str]:
+    """The MRNs an event detail names (keys ``mrn``, ``from``, ``to``), for the audit trail."""
+    if not detail:
+        return []
+    found = {detail.get(key) for key in ("mrn", "from", "to")}
+    return sorted(v for v in found if isinstance(v, str) and v)
 
 
 class Store:
@@ -79,7 +91,7 @@ class Store:
         self.engine = open_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
         self.archive = Archive(settings.archive_dir)
-        settings.quarantine_dir.mkdir(parents=True, exist_ok=True)
+        settings.quarantine_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -144,12 +156,18 @@ class Store:
             doc.identifier_rows = [
                 IdentifierRow(kind=k, value=v, page=page) for k, v, page in new.identifiers
             ]
-            doc.events = [
-                Event(at=stamp, actor=SYSTEM, kind=kind, detail=dump_detail(detail))
-                for kind, detail in new.events
-            ]
             s.add(doc)
             s.flush()
+            for kind, detail in new.events:
+                audit.append(
+                    s,
+                    new.actor,
+                    kind,
+                    mrns=mrns_in_detail(detail),
+                    document_ids=[doc.id],
+                    detail=dump_detail(detail),
+                    at=stamp.replace(tzinfo=UTC).isoformat(timespec="microseconds"),
+                )
             return doc.id
 
     def add_event(
@@ -158,20 +176,23 @@ class Store:
         kind: str,
         detail: dict[str, Any] | None = None,
         *,
-        actor: str = SYSTEM,
+        actor: Actor = SYSTEM,
         is_access: bool = False,
     ) -> None:
-        """Append an event to a document's history, or to the global trail when id is None."""
+        """Append one audit entry about a document (or none), in its own transaction.
+
+        The MRNs the detail names (``mrn``, ``from``, ``to``) are recorded as the patients
+        concerned. Prefer :func:`records.audit.record` inside the act's own transaction.
+        """
         with self.session() as s:
-            s.add(
-                Event(
-                    document_id=document_id,
-                    at=now(),
-                    actor=actor,
-                    kind=kind,
-                    detail=dump_detail(detail),
-                    is_access=is_access,
-                )
+            audit.append(
+                s,
+                actor,
+                kind,
+                access=is_access,
+                mrns=mrns_in_detail(detail),
+                document_ids=[document_id] if document_id is not None else [],
+                detail=dump_detail(detail),
             )
 
     def list_events(
@@ -183,25 +204,33 @@ class Store:
         limit: int = 200,
     ) -> list[dict[str, Any]]:
         """The audit trail, newest first: who did or looked at what, and when."""
-        query = select(Event).order_by(Event.id.desc()).limit(limit)
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
         if actor:
-            query = query.where(Event.actor == actor)
+            query = query.where(AuditEntry.actor == actor)
         if document_id is not None:
-            query = query.where(Event.document_id == document_id)
+            query = query.join(AuditDocument, AuditDocument.entry_id == AuditEntry.id).where(
+                AuditDocument.document_id == document_id
+            )
         if access_only:
-            query = query.where(Event.is_access.is_(True))
+            query = query.where(AuditEntry.access.is_(True))
         with self.session() as s:
-            return [
-                {
-                    "at": e.at.isoformat(),
-                    "actor": e.actor,
-                    "kind": e.kind,
-                    "document_id": e.document_id,
-                    "access": e.is_access,
-                    "detail": load_detail(e.detail),
-                }
-                for e in s.scalars(query)
-            ]
+            entries = [audit.EntryView.of(row) for row in s.scalars(query)]
+        return [
+            {
+                "id": e.id,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "channel": e.channel,
+                "kind": e.action,
+                "document_id": e.document_ids[0] if len(e.document_ids) == 1 else None,
+                "document_ids": e.document_ids,
+                "mrns": e.mrns,
+                "access": e.access,
+                "outcome": e.outcome,
+                "detail": load_detail(e.detail),
+            }
+            for e in entries
+        ]
 
     def list_documents(
         self,
@@ -233,12 +262,11 @@ class Store:
                 .options(
                     selectinload(Document.page_rows),
                     selectinload(Document.identifier_rows),
-                    selectinload(Document.events),
                 )
             )
             if row is None:
                 raise NotFoundError(f"no document with id {document_id}")
-            return _detail(row)
+            return _detail(row, audit.history(s, document_id))
 
     def counts_by_status(self) -> dict[str, int]:
         """How many documents are in each status."""
@@ -293,7 +321,7 @@ class Store:
                     .where(Document.id.in_(chunk))
                     .options(selectinload(Document.page_rows))
                 )
-                details = [_detail(row, with_history=False) for row in rows]
+                details = [_detail(row, None) for row in rows]
             yield from details
 
     def patients_by_mrn(self, mrns: Sequence[str]) -> dict[str, PatientView]:
@@ -315,7 +343,9 @@ class Store:
         return integrity_check(self.engine)
 
 
-def _detail(row: Document, *, with_history: bool = True) -> DocumentDetail:
+def _detail(row: Document, history: list[audit.EntryView] | None) -> DocumentDetail:
+    """A document's detail; ``history`` None leaves out identifiers and history (indexing)."""
+    with_history = history is not None
     return DocumentDetail(
         summary=DocumentSummary.of(row),
         pages=[
@@ -326,9 +356,7 @@ def _detail(row: Document, *, with_history: bool = True) -> DocumentDetail:
         if with_history
         else [],
         decision=json.loads(row.decision_json) if row.decision_json else None,
-        events=[EventView(e.at, e.actor, e.kind, load_detail(e.detail)) for e in row.events]
-        if with_history
-        else [],
+        events=[EventView(e.at, e.actor, e.action, load_detail(e.detail)) for e in history or []],
         service_date=row.service_date,
         ocr_confidence=row.ocr_confidence,
     )

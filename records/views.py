@@ -138,10 +138,16 @@ class DocumentDetail:
 
 
 def dump_detail(detail: dict[str, Any] | None) -> str | None:
-    """Serialise an event detail for the events table."""
+    """Serialise an event detail for the audit trail."""
     return None if detail is None else json.dumps(detail, default=str, sort_keys=True)
 
 
 def load_detail(text: str | None) -> dict[str, Any] | None:
-    """Read back an event detail."""
-    return None if text is None else json.loads(text)
+    """Read back an event detail; a detail in free text comes back as ``{"note": text}``."""
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {"note": text}
+    return data if isinstance(data, dict) else {"note": text}

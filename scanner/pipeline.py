@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from chartclerk_errors import ChartclerkError, InputFileError, OcrWorkerDiedError
+from records.audit import SYSTEM, Actor
 from records.store import NewDocument, NewPage, Store
 from records.views import DocumentSummary
 from scanner.dropped.intake import Intake, take
@@ -61,8 +62,12 @@ class Ingestor:
         ingest: IngestSettings,
         filing: FilingSettings,
         indexer: DocumentIndexer | None = None,
+        actor: Actor = SYSTEM,
     ) -> None:
         self.store = store
+        # Recorded as who took each file in: `system` for the daemon, the OS account for
+        # `chartclerk ingest`.
+        self.actor = actor
         self.ocr = ocr
         self.ingest_settings = ingest
         self.filing = filing
@@ -164,7 +169,7 @@ class Ingestor:
         filing = decide_filing(
             pages, self.store, self.filing, date.today(), reread=self._reread_on_pool
         )
-        doc_id = self.store.add_document(_new_document(intake, pages, filing))
+        doc_id = self.store.add_document(_new_document(intake, pages, filing, self.actor))
         log.info(
             "document %d stored from %s…: %s, %d pages",
             doc_id,
@@ -199,7 +204,7 @@ class Ingestor:
         # crash and taken again at the restart; say so rather than call it a duplicate.
         name = display_name(intake.path)
         kind = "received again" if name == existing_name else "duplicate received"
-        self.store.add_event(doc_id, kind, {"source_name": name})
+        self.store.add_event(doc_id, kind, {"source_name": name}, actor=self.actor)
         log.info("duplicate of document %d (%s…) released", doc_id, intake.sha256[:12])
         if status == "quarantined":
             quarantine_file(intake.path, self.store.settings.quarantine_dir, doc_id, copy=True)
@@ -229,6 +234,7 @@ class Ingestor:
                     size_bytes=intake.size_bytes if intake else None,
                     review_reason=reason,
                     events=[("received", None), ("quarantined", {"reason": reason})],
+                    actor=self.actor,
                 )
             )
         except ChartclerkError as exc:
@@ -245,7 +251,9 @@ class Ingestor:
         return Outcome("quarantined", doc_id, reason)
 
 
-def _new_document(intake: Intake, pages: list[PageText], filing: Filing) -> NewDocument:
+def _new_document(
+    intake: Intake, pages: list[PageText], filing: Filing, actor: Actor
+) -> NewDocument:
     confidences = [p.confidence for p in pages if p.confidence is not None]
     events: list[tuple[str, dict[str, object] | None]] = [
         ("received", {"source_name": display_name(intake.path), "bytes": intake.size_bytes}),
@@ -268,6 +276,7 @@ def _new_document(intake: Intake, pages: list[PageText], filing: Filing) -> NewD
         pages=[_new_page(p) for p in pages],
         identifiers=filing.identifiers,
         events=events,
+        actor=actor,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from chartclerk_errors import ImportFileError, NotFoundError
+from records.audit import Actor
 from records.patient_records import lookup_keys
 from records.patients import (
     count_patients,
@@ -84,12 +85,14 @@ def test_lookup_keys_cover_each_part_of_a_double_name() -> None:
 
 
 def test_csv_import_then_reimport_updates_without_duplicates(store: Store, tmp_path: Path) -> None:
-    report = import_patients(store, csv_file(tmp_path, ROWS), actor="clerk1")
+    report = import_patients(store, csv_file(tmp_path, ROWS), actor=Actor("clerk1", "cli"))
     assert (report.format, report.added, report.updated, report.unchanged) == ("csv", 3, 0, 0)
     assert report.errors == []
 
     changed = [*ROWS[:2], "10000003,Smith,Johnny,1990-05-06,M", "10000004,Doe,Jane,,"]
-    report = import_patients(store, csv_file(tmp_path, changed, "two.csv"), actor="clerk1")
+    report = import_patients(
+        store, csv_file(tmp_path, changed, "two.csv"), actor=Actor("clerk1", "cli")
+    )
     assert (report.added, report.updated, report.unchanged) == (1, 1, 2)
     assert count_patients(store) == 4
     assert get_patient(store, "10000003").first_name == "Johnny"
@@ -107,7 +110,7 @@ def test_bad_rows_are_reported_by_line_and_the_rest_loads(store: Store, tmp_path
         "20000005,Sex,Ed,1980-01-01,X",  # line 7
         ROWS[1],
     ]
-    report = import_patients(store, csv_file(tmp_path, rows), actor="clerk1")
+    report = import_patients(store, csv_file(tmp_path, rows), actor=Actor("clerk1", "cli"))
     assert report.added == 2
     assert [line for line, _ in report.errors] == [3, 4, 5, 6, 7]
     assert "missing MRN" in report.errors[0][1]
@@ -119,7 +122,7 @@ def test_bad_rows_are_reported_by_line_and_the_rest_loads(store: Store, tmp_path
 def test_csv_with_bom_and_whitespace(store: Store, tmp_path: Path) -> None:
     text = "\ufeff\n mrn , last_name,first_name ,dob,sex\r\n"
     text += " 30000001 , Smith , Ann , 1980-01-02 , f \r\n"
-    report = import_patients(store, write(tmp_path, "bom.csv", text), actor="clerk1")
+    report = import_patients(store, write(tmp_path, "bom.csv", text), actor=Actor("clerk1", "cli"))
     assert (report.added, report.errors) == (1, [])
     patient = get_patient(store, "30000001")
     assert (patient.last_name, patient.first_name, patient.sex) == ("Smith", "Ann", "F")
@@ -127,12 +130,14 @@ def test_csv_with_bom_and_whitespace(store: Store, tmp_path: Path) -> None:
 
 
 def test_import_writes_one_audit_event_without_phi(store: Store, tmp_path: Path) -> None:
-    import_patients(store, csv_file(tmp_path, ROWS), actor="clerk9")
+    import_patients(store, csv_file(tmp_path, ROWS), actor=Actor("clerk9", "cli"))
     with store.engine.connect() as conn:
-        rows = conn.exec_driver_sql("SELECT actor, kind, detail, document_id FROM events").all()
+        rows = conn.exec_driver_sql(
+            "SELECT actor, action, detail, document_ids FROM audit_log"
+        ).all()
     assert len(rows) == 1
-    actor, kind, detail, document_id = rows[0]
-    assert (actor, kind, document_id) == ("clerk9", "patients imported", None)
+    actor, kind, detail, document_ids = rows[0]
+    assert (actor, kind, document_ids) == ("clerk9", "patients imported", "[]")
     assert json.loads(detail)["added"] == 3
     assert "10000001" not in detail and "Smith" not in detail
 
@@ -151,13 +156,15 @@ def test_unreadable_files_raise(
     store: Store, tmp_path: Path, name: str, content: str, encoding: str
 ) -> None:
     with pytest.raises(ImportFileError) as caught:
-        import_patients(store, write(tmp_path, name, content, encoding), actor="clerk1")
+        import_patients(
+            store, write(tmp_path, name, content, encoding), actor=Actor("clerk1", "cli")
+        )
     assert "\n" not in str(caught.value)
 
 
 def test_missing_file_raises(store: Store, tmp_path: Path) -> None:
     with pytest.raises(ImportFileError, match="no such file"):
-        import_patients(store, tmp_path / "absent.csv", actor="clerk1")
+        import_patients(store, tmp_path / "absent.csv", actor=Actor("clerk1", "cli"))
 
 
 # -- FHIR -------------------------------------------------------------------------------------
@@ -203,7 +210,7 @@ def test_fhir_bundle(store: Store, tmp_path: Path) -> None:
         ],
     }
     path = write(tmp_path, "bundle.json", json.dumps(bundle))
-    report = import_patients(store, path, actor="clerk1")
+    report = import_patients(store, path, actor=Actor("clerk1", "cli"))
     assert (report.format, report.added, report.skipped) == ("fhir-bundle", 2, 1)
     assert [number for number, _ in report.errors] == [3, 4]
     nguyen = get_patient(store, "40000001")
@@ -223,7 +230,9 @@ def test_fhir_ndjson(store: Store, tmp_path: Path) -> None:
             fhir_patient("50000002", "Okafor", "Ada", gender="unknown", birthDate="2001-02-03")
         ),
     ]
-    report = import_patients(store, write(tmp_path, "p.ndjson", "\n".join(lines)), actor="c")
+    report = import_patients(
+        store, write(tmp_path, "p.ndjson", "\n".join(lines)), actor=Actor("c", "cli")
+    )
     assert (report.format, report.added, report.errors) == (
         "fhir-ndjson",
         2,
@@ -255,7 +264,7 @@ def test_hl7_add_update_and_bad_message(store: Store, tmp_path: Path) -> None:
             adt("A03", "60000001^^^HOSP^MR", "Lee^Min"),
         ]
     )
-    report = import_patients(store, write(tmp_path, "adt.hl7", text), actor="clerk1")
+    report = import_patients(store, write(tmp_path, "adt.hl7", text), actor=Actor("clerk1", "cli"))
     assert (report.format, report.added, report.skipped) == ("hl7v2", 1, 1)
     assert len(report.errors) == 1 and "PID-7" in report.errors[0][1]
     lee = get_patient(store, "60000001")
@@ -267,7 +276,9 @@ def test_hl7_add_update_and_bad_message(store: Store, tmp_path: Path) -> None:
     )
 
     update = adt("A08", "60000001^^^HOSP^MR", "Lee-Park^Min", "197002031200", "F")
-    report = import_patients(store, write(tmp_path, "a08.hl7", update + "\r"), actor="clerk1")
+    report = import_patients(
+        store, write(tmp_path, "a08.hl7", update + "\r"), actor=Actor("clerk1", "cli")
+    )
     assert (report.added, report.updated) == (0, 1)
     assert get_patient(store, "60000001").last_name == "Lee-Park"
 
@@ -276,7 +287,7 @@ def test_hl7_unparsable_segment_is_reported(store: Store, tmp_path: Path) -> Non
     good = adt("A04", "61000001^^^HOSP^MR", "Ray^Al")
     bad = adt("A04", "61000002^^^HOSP^MR", "Roy^Bo").replace("PID|", "P@D|")
     text = good.replace("\r", "\n") + "\n" + bad.replace("\r", "\n") + "\n"
-    report = import_patients(store, write(tmp_path, "x.hl7", text), actor="clerk1")
+    report = import_patients(store, write(tmp_path, "x.hl7", text), actor=Actor("clerk1", "cli"))
     assert report.added == 1
     assert report.errors == [(6, "unparsable segment")]
 
@@ -285,7 +296,7 @@ def test_hl7_a40_merge_moves_documents_and_keeps_the_trail(store: Store, tmp_pat
     import_patients(
         store,
         csv_file(tmp_path, ["70000001,Adams,Eve,1960-01-01,F", "70000002,Adams,Eve,1960-01-01,F"]),
-        actor="clerk1",
+        actor=Actor("clerk1", "cli"),
     )
     doc_id = store.add_document(
         NewDocument(
@@ -299,7 +310,7 @@ def test_hl7_a40_merge_moves_documents_and_keeps_the_trail(store: Store, tmp_pat
     )
     merge = adt("A40", "70000001^^^HOSP^MR", "Adams^Eve", "19600101", "F", mrg="70000002^^^HOSP^MR")
     path = write(tmp_path, "a40.hl7", merge)
-    report = import_patients(store, path, actor="clerk2")
+    report = import_patients(store, path, actor=Actor("clerk2", "cli"))
     assert (report.merged, report.documents_moved, report.unchanged) == (1, 1, 1)
 
     prior = get_patient(store, "70000002")
@@ -310,14 +321,14 @@ def test_hl7_a40_merge_moves_documents_and_keeps_the_trail(store: Store, tmp_pat
     moved = detail.events[-1]
     assert (moved.actor, moved.detail) == ("clerk2", {"from": "70000002", "to": "70000001"})
 
-    again = import_patients(store, path, actor="clerk2")
+    again = import_patients(store, path, actor=Actor("clerk2", "cli"))
     assert (again.merged, again.documents_moved) == (0, 0)
     assert len(store.get_document(doc_id).events) == 2
 
 
 def test_a40_with_unknown_prior_keeps_a_trail_row(store: Store, tmp_path: Path) -> None:
     merge = adt("A40", "71000001^^^HOSP^MR", "Bell^Cy", "19500505", "M", mrg="71000009")
-    report = import_patients(store, write(tmp_path, "a40.hl7", merge), actor="clerk1")
+    report = import_patients(store, write(tmp_path, "a40.hl7", merge), actor=Actor("clerk1", "cli"))
     assert (report.added, report.merged) == (1, 1)
     assert get_patient(store, "71000009").merged_into == "71000001"
 
@@ -334,7 +345,7 @@ def registry(store: Store, tmp_path: Path) -> Store:
         "10000006,Brown,Tom,1966-06-06,M",
         "10000007,Smyth,Jane,1991-01-01,F",
     ]
-    import_patients(store, csv_file(tmp_path, rows), actor="clerk1")
+    import_patients(store, csv_file(tmp_path, rows), actor=Actor("clerk1", "cli"))
     return store
 
 
@@ -362,7 +373,7 @@ def test_find_candidates_limit_keeps_the_best_blocked(registry: Store) -> None:
 
 def test_find_candidates_follows_a_merge_to_the_survivor(registry: Store, tmp_path: Path) -> None:
     merge = adt("A40", "10000003^^^H^MR", "Smith^John", "19900506", "M", mrg="10000007^^^H^MR")
-    import_patients(registry, write(tmp_path, "m.hl7", merge), actor="clerk1")
+    import_patients(registry, write(tmp_path, "m.hl7", merge), actor=Actor("clerk1", "cli"))
     found = find_candidates(registry, ["10000007"], [], [])
     assert [(v.mrn, v.merged_into) for v in found] == [
         ("10000007", "10000003"),

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from clerk.app import App
+from records.audit import Actor
 from records.patients import import_patients
 from synthetic import write_registry_csv
 from tests.scans import encrypted_pdf, patients, scan, truncated_pdf
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.needs_tesseract
 @pytest.fixture
 def registry_app(app: App, tmp_path: Path) -> App:
     csv = write_registry_csv(patients(), tmp_path / "registry.csv")
-    import_patients(app.store, csv, actor="test")
+    import_patients(app.store, csv, actor=Actor("test", "cli"))
     return app
 
 

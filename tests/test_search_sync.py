@@ -12,6 +12,7 @@ from clerk.app import App
 from clerk.config import load_config
 from index import SearchFilters
 from records import review
+from records.audit import Actor
 from records.patients import import_patients
 from synthetic import write_registry_csv
 from tests.scans import patients, scan
@@ -20,7 +21,9 @@ from tests.scans import patients, scan
 @pytest.fixture
 def stocked(app: App, tmp_path: Path) -> App:
     people = patients()
-    import_patients(app.store, write_registry_csv(people, tmp_path / "reg.csv"), actor="t")
+    import_patients(
+        app.store, write_registry_csv(people, tmp_path / "reg.csv"), actor=Actor("t", "cli")
+    )
     drop = tmp_path / "drop"
     scan(drop, people[0], "pdf_text", "one.pdf")
     scan(drop, people[1], "pdf_text", "two.pdf", doc_type="radiology_report")
@@ -52,10 +55,10 @@ def test_index_agrees_with_store_after_assign_refile_and_reject(stocked: App) ->
     waiting = app.store.list_documents(status="review")
     assert len(waiting) >= 2
     people = patients()
-    review.assign(app.store, waiting[0].id, people[2].mrn, actor="clerk")
-    review.reject(app.store, waiting[1].id, "not ours", actor="clerk")
+    review.assign(app.store, waiting[0].id, people[2].mrn, actor=Actor("clerk", "cli"))
+    review.reject(app.store, waiting[1].id, "not ours", actor=Actor("clerk", "cli"))
     filed = app.store.list_documents(status="filed", patient_mrn=people[0].mrn)[0]
-    review.refile(app.store, filed.id, people[4].mrn, "wrong chart", actor="clerk")
+    review.refile(app.store, filed.id, people[4].mrn, "wrong chart", actor=Actor("clerk", "cli"))
     # The CLI indexes after each action; the daemon's catch-up finds any it missed.
     assert app.indexer.catch_up() == 3
     assert index_view(app) == store_view(app)
@@ -68,7 +71,7 @@ def test_a_deleted_index_is_rebuilt_from_the_store(stocked: App, config_path: Pa
     before = store_view(stocked)
     stocked.close()
     shutil.rmtree(load_config(config_path).index.path)
-    again = App(load_config(config_path), actor="t")
+    again = App(load_config(config_path), actor=Actor("t", "cli"))
     try:
         assert index_view(again) == before
     finally:
@@ -87,7 +90,7 @@ def test_a_schema_version_change_rebuilds_the_index(stocked: App, config_path: P
     data = json.loads(version_file.read_text())
     data = {key: (0 if "version" in key else value) for key, value in data.items()}
     version_file.write_text(json.dumps(data))
-    again = App(load_config(config_path), actor="t")
+    again = App(load_config(config_path), actor=Actor("t", "cli"))
     try:
         assert again.search.needs_rebuild is False
         assert index_view(again) == before

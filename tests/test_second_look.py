@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from clerk.app import App
+from records.audit import Actor
 from records.patients import import_patients
 from scanner.matching.filing import FilingSettings, SecondLookSettings, decide_filing
 from scanner.reading.pages import PageJob, ReadOptions
@@ -27,7 +28,9 @@ JOB = PageJob("/nonexistent/scan.png", "image", 0, OPTIONS)
 @pytest.fixture
 def registry(app: App, tmp_path: Path) -> list[SyntheticPatient]:
     people = generate_patients(30, seed=11)
-    import_patients(app.store, write_registry_csv(people, tmp_path / "r.csv"), actor="test")
+    import_patients(
+        app.store, write_registry_csv(people, tmp_path / "r.csv"), actor=Actor("test", "cli")
+    )
     return people
 
 

@@ -16,13 +16,19 @@ from sqlalchemy import update
 from clerk.app import App
 from clerk.web.app import all_routes, create_app
 from clerk.web.security import Permission
+from records.audit_report import ReportFilter, report
 from records.models import Document, ReviewClaim, WebSession
 from records.permissions import ROLES, allowed
 from records.store import now
-from tests.webkit import DeskData, csrf_of, seed, sign_in
+from tests.webkit import DeskData, cheap_password_hashing, csrf_of, seed, sign_in
 
 # Routes that need no user: the sign-in form itself. Everything else names an Action.
 PUBLIC_ROUTES = {("GET", "/login"), ("POST", "/login")}
+
+
+@pytest.fixture(autouse=True)
+def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    cheap_password_hashing(monkeypatch)
 
 
 @pytest.fixture
@@ -360,8 +366,9 @@ def test_pages_images_and_downloads_are_recorded(
     events = app.store.list_events(actor="clerk", limit=50)
     kinds = [e["kind"] for e in events]
     assert "page image" in kinds and "download" in kinds
-    assert all(e["detail"]["channel"] == "web" for e in events)
-    assert all(e["detail"]["client"] for e in events)
+    assert {e["channel"] for e in events} == {"web"}
+    mine = list(report(app.store, ReportFilter(user="clerk")))
+    assert mine and all(e.client == "testclient" for e in mine)
 
 
 def test_search_highlights_escapes_and_records_the_ids_shown(
@@ -376,7 +383,7 @@ def test_search_highlights_escapes_and_records_the_ids_shown(
     assert "<script>alert" not in bad.text
     last = app.store.list_events(actor="viewer", limit=5)
     search = next(e for e in last if e["kind"] == "search")
-    assert search["detail"]["ids"] == [data.filed_id]
+    assert search["document_ids"] == [data.filed_id]
 
 
 def test_api_shapes(desk: tuple[Any, DeskData], client: TestClient) -> None:
@@ -428,5 +435,5 @@ def test_audit_page_filters_sorts_and_exports(
     csv = client.get("/audit.csv", params={"user": "clerk", "order": "asc"})
     assert csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.splitlines()
-    assert lines[0].startswith("at,actor,channel")
+    assert lines[0].startswith("id,at,actor,channel,client")
     assert all(",clerk," in line for line in lines[1:])

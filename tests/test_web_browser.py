@@ -16,7 +16,7 @@ import pytest
 
 from clerk.app import App
 from tests.deskserver import running_desk
-from tests.webkit import PASSWORD, DeskData, seed
+from tests.webkit import PASSWORD, DeskData, cheap_password_hashing, seed
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_MAJOR = 156  # the major of Debian's chromium that playwright==1.64.1 bundles too
@@ -32,6 +32,11 @@ ARGS = [
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing")
+
+
+@pytest.fixture(autouse=True)
+def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    cheap_password_hashing(monkeypatch)
 
 
 @pytest.fixture

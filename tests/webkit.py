@@ -14,6 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 from reportlab.lib.pagesizes import letter
@@ -124,7 +126,7 @@ def seed(app: App, folder: Path, *, review_items: int = 3) -> DeskData:
         "mrn,last_name,first_name,dob,sex\n" + "".join(",".join(p) + "\n" for p in PATIENTS),
         encoding="utf-8",
     )
-    import_patients(app.store, registry, actor="test-setup")
+    import_patients(app.store, registry, actor=ADMIN)
     data = DeskData()
     for n in range(review_items):
         data.review_ids.append(add_review_document(app, folder, n, age_minutes=100 - n))
@@ -178,3 +180,14 @@ def csrf_of(html: str) -> str:
     found = CSRF.search(html)
     assert found and found.group(1), "the page carries a CSRF token"
     return found.group(1)
+
+
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id with the smallest parameters: the desk's tests are not about hashing cost.
+
+    records.users hashes with argon2-cffi's recommended parameters (~0.1-0.7 s a hash on
+    this machine); these tests sign in dozens of times.
+    """
+    monkeypatch.setattr(
+        users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )

@@ -131,7 +131,7 @@ def review_assign(
     """File a review item to a patient (refused while a clerk holds it on the desk)."""
     desk = desk_of(request)
     _not_held_by_another(request, me, document_id)
-    summary = review.assign(desk.store, document_id, body.mrn.strip(), actor=me.actor.name)
+    summary = review.assign(desk.store, document_id, body.mrn.strip(), actor=me.actor)
     desk.app.indexer.enqueue([document_id])
     return summary.to_json()
 
@@ -143,7 +143,7 @@ def review_reject(
     """Reject a review item with a reason."""
     desk = desk_of(request)
     _not_held_by_another(request, me, document_id)
-    summary = review.reject(desk.store, document_id, body.reason, actor=me.actor.name)
+    summary = review.reject(desk.store, document_id, body.reason, actor=me.actor)
     desk.app.indexer.enqueue([document_id])
     return summary.to_json()
 

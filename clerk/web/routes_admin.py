@@ -42,7 +42,7 @@ def set_aside(
     """Mark a quarantined document as dealt with, with a reason (it is kept, never deleted)."""
     desk = desk_of(request)
     desk.store.get_document(document_id)
-    desk.store.add_event(document_id, "set aside", {"reason": reason}, actor=me.actor.name)
+    desk.store.add_event(document_id, "set aside", {"reason": reason}, actor=me.actor)
     record_access(
         desk.store, me.actor, "set aside", document_ids=[document_id], detail=reason[:200]
     )

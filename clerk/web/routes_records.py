@@ -202,6 +202,6 @@ def refile(
     """Move a filed document to another patient, with a reason kept in its history."""
     desk = desk_of(request)
     guard(desk, me, document_id, version)
-    review.refile(desk.store, document_id, mrn.strip(), reason, actor=me.actor.name)
+    review.refile(desk.store, document_id, mrn.strip(), reason, actor=me.actor)
     desk.app.indexer.enqueue([document_id])
     return RedirectResponse(f"/documents/{document_id}", status_code=303)

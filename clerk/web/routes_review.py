@@ -159,7 +159,7 @@ def assign(
     """File the item to a patient, then open the next one (save and next)."""
     desk = desk_of(request)
     guard(desk, me, document_id, version)
-    review.assign(desk.store, document_id, mrn.strip(), actor=me.actor.name)
+    review.assign(desk.store, document_id, mrn.strip(), actor=me.actor)
     _after(desk, document_id)
     return RedirectResponse("/review/next", status_code=303)
 
@@ -175,7 +175,7 @@ def reject(
     """Keep the item out of every chart, with a reason, then open the next one."""
     desk = desk_of(request)
     guard(desk, me, document_id, version)
-    review.reject(desk.store, document_id, reason, actor=me.actor.name)
+    review.reject(desk.store, document_id, reason, actor=me.actor)
     _after(desk, document_id)
     return RedirectResponse("/review/next", status_code=303)
 

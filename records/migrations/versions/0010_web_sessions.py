@@ -1,7 +1,7 @@
 """web desk sessions and review claims
 
 Revision ID: 0010_web_sessions
-Revises: 0001
+Revises: 0009_users_audit
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_web_sessions"
-down_revision = "0001"
+down_revision = "0009_users_audit"  # chained after i9 was merged (was "0001")
 branch_labels = None
 depends_on = None
 
