@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from functools import cached_property
 from pathlib import Path
 
+from chartclerk_errors import ConfigError
 from clerk.config import LoggingSettings, Settings, load_config
+from clerk.identity import cli_role
 from index import SearchIndex
+from records import audit
 from records.audit import Actor
+from records.permissions import Action, allowed, require
 from records.store import Store
 from scanner.indexing import StoreIndexer
 from scanner.ocr import check_tesseract
@@ -22,7 +27,9 @@ def setup_logging(settings: LoggingSettings, *, to_stderr: bool = True) -> None:
     if to_stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
     if settings.file is not None:
-        settings.file.parent.mkdir(parents=True, exist_ok=True)
+        settings.file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Created 0600 whatever the umask: the log names documents and hash prefixes.
+        os.close(os.open(settings.file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         handlers.append(logging.FileHandler(settings.file, encoding="utf-8"))
     logging.basicConfig(
         level=settings.level,
@@ -32,6 +39,23 @@ def setup_logging(settings: LoggingSettings, *, to_stderr: bool = True) -> None:
     )
     # Alembic announces every migration check at INFO; that is noise in a CLI's stderr.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def check_private(data_dir: Path) -> None:
+    """Create the data folder 0700, or refuse one that group or others can enter.
+
+    Raises:
+        ConfigError: the folder is open to group or others (exit code 2), named.
+    """
+    if not data_dir.exists():
+        data_dir.mkdir(mode=0o700, parents=True)
+        return
+    mode = data_dir.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ConfigError(
+            f"data folder {data_dir} is open to group or others (mode {mode:04o}); "
+            f"run: chmod 700 {data_dir}"
+        )
 
 
 class App:
@@ -47,6 +71,35 @@ class App:
     def from_config(cls, path: Path, actor: Actor | str) -> App:
         """Load ``path`` and build an app around it."""
         return cls(load_config(path), actor)
+
+    @cached_property
+    def role(self) -> str | None:
+        """The role this app's actor acts with (clerk/identity.py: the command-line rule)."""
+        return cli_role(self.actor, self.settings.data_dir, self.store)
+
+    def authorize(self, action: Action) -> None:
+        """Go on only if the actor's role allows ``action``; a refusal is an audit entry.
+
+        Raises:
+            PermissionDenied: the role does not allow it, or there is no role.
+        """
+        role = self.role
+        if not allowed(role or "", action):
+            with self.store.session() as s:
+                audit.record(
+                    s,
+                    self.actor,
+                    "permission denied",
+                    outcome="denied",
+                    detail=f"action={action.value} role={role}",
+                )
+        require(role, action)
+
+    def act_as_daemon(self) -> None:
+        """From now on this app acts as the service itself (``system``, channel ``daemon``)."""
+        if "ingestor" in self.__dict__:
+            raise RuntimeError("the ingest pipeline was built before the daemon took over")
+        self.actor = audit.SYSTEM
 
     @cached_property
     def store(self) -> Store:

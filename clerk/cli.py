@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import getpass
+import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -16,14 +17,20 @@ import typer
 from rich.progress import Progress
 
 from chartclerk_errors import ChartclerkError
-from clerk.app import App, setup_logging
+from clerk.app import App, check_private, setup_logging
+from clerk.cli_audit import audit_app
 from clerk.cli_records import JsonFlag, documents_app, patients_app, review_app
 from clerk.cli_records import app_of as _app
+from clerk.cli_users import users_app
 from clerk.cli_web import web_app
+from clerk.config import load_config
+from clerk.identity import os_actor
 from clerk.output import console, print_json, print_table
 from clerk.status import gather_status
 from index import SearchFilters
 from records import patients as patient_index
+from records.audit import record_access
+from records.permissions import Action
 from scanner.dropped.stability import files_in
 from scanner.dropped.watcher import InboxWatcher
 from scanner.pipeline import Outcome
@@ -42,6 +49,8 @@ cli.add_typer(documents_app, name="documents")
 cli.add_typer(review_app, name="review")
 cli.add_typer(patients_app, name="patients")
 cli.add_typer(web_app)
+cli.add_typer(users_app, name="users")
+cli.add_typer(audit_app, name="audit")
 
 
 @cli.callback()
@@ -50,12 +59,12 @@ def main_options(
     config: Annotated[Path, typer.Option("--config", help="The configuration file.")] = Path(
         "config.yaml"
     ),
-    user: Annotated[
-        str | None, typer.Option("--user", help="Who is acting (for the audit trail).")
-    ] = None,
 ) -> None:
     """Scan, identify, file and index paper for a medical records department."""
-    app = App.from_config(config, user or getpass.getuser())
+    settings = load_config(config)
+    check_private(settings.data_dir)
+    # Who acts is the OS account of this process's uid; no option can name anyone else.
+    app = App(settings, os_actor())
     setup_logging(app.settings.logging)
     ctx.obj = app
     ctx.call_on_close(app.close)
@@ -86,7 +95,7 @@ def ingest(
 
     Files inside the configured inbox leave it as the daemon's do; files elsewhere are kept.
     """
-    app = _app(ctx)
+    app = _app(ctx, Action.IMPORT)
     inbox = app.settings.inbox.path.resolve()
     files = _files_under(paths, app.settings.inbox.ignore_patterns)
     missing = [p for p in files if not p.exists() and not p.is_symlink()]
@@ -152,7 +161,9 @@ def watch(ctx: typer.Context) -> None:
     # Before anything slow, so a stop during start-up is a clean stop too.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    app = _app(ctx)
+    app = _app(ctx, Action.IMPORT)
+    # The daemon files what it finds as the service itself: `system`, channel `daemon`.
+    app.act_as_daemon()
     ingestor = app.ingestor
     indexer = app.indexer
     swept = app.store.archive.sweep_temp()
@@ -191,7 +202,7 @@ def watch(ctx: typer.Context) -> None:
 @cli.command()
 def status(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """What an operator checks: counts by status, the inbox, quarantine, index, last error."""
-    report = gather_status(_app(ctx))
+    report = gather_status(_app(ctx, Action.STATUS))
     if json_out:
         print_json(report)
         return
@@ -203,7 +214,7 @@ def status(ctx: typer.Context, json_out: JsonFlag = False) -> None:
 @cli.command()
 def reindex(ctx: typer.Context) -> None:
     """Rebuild the search index from the record store."""
-    app = _app(ctx)
+    app = _app(ctx, Action.IMPORT)
     total = app.store.count_documents()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("reindexing", total=total or None)
@@ -233,7 +244,7 @@ def search(
     json_out: JsonFlag = False,
 ) -> None:
     """Search every document's text; ranked hits with a snippet («marks» around matches)."""
-    app = _app(ctx)
+    app = _app(ctx, Action.SEARCH)
     filters = SearchFilters(
         patient_mrn=patient,
         doc_type=doc_type,
@@ -242,8 +253,14 @@ def search(
         date_to=_date(date_to, "--to"),
     )
     result = app.search.search(query, filters, limit=limit, page=page)
-    app.store.add_event(
-        None, "search", {"query": query, "hits": result.total}, actor=app.actor, is_access=True
+    # The ids and patients of the hits shown, not only the query.
+    record_access(
+        app.store,
+        app.actor,
+        "search",
+        mrns=[h.patient_mrn for h in result.hits if h.patient_mrn],
+        document_ids=[h.id for h in result.hits],
+        detail=json.dumps({"query": query, "hits": result.total, "page": page}),
     )
     hits = [
         {
@@ -270,35 +287,13 @@ def search(
 
 
 @cli.command()
-def audit(
-    ctx: typer.Context,
-    user: Annotated[str | None, typer.Option("--by", help="Only what this user did.")] = None,
-    document: Annotated[int | None, typer.Option("--document", help="Only this document.")] = None,
-    access: Annotated[bool, typer.Option("--access", help="Only views and searches.")] = False,
-    limit: Annotated[int, typer.Option(min=1)] = 200,
-    json_out: JsonFlag = False,
-) -> None:
-    """The audit trail for a supervisor: who looked at or changed what, newest first."""
-    app = _app(ctx)
-    rows = app.store.list_events(actor=user, document_id=document, access_only=access, limit=limit)
-    if json_out:
-        print_json(rows)
-        return
-    print_table(
-        f"{len(rows)} event(s)",
-        ["at", "user", "what", "document", "detail"],
-        [[r["at"], r["actor"], r["kind"], r["document_id"], r["detail"]] for r in rows],
-    )
-
-
-@cli.command()
 def demo(
     ctx: typer.Context,
     documents: Annotated[int, typer.Option(min=3, max=200, help="How many scans to drop.")] = 12,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 0,
 ) -> None:
     """Load synthetic patients and drop synthetic scans into the inbox (never real PHI)."""
-    app = _app(ctx)
+    app = _app(ctx, Action.IMPORT)
     registry = app.settings.data_dir / "demo" / "registry.csv"
     dropped = write_demo_set(registry, app.settings.inbox.path, n_docs=documents, seed=seed)
     report = patient_index.import_patients(app.store, registry, actor=app.actor)
@@ -323,6 +318,9 @@ def _date(value: str | None, option: str) -> date | None:
 
 def main() -> None:
     """Entry point: run the CLI; a ChartclerkError prints one line and exits with its code."""
+    # Before anything is created: the database, archive, index, quarantine and log are
+    # private to the service account (0700 folders, 0600 files).
+    os.umask(0o077)
     try:
         code = cli(standalone_mode=False)
     except ChartclerkError as exc:

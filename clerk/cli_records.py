@@ -12,6 +12,8 @@ from clerk.app import App
 from clerk.output import print_json, print_table
 from records import patients as patient_index
 from records import review
+from records.audit import record_access
+from records.permissions import Action
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -22,9 +24,17 @@ review_app = typer.Typer(
 patients_app = typer.Typer(help="The patient master index.", no_args_is_help=True)
 
 
-def app_of(ctx: typer.Context) -> App:
-    """The configured app the main callback put on the context."""
+def app_of(ctx: typer.Context, action: Action) -> App:
+    """The configured app the main callback put on the context, once ``action`` is allowed.
+
+    Every command names the permission it needs here (deny by default: there is no way to
+    get the app without naming one).
+
+    Raises:
+        PermissionDenied: the command line's role does not allow ``action``.
+    """
     app: App = ctx.obj
+    app.authorize(action)
     return app
 
 
@@ -54,14 +64,15 @@ def documents_list(
     json_out: JsonFlag = False,
 ) -> None:
     """One row per document, newest first."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.VIEW)
     rows = [d.to_json() for d in app.store.list_documents(status=status, patient_mrn=patient)]
-    app.store.add_event(
-        None,
+    record_access(
+        app.store,
+        app.actor,
         "documents listed",
-        {"status": status, "patient": patient},
-        actor=app.actor,
-        is_access=True,
+        mrns=[r["patient_mrn"] for r in rows if r["patient_mrn"]] + ([patient] if patient else []),
+        document_ids=[r["id"] for r in rows],
+        detail=f"status={status}" if status else None,
     )
     if json_out:
         print_json(rows)
@@ -76,9 +87,17 @@ def documents_show(
     json_out: JsonFlag = False,
 ) -> None:
     """A document with its text, identifiers, candidates and history."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.VIEW)
     detail = app.store.get_document(document_id)
-    app.store.add_event(document_id, "viewed", None, actor=app.actor, is_access=True)
+    mrn = detail.summary.patient_mrn
+    candidates = [c.get("mrn") for c in (detail.decision or {}).get("candidates", [])]
+    record_access(
+        app.store,
+        app.actor,
+        "viewed",
+        mrns=[m for m in [mrn, *candidates] if isinstance(m, str)],
+        document_ids=[document_id],
+    )
     data = detail.to_json()
     if json_out:
         print_json(data)
@@ -111,7 +130,7 @@ def documents_refile(
     reason: Annotated[str, typer.Option("--reason", help="Why it moves (kept in its history).")],
 ) -> None:
     """Move a filed document to another patient; the earlier filing stays in its history."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.REFILE)
     summary = review.refile(app.store, document_id, mrn, reason, actor=app.actor)
     app.indexer.index_documents([summary.id])
     typer.echo(f"document {summary.id} refiled")
@@ -120,15 +139,19 @@ def documents_refile(
 @review_app.command("list")
 def review_list(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """Documents waiting for a clerk, each with its reason and up to 5 candidates."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.REVIEW)
     rows = []
     for summary in app.store.list_documents(status="review"):
         detail = app.store.get_document(summary.id)
         row = summary.to_json()
         row["candidates"] = (detail.decision or {}).get("candidates", [])[:5]
         rows.append(row)
-    app.store.add_event(
-        None, "review queue listed", {"count": len(rows)}, actor=app.actor, is_access=True
+    record_access(
+        app.store,
+        app.actor,
+        "review queue listed",
+        mrns=[c["mrn"] for r in rows for c in r["candidates"] if c.get("mrn")],
+        document_ids=[r["id"] for r in rows],
     )
     if json_out:
         print_json(rows)
@@ -156,7 +179,7 @@ def review_assign(
     mrn: Annotated[str, typer.Argument(metavar="MRN")],
 ) -> None:
     """File a document from the review queue to a patient."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.REVIEW)
     summary = review.assign(app.store, document_id, mrn, actor=app.actor)
     app.indexer.index_documents([summary.id])
     typer.echo(f"document {summary.id} filed")
@@ -169,7 +192,7 @@ def review_reject(
     reason: Annotated[str, typer.Option("--reason", help="Why it belongs in no chart.")],
 ) -> None:
     """Keep a document out of every chart (it is set aside, never deleted)."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.REVIEW)
     summary = review.reject(app.store, document_id, reason, actor=app.actor)
     app.indexer.index_documents([summary.id])
     typer.echo(f"document {summary.id} rejected")
@@ -182,7 +205,7 @@ def patients_import(
     json_out: JsonFlag = False,
 ) -> None:
     """Load or update the patient master index; bad rows are reported and skipped."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.IMPORT)
     report = patient_index.import_patients(app.store, file, actor=app.actor)
     data = asdict(report)
     if json_out:
@@ -206,10 +229,14 @@ def patients_list(
     json_out: JsonFlag = False,
 ) -> None:
     """Patients of the master index."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.VIEW)
     rows = [p.to_json() for p in patient_index.list_patients(app.store, query=query, limit=limit)]
-    app.store.add_event(
-        None, "patients listed", {"count": len(rows)}, actor=app.actor, is_access=True
+    record_access(
+        app.store,
+        app.actor,
+        "patients listed",
+        mrns=[r["mrn"] for r in rows],
+        detail=f"query={query}" if query else None,
     )
     if json_out:
         print_json(rows)
@@ -231,10 +258,16 @@ def patients_show(
     json_out: JsonFlag = False,
 ) -> None:
     """A patient and the documents filed to them."""
-    app = app_of(ctx)
+    app = app_of(ctx, Action.VIEW)
     data = patient_index.get_patient(app.store, mrn).to_json()
     data["documents"] = [d.to_json() for d in app.store.list_documents(patient_mrn=mrn)]
-    app.store.add_event(None, "patient viewed", {"mrn": mrn}, actor=app.actor, is_access=True)
+    record_access(
+        app.store,
+        app.actor,
+        "patient viewed",
+        mrns=[mrn],
+        document_ids=[d["id"] for d in data["documents"]],
+    )
     if json_out:
         print_json(data)
         return

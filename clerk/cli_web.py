@@ -10,6 +10,7 @@ import typer
 import uvicorn
 
 from clerk.cli_records import app_of
+from records.permissions import Action
 
 log = logging.getLogger("chartclerk")
 web_app = typer.Typer()
@@ -19,7 +20,9 @@ def desk_server(ctx: typer.Context, host: str | None, port: int | None) -> uvico
     """A uvicorn server for the desk of the configured app (not started)."""
     from clerk.web.app import create_app
 
-    app = app_of(ctx)
+    # Serving the desk is the service's job, like watching the inbox: the account that owns
+    # the data folder (a supervisor). Each person on the desk is then checked per request.
+    app = app_of(ctx, Action.IMPORT)
     settings = app.settings.web
     config = uvicorn.Config(
         create_app(app),

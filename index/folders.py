@@ -45,7 +45,7 @@ def open_or_create(path: Path) -> OpenedIndex:
         raise SearchIndexError(f"search index path {path} is a file, not a folder")
     try:
         fresh = not path.exists() or not any(path.iterdir())
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
         if version_matches(path) and windex.exists_in(str(path)):
             engine = _try_open(path)
             if engine is not None:
@@ -71,7 +71,7 @@ def _try_open(path: Path) -> Any | None:
 
 def create_empty(folder: Path) -> Any:
     """Create an empty index in ``folder`` (deleting an old one there) and stamp its version."""
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = windex.create_in(str(folder), build_schema())
     write_version(folder)
     return engine

@@ -52,7 +52,7 @@ class Archive:
         target = self.path_for(sha256)
         if self.contains(sha256):
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             self._copy_atomically(source, target)
         except OSError as exc:

@@ -72,4 +72,4 @@ def integrity_check(engine: Engine) -> str:
         with engine.connect() as connection:
             return str(connection.execute(text("PRAGMA integrity_check")).scalar())
     except SQLAlchemyError as exc:
-        raise StoreError(f"integrity check failed: {exc}") from exc
+        raise StoreError(f"integrity check failed: {getattr(exc, 'orig', exc)}") from exc

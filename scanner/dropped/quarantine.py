@@ -60,7 +60,7 @@ def quarantine_file(path: Path, folder: Path, document_id: int, *, copy: bool) -
     entry itself is moved out of the inbox so it is not taken again.
     """
     target = folder / quarantine_name(document_id, path)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         if copy:
             if not target.exists():
