@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from typing import Annotated
 
@@ -44,9 +45,25 @@ Port = Annotated[int | None, typer.Option(help="Port (default: web.port).")]
 @web_app.command()
 def serve(ctx: typer.Context, host: Host = None, port: Port = None) -> None:
     """The clerk's desk alone (web pages and the JSON API) until SIGTERM or Ctrl-C."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping the desk", signum)
+        stop.set()
+
+    # Our own handlers (uvicorn's re-raise the signal after shutdown, so the process would
+    # end "killed by SIGTERM" instead of exiting 0 as `watch` does).
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     server = desk_server(ctx, host, port)
+    thread = threading.Thread(target=server.run, name="desk", daemon=True)
+    thread.start()
     log.info("desk listening on %s:%d", server.config.host, server.config.port)
-    server.run()
+    while not stop.wait(0.5):
+        if not thread.is_alive():
+            raise typer.Exit(1)  # the server could not start (port taken?); uvicorn logged why
+    server.should_exit = True
+    thread.join(timeout=30)
 
 
 @web_app.command()
