@@ -26,6 +26,23 @@ Downloader = Annotated[Principal, Depends(Permission(Action.DOWNLOAD))]
 Refiler = Annotated[Principal, Depends(Permission(Action.REFILE))]
 SIZES = ("thumb", "page", "zoom")
 PER_PAGE = 20
+# Reads recorded by the desk and the API: the audit page shows them; a document's history
+# shows what happened to it.
+READS = frozenset(
+    {
+        "view",
+        "view chart",
+        "page image",
+        "download",
+        "search",
+        "patient search",
+        "review queue listed",
+        "documents listed",
+        "denied",
+        "stale form refused",
+        "quarantine listed",
+    }
+)
 
 
 def _day(value: str | None) -> date | None:
@@ -124,7 +141,13 @@ def document(request: Request, me: Viewer, document_id: int) -> Response:
         request,
         me,
         "document.html",
-        {"doc": detail, "patient": patient, "version": version, "settings": desk.settings},
+        {
+            "doc": detail,
+            "patient": patient,
+            "version": version,
+            "settings": desk.settings,
+            "changes": [e for e in detail.events if e.kind not in READS],
+        },
     )
 
 
