@@ -437,3 +437,22 @@ def test_audit_page_filters_sorts_and_exports(
     lines = csv.text.splitlines()
     assert lines[0].startswith("id,at,actor,channel,client")
     assert all(",clerk," in line for line in lines[1:])
+
+
+def test_supervisor_adds_and_disables_a_user_refusals_are_pages_not_errors(
+    desk: tuple[Any, DeskData], client: TestClient
+) -> None:
+    sign_in(client, "supervisor")
+    csrf = csrf_of(client.get("/users").text)
+    short = client.post(
+        "/users", data={"name": "cy", "role": "clerk", "password": "short", "csrf_token": csrf}
+    )
+    assert short.status_code in (400, 409) and "password" in short.text
+    added = client.post(
+        "/users",
+        data={"name": "cy", "role": "viewer", "password": "a long enough pass", "csrf_token": csrf},
+    )
+    assert added.status_code == 200 and ">cy<" in added.text
+    gone = client.post("/users/cy/disable", data={"csrf_token": csrf})
+    assert gone.status_code == 200 and "disabled" in gone.text
+    assert sign_in(client, "cy", "a long enough pass").status_code == 401

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import BaseRoute
 
-from chartclerk_errors import NotFoundError, SearchIndexError, StoreError
+from chartclerk_errors import ChartclerkError, NotFoundError, SearchIndexError, StoreError
 from clerk.app import App
 from clerk.web import api, routes_admin, routes_auth, routes_records, routes_review
 from clerk.web.desk import HERE, Desk
@@ -25,7 +25,7 @@ from clerk.web.security import (
     is_api,
 )
 from records.audit import record_access
-from records.permissions import Action
+from records.permissions import Action, PermissionDenied
 
 
 def create_app(app: App) -> FastAPI:
@@ -100,6 +100,17 @@ def _error_handlers(web: FastAPI) -> None:
     @web.exception_handler(StoreError)
     async def conflict(request: Request, exc: Exception) -> Response:
         return _problem(request, 409, str(exc), getattr(request.state, "principal", None))
+
+    @web.exception_handler(PermissionDenied)
+    async def denied(request: Request, _exc: Exception) -> Response:
+        principal = getattr(request.state, "principal", None)
+        return _problem(request, 403, "Your role may not do this.", principal)
+
+    @web.exception_handler(ChartclerkError)
+    async def refused(request: Request, exc: Exception) -> Response:
+        # Anything else the records refuse (a bad password length, an unknown role): the
+        # message is the one the command line prints, never a traceback.
+        return _problem(request, 400, str(exc), getattr(request.state, "principal", None))
 
     @web.exception_handler(SearchIndexError)
     async def bad_query(request: Request, exc: Exception) -> Response:
