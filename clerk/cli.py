@@ -29,6 +29,7 @@ from clerk.cli_charts import (
 from clerk.cli_records import JsonFlag, documents_app, patients_app, review_app
 from clerk.cli_records import app_of as _app
 from clerk.cli_users import users_app
+from clerk.cli_web import web_app
 from clerk.config import load_config
 from clerk.identity import os_actor
 from clerk.output import console, print_json, print_table
@@ -54,6 +55,7 @@ cli = typer.Typer(
 cli.add_typer(documents_app, name="documents")
 cli.add_typer(review_app, name="review")
 cli.add_typer(patients_app, name="patients")
+cli.add_typer(web_app)
 cli.add_typer(users_app, name="users")
 cli.add_typer(audit_app, name="audit")
 cli.add_typer(encounters_app, name="encounters")

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chartclerk_errors import ConfigError
+from clerk.web.settings import WebSettings
 from index import IndexSettings
 from records.completeness_rules import CompletenessSettings
 from records.settings import AuditSettings, StoreSettings
@@ -48,6 +49,7 @@ class Settings(BaseModel):
     index: IndexSettings
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     completeness: CompletenessSettings = Field(default_factory=CompletenessSettings)
 

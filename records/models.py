@@ -187,6 +187,29 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class WebSession(Base):
+    """A signed-in browser session of the web desk; the id is kept only as its sha256."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(120), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ReviewClaim(Base):
+    """A clerk working a review item holds it for a few minutes, so no one else works it."""
+
+    __tablename__ = "review_claims"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(120))
+    until: Mapped[datetime] = mapped_column(DateTime)
+
+
 # -- chart completeness (issue 13) ----------------------------------------------------------
 
 

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_charts"
-# Written against "0001"; chained after i9's migration once i9 was merged in (the lead re-chains).
-down_revision = "0009_users_audit"
+# Written against "0001"; chained after i9's and i10's once merged in (the lead re-chains).
+down_revision = "0010_web_sessions"
 branch_labels = None
 depends_on = None
 
