@@ -24,6 +24,7 @@ from records.encounter_feed import (
 )
 from records.models import Document, Encounter, EncounterLink, Provider
 from records.store import Store
+from records.views import DocumentSummary
 
 _FIELDS = (
     "patient_class",
@@ -331,3 +332,46 @@ def write_link(
     else:
         row.visit_number, row.why, row.manual, row.at = visit_number, why, manual, now
     return row
+
+
+@dataclass(frozen=True)
+class EncounterChart:
+    """An encounter with what is there: its documents and the patient-level ones."""
+
+    encounter: EncounterView
+    documents: list[tuple[DocumentSummary, str]]
+    patient_level: list[tuple[DocumentSummary, str]]
+
+
+def encounter_chart(store: Store, visit_number: str) -> EncounterChart:
+    """An encounter, the filed documents linked to it, and its patient's unlinked ones.
+
+    Raises:
+        NotFoundError: no encounter with this visit number.
+    """
+    with store.session() as s:
+        found = s.execute(
+            select(Encounter, Provider.name)
+            .outerjoin(Provider, Provider.id == Encounter.attending_id)
+            .where(Encounter.visit_number == visit_number)
+        ).one_or_none()
+        if found is None:
+            raise NotFoundError(f"no encounter with visit number {visit_number}")
+        row, name = found
+        docs = s.execute(
+            select(Document, EncounterLink)
+            .outerjoin(EncounterLink, EncounterLink.document_id == Document.id)
+            .where(Document.patient_mrn == row.patient_mrn, Document.status == "filed")
+            .order_by(Document.service_date, Document.id)
+        ).all()
+        linked = [
+            (DocumentSummary.of(d), link.why)
+            for d, link in docs
+            if link and link.visit_number == visit_number
+        ]
+        loose = [
+            (DocumentSummary.of(d), link.why if link else "not analysed yet")
+            for d, link in docs
+            if link is None or link.visit_number is None
+        ]
+        return EncounterChart(_view(row, name), linked, loose)

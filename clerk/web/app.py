@@ -12,7 +12,14 @@ from starlette.routing import BaseRoute
 
 from chartclerk_errors import ChartclerkError, NotFoundError, SearchIndexError, StoreError
 from clerk.app import App
-from clerk.web import api, routes_admin, routes_auth, routes_records, routes_review
+from clerk.web import (
+    api,
+    routes_admin,
+    routes_auth,
+    routes_charts,
+    routes_records,
+    routes_review,
+)
 from clerk.web.desk import HERE, Desk
 from clerk.web.security import (
     CsrfRejected,
@@ -39,7 +46,7 @@ def create_app(app: App) -> FastAPI:
     web.state.desk = Desk(app)
     web.add_middleware(SecurityHeaders)
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (routes_auth, routes_review, routes_records, routes_admin, api):
+    for module in (routes_auth, routes_review, routes_records, routes_charts, routes_admin, api):
         web.include_router(module.router)
 
     @web.get("/api/v1/openapi.json", include_in_schema=False)
