@@ -70,6 +70,8 @@ def test_worklist_encounter_and_the_acts(desk: tuple[TestClient, DeskData]) -> N
     )
     assert done.status_code == 303 and done.headers["location"] == "/encounter?visit=V77"
     assert "completed" in client.get("/encounter?visit=V77").text
+    shown = client.get(f"/documents/{data.filed_id}").text
+    assert "none (patient-level)" in shown and "service date" in shown
     assert (
         post(client, "/deficiencies/waive", csrf, deficiency_id=first, reason="x").status_code
         == 403
@@ -81,6 +83,14 @@ def test_worklist_encounter_and_the_acts(desk: tuple[TestClient, DeskData]) -> N
     assert "courtesy" in client.get("/worklist").text
     none = post(client, "/letters", csrf, provider="D9")
     assert none.status_code == 409
+
+    token = {"Authorization": f"Bearer {data.tokens['clerk']}"}
+    api = client.get("/api/v1/deficiencies?encounter=V77", headers=token).json()
+    assert {r["status"] for r in api} == {"open", "completed"}
+    (visit,) = client.get("/api/v1/encounters?patient=10000003", headers=token).json()
+    assert (visit["visit_number"], visit["attending_name"]) == ("V77", "Hale; Iris")
+    auditor = {"Authorization": f"Bearer {data.tokens['auditor']}"}
+    assert client.get("/api/v1/deficiencies", headers=auditor).status_code == 403
 
     report = client.get("/completeness").text
     assert "<svg" in report and "Delinquency rate" in report and "D5" in report

@@ -14,6 +14,7 @@ from chartclerk_errors import ChartclerkError, NotFoundError, SearchIndexError, 
 from clerk.app import App
 from clerk.web import (
     api,
+    api_charts,
     routes_admin,
     routes_auth,
     routes_charts,
@@ -46,7 +47,8 @@ def create_app(app: App) -> FastAPI:
     web.state.desk = Desk(app)
     web.add_middleware(SecurityHeaders)
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (routes_auth, routes_review, routes_records, routes_charts, routes_admin, api):
+    routes = (routes_auth, routes_review, routes_records, routes_charts, routes_admin, api)
+    for module in (*routes, api_charts):
         web.include_router(module.router)
 
     @web.get("/api/v1/openapi.json", include_in_schema=False)
