@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CONFIG ?= config.yaml
-APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core
+APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core chromium
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 
 export OMP_THREAD_LIMIT := 1
@@ -15,7 +15,7 @@ export OMP_THREAD_LIMIT := 1
 .PHONY: run test setup system-deps lint typecheck pytest soak bench demo clean
 
 run: setup
-	$(BIN)/chartclerk --config $(CONFIG) watch
+	$(BIN)/chartclerk --config $(CONFIG) run
 
 test: setup
 	$(BIN)/ruff check .
@@ -30,6 +30,7 @@ system-deps:
 	    || ! tesseract --list-langs 2>/dev/null | grep -qx eng \
 	    || ! tesseract --list-langs 2>/dev/null | grep -qx osd \
 	    || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] \
+	    || [ ! -x /usr/bin/chromium ] \
 	    || ! $(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1; then \
 	  echo "installing system packages: $(APT_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && \

@@ -14,8 +14,9 @@ from clerk.identity import cli_role
 from index import SearchIndex
 from records import audit
 from records.audit import Actor
+from records.deficiency_store import analyze
 from records.permissions import Action, allowed, require
-from records.store import Store
+from records.store import Store, now
 from scanner.health import Health
 from scanner.indexing import StoreIndexer
 from scanner.ocr import check_tesseract
@@ -105,7 +106,12 @@ class App:
     @cached_property
     def store(self) -> Store:
         """The record store (database opened and migrated on first use)."""
-        return Store(self.settings.store)
+        store = Store(self.settings.store)
+        completeness = self.settings.completeness
+        store.on_documents_moved = lambda mrns, ids: analyze(
+            store, completeness, now=now(), mrns=mrns, document_ids=ids
+        )
+        return store
 
     @cached_property
     def search(self) -> SearchIndex:

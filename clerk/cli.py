@@ -20,9 +20,17 @@ from chartclerk_errors import ChartclerkError, ConfigError, NotReadyError, error
 from clerk import cli_ops, options
 from clerk.app import App, check_private, setup_logging
 from clerk.cli_audit import audit_app
+from clerk.cli_charts import (
+    completeness_app,
+    deficiencies_app,
+    encounters_app,
+    letters,
+    nightly_analysis,
+)
 from clerk.cli_records import JsonFlag, LazyApp, documents_app, patients_app, review_app
 from clerk.cli_records import app_of as _app
 from clerk.cli_users import users_app
+from clerk.cli_web import web_app
 from clerk.config import load_config
 from clerk.identity import os_actor
 from clerk.output import console, print_json, print_table
@@ -49,9 +57,14 @@ cli = typer.Typer(
 cli.add_typer(documents_app, name="documents")
 cli.add_typer(review_app, name="review")
 cli.add_typer(patients_app, name="patients")
+cli.add_typer(web_app)
 cli.add_typer(users_app, name="users")
 cli.add_typer(audit_app, name="audit")
 cli.command("verify")(cli_ops.verify)
+cli.add_typer(encounters_app, name="encounters")
+cli.add_typer(deficiencies_app, name="deficiencies")
+cli.add_typer(completeness_app, name="completeness")
+cli.command("letters")(letters)
 
 
 @cli.callback()
@@ -220,6 +233,7 @@ def watch(ctx: typer.Context) -> None:
         periodic=[
             (daemon.heartbeat_seconds, heartbeat),
             (daemon.index_retry_seconds, lambda _w: indexer.catch_up()),
+            (app.settings.completeness.analyze_every_hours * 3600, nightly_analysis(app)),
         ],
         on_missing=app.health.inbox_missing,
     )

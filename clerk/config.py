@@ -9,7 +9,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chartclerk_errors import ConfigError
+from clerk.web.settings import WebSettings
 from index import IndexSettings
+from records.completeness_rules import CompletenessSettings
 from records.settings import AuditSettings, FeedSettings, StoreSettings
 from scanner.matching.filing import FilingSettings
 from scanner.settings import IngestSettings, OcrSettings, WatchSettings
@@ -48,7 +50,9 @@ class Settings(BaseModel):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
     feeds: FeedSettings = Field(default_factory=FeedSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    completeness: CompletenessSettings = Field(default_factory=CompletenessSettings)
 
 
 def load_config(path: Path) -> Settings:

@@ -246,3 +246,112 @@ class DocumentPerson(Base):
     kind: Mapped[str] = mapped_column(String(32))
     value: Mapped[str] = mapped_column(String(256))
     page: Mapped[int | None] = mapped_column(Integer)
+
+
+class WebSession(Base):
+    """A signed-in browser session of the web desk; the id is kept only as its sha256."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(120), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ReviewClaim(Base):
+    """A clerk working a review item holds it for a few minutes, so no one else works it."""
+
+    __tablename__ = "review_claims"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(120))
+    until: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- chart completeness (issue 13) ----------------------------------------------------------
+
+
+class Provider(Base):
+    """A physician or other provider, as the ADT feed names them (PV1-7 id and name)."""
+
+    __tablename__ = "providers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Encounter(Base):
+    """One visit of a patient (an admission, a day-surgery stay, an outpatient visit)."""
+
+    __tablename__ = "encounters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visit_number: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    patient_mrn: Mapped[str] = mapped_column(String(32), index=True)
+    patient_class: Mapped[str] = mapped_column(String(16))
+    admit_at: Mapped[datetime | None] = mapped_column(DateTime)
+    discharge_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    attending_id: Mapped[str | None] = mapped_column(String(64))
+    surgeon_id: Mapped[str | None] = mapped_column(String(64))
+    procedure_start: Mapped[datetime | None] = mapped_column(DateTime)
+    procedure_end: Mapped[datetime | None] = mapped_column(DateTime)
+    # "active", or "cancelled" after an HL7 A11 (the row stays for the trail).
+    status: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class EncounterLink(Base):
+    """Which encounter a filed document belongs to, and why (null visit: patient-level)."""
+
+    __tablename__ = "encounter_links"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    visit_number: Mapped[str | None] = mapped_column(String(64), index=True)
+    why: Mapped[str] = mapped_column(String(200))
+    # A clerk's choice; analysis never overrides it while the document stays with the patient.
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Deficiency(Base):
+    """Something a chart lacks: a required document, or a signature/date on a filed one."""
+
+    __tablename__ = "deficiencies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    encounter_id: Mapped[int] = mapped_column(ForeignKey("encounters.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    doc_type: Mapped[str | None] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(64))
+    rule_version: Mapped[str] = mapped_column(String(32))
+    assigned_to: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    opened_at: Mapped[datetime] = mapped_column(DateTime)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    delinquent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(120))
+    # The closing document, or for a document-level deficiency the document marked.
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    # A document that may satisfy it but was not closed automatically (see deficiencies.py).
+    suggested_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    # Set while open: encounter, rule, kind (and document for document-level checks). The
+    # unique index keeps one open deficiency per key however often analysis runs.
+    open_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+
+class DeficiencyLetter(Base):
+    """A request letter sent to a provider, one row per deficiency it listed."""
+
+    __tablename__ = "deficiency_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deficiency_id: Mapped[int] = mapped_column(ForeignKey("deficiencies.id"), index=True)
+    provider_id: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime] = mapped_column(DateTime)
+    file_name: Mapped[str] = mapped_column(String(256))

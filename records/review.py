@@ -72,7 +72,9 @@ def assign(store: Store, document_id: int, mrn: str, *, actor: Actor) -> Documen
         _require_patient(s, mrn)
         detail = {"mrn": mrn, "review_reason": doc.review_reason}
         doc.status, doc.patient_mrn, doc.review_reason = "filed", mrn, None
-        return _record(s, doc, actor, "assigned", detail)
+        summary = _record(s, doc, actor, "assigned", detail)
+    store.documents_moved([mrn], [document_id])
+    return summary
 
 
 def reject(store: Store, document_id: int, reason: str, *, actor: Actor) -> DocumentSummary:
@@ -105,4 +107,6 @@ def refile(
         _require_patient(s, mrn)
         detail = {"from": doc.patient_mrn, "to": mrn, "reason": reason}
         doc.patient_mrn = mrn
-        return _record(s, doc, actor, "refiled", detail)
+        summary = _record(s, doc, actor, "refiled", detail)
+    store.documents_moved([detail["from"], mrn], [document_id])
+    return summary

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -14,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from chartclerk_errors import (
+    ChartclerkError,
     NotFoundError,
     StoreError,
     StoreFullError,
@@ -29,6 +32,7 @@ from records.models import (
     AuditEntry,
     Document,
     DocumentPerson,
+    EncounterLink,
     IdentifierRow,
     Page,
     Patient,
@@ -46,6 +50,7 @@ from records.views import (
     utc_iso,
 )
 
+log = logging.getLogger("chartclerk.store")
 STATUSES = ("filed", "review", "quarantined")
 __all__ = ["SYSTEM", "NewDocument", "NewPage", "Store", "mrns_in_detail", "now"]
 
@@ -128,6 +133,24 @@ class Store:
         self.sessions = session_factory(self.engine)
         self.archive = Archive(settings.archive_dir)
         settings.quarantine_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Set by the composition root: chart completeness looks at a patient's chart again
+        # when documents are filed to it, refiled or unfiled (records.deficiency_store).
+        self.on_documents_moved: Callable[[set[str], list[int]], object] | None = None
+
+    def documents_moved(self, mrns: Iterable[str | None], document_ids: Iterable[int]) -> None:
+        """Tell chart completeness that these patients' filed documents changed.
+
+        The change itself is committed; a failed analysis is logged and left to the next
+        (nightly) run rather than failing the filing.
+        """
+        if self.on_documents_moved is None:
+            return
+        try:
+            self.on_documents_moved({m for m in mrns if m}, list(document_ids))
+        except ChartclerkError as exc:
+            log.warning(
+                "chart analysis after a filing change failed, left to the next run: %s", exc
+            )
 
     def close(self) -> None:
         """Release the database connections."""
@@ -339,7 +362,11 @@ class Store:
             )
             detail = _detail(row, audit.history(s, document_id))
             detail.people.extend((p.role, p.kind, p.value, p.page) for p in people)
-            return detail
+            link = s.get(EncounterLink, document_id)
+            if link is None:
+                return detail
+            encounter = {"visit_number": link.visit_number, "why": link.why, "manual": link.manual}
+            return dataclasses.replace(detail, encounter=encounter)
 
     def counts_by_status(self) -> dict[str, int]:
         """How many documents are in each status."""

@@ -116,6 +116,8 @@ class DocumentDetail:
     ocr_confidence: float | None = None
     # Other people the document names: (role, kind, value, page).
     people: list[tuple[str, str, str, int | None]] = field(default_factory=list)
+    # The encounter it belongs to and why: {visit_number (null: patient-level), why, manual}.
+    encounter: dict[str, Any] | None = None
 
     @property
     def text(self) -> str:
@@ -156,6 +158,7 @@ class DocumentDetail:
             {"role": role, "kind": kind, "value": value, "page": page}
             for role, kind, value, page in self.people
         ]
+        data["encounter"] = self.encounter
         data["history"] = [
             {"at": utc_iso(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail}
             for e in self.events

@@ -240,6 +240,9 @@ class Ingestor:
             len(pages),
         )
         self._index(doc_id)
+        if filing.status == "filed":
+            # Chart completeness looks at the patient's chart again (records.deficiency_store).
+            self.store.documents_moved([filing.patient_mrn], [doc_id])
         self._release(held, intake, release_source)
         ocr_ran = any(p.source == "ocr" and p.error is None for p in pages)
         return Outcome(filing.status, doc_id, filing.review_reason, ocr_ran)  # type: ignore[arg-type]

@@ -66,6 +66,8 @@ def write_config(folder: Path, extra: str = "") -> Path:
     text = text.replace("workers: 0 ", "workers: 2 ")
     path = folder / "config.yaml"
     path.write_text(text + extra, encoding="utf-8")
+    # As in a fresh clone, the inbox is there (a missing one is an error, not made anew).
+    (folder / "inbox").mkdir(exist_ok=True)
     return path
 
 

@@ -121,6 +121,7 @@ def test_polling_waits_longer_for_a_file_to_be_still(app: App) -> None:
 
 def test_watch_exits_2_with_one_line_when_the_inbox_is_missing(tmp_path: Path) -> None:
     config = write_config(tmp_path)
+    (tmp_path / "inbox").rmdir()  # the share is not mounted
     result = subprocess.run(
         [CHARTCLERK, "--config", str(config), "watch"],
         capture_output=True,
@@ -134,6 +135,7 @@ def test_watch_exits_2_with_one_line_when_the_inbox_is_missing(tmp_path: Path) -
 
 
 def test_a_watcher_refuses_a_missing_inbox(app: App) -> None:
+    app.settings.inbox.path.rmdir()  # the share is not mounted
     watcher = InboxWatcher(app.settings.inbox, lambda _p: None, workers=1)
     with pytest.raises(ConfigError, match="does not exist"):
         watcher.run(threading.Event())
