@@ -22,9 +22,10 @@ from typing import Any
 
 import pytest
 
+from clerk.app import App
 from clerk.cli import main
 from records import users
-from records.audit import Actor
+from records.audit import SYSTEM, Actor
 from records.settings import StoreSettings
 from records.store import Store
 from synthetic import write_registry_csv
@@ -312,3 +313,12 @@ def test_another_os_account_acts_with_its_chartclerk_role(tmp_path: Path) -> Non
         os.chown(data, os.getuid(), os.getgid())
     denied = run_json(config, "audit", "report", "--action", "permission denied")
     assert len(denied) == 6 and {e["outcome"] for e in denied} == {"denied"}
+
+
+def test_the_daemon_files_as_system(app: App) -> None:
+    assert app.actor == Actor("test-clerk", "cli")
+    app.act_as_daemon()
+    assert app.actor == SYSTEM
+    assert app.ingestor.actor == SYSTEM
+    with pytest.raises(RuntimeError):
+        app.act_as_daemon()  # too late once the pipeline exists: it would keep the old actor
