@@ -212,7 +212,11 @@ class Ingestor:
             self.health.failed(failure)
             log.warning("file waits (%s): %s", failure.kind, failure)
             if release_source:
-                unclaim(held)
+                try:
+                    unclaim(held)
+                except OSError as undo:
+                    # Left in the processing folder: taken again at the next start.
+                    log.error("could not put a waiting file back: %s", undo.strerror)
             raise failure from exc
         self.health.succeeded(ocr_ran=outcome.ocr_ran)
         return outcome
