@@ -33,6 +33,7 @@ from scanner.dropped.intake import Intake, take
 from scanner.dropped.quarantine import (
     display_name,
     display_path,
+    entry_key,
     quarantine_file,
     same_file_still_there,
 )
@@ -360,15 +361,6 @@ class Ingestor:
         if intake is not None:
             self._release(held, intake, release_source)
         return Outcome("quarantined", doc_id, reason)
-
-
-def entry_key(path: Path) -> str | None:
-    """Device, inode and change time of an entry: the same entry, untouched, after a crash."""
-    try:
-        info = path.lstat()
-    except OSError:
-        return None
-    return f"{info.st_dev}:{info.st_ino}:{info.st_ctime_ns}"
 
 
 def _new_document(
