@@ -34,6 +34,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from records.store import Store  # noqa: E402
 from scanner.dropped.claim import PROCESSING  # noqa: E402
 from synthetic import generate_patients, write_registry_csv  # noqa: E402
 from tests.crashkit import (  # noqa: E402
@@ -162,6 +163,10 @@ def main() -> int:
             )
         ingest_seconds = time.monotonic() - start
         problems += watch_batch(ws, seeds, rng, args.watch_mutants, made)
+        misfiled = count_misfiled(ws, generate_patients(3, seed=args.seed)[0].mrn)
+        say(f"filed to another patient than the seeds' own: {misfiled}")
+        if misfiled:
+            problems.append(f"{misfiled} mutant(s) filed to the wrong patient")
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
@@ -212,6 +217,15 @@ def check_batch(
     if processing.is_dir() and any(processing.iterdir()):
         problems.append(f"batch {number}: files left in the processing folder")
     return problems
+
+
+def count_misfiled(ws, mrn: str) -> int:  # noqa: ANN001 - ws is a crashkit Workspace
+    """Filed documents whose patient is not the one every seed is about."""
+    store = Store(ws.settings().store)
+    try:
+        return sum(1 for d in store.list_documents(status="filed") if d.patient_mrn != mrn)
+    finally:
+        store.close()
 
 
 def watch_batch(

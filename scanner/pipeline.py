@@ -33,6 +33,7 @@ from scanner.dropped.intake import Intake, sniff_file, take
 from scanner.dropped.quarantine import (
     display_name,
     display_path,
+    entry_key,
     quarantine_file,
     same_file_still_there,
 )
@@ -189,7 +190,11 @@ class Ingestor:
             self.health.failed(failure)
             log.warning("file waits (%s): %s", failure.kind, failure)
             if release_source:
-                unclaim(held)
+                try:
+                    unclaim(held)
+                except OSError as undo:
+                    # Left in the processing folder: taken again at the next start.
+                    log.error("could not put a waiting file back: %s", undo.strerror)
             raise failure from exc
         self.health.succeeded(ocr_ran=outcome.ocr_ran)
         return outcome
@@ -377,15 +382,6 @@ class Ingestor:
         if intake is not None:
             self._release(held, intake, release_source)
         return Outcome("quarantined", doc_id, reason)
-
-
-def entry_key(path: Path) -> str | None:
-    """Device, inode and change time of an entry: the same entry, untouched, after a crash."""
-    try:
-        info = path.lstat()
-    except OSError:
-        return None
-    return f"{info.st_dev}:{info.st_ino}:{info.st_ctime_ns}"
 
 
 def _new_document(

@@ -102,7 +102,7 @@ def unclaim(held: Claim) -> Path:
     When a new file has taken its name meanwhile, it stays in the processing folder and is
     taken at the next start.
     """
-    if not held.claimed:
+    if not held.claimed or not (held.path.exists() or held.path.is_symlink()):
         return held.path
     try:
         held.original.parent.mkdir(parents=True, exist_ok=True)

@@ -22,16 +22,6 @@ def same_file_still_there(intake: Intake) -> bool:
         return False
 
 
-def release(intake: Intake) -> None:
-    """Remove a stored file from the inbox, unless it was rewritten since it was read.
-
-    A file rewritten after it was read is left in place: the watcher sees it change and
-    it is taken again as a new version.
-    """
-    if same_file_still_there(intake):
-        intake.path.unlink(missing_ok=True)
-
-
 def display_name(path: Path) -> str:
     """A file name safe to store and show: undecodable bytes and control characters replaced."""
     return _printable(path.name)
@@ -75,3 +65,12 @@ def quarantine_file(path: Path, folder: Path, document_id: int, *, copy: bool) -
         log.error(
             "document %d: could not place the file in quarantine: %s", document_id, exc.strerror
         )
+
+
+def entry_key(path: Path) -> str | None:
+    """Device, inode and change time of an entry: the same entry, untouched, after a crash."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    return f"{info.st_dev}:{info.st_ino}:{info.st_ctime_ns}"
