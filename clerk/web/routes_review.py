@@ -83,16 +83,15 @@ def item(
     detail = desk.store.get_document(document_id)
     if detail.summary.status != "review":
         return RedirectResponse(f"/documents/{document_id}", status_code=303)
-    claim = web_sessions.claim(desk.store, document_id, me.user.name, desk.settings.claim_minutes)
     candidates = (detail.decision or {}).get("candidates", [])[:5]
     patients = desk.store.patients_by_mrn([c["mrn"] for c in candidates])
-    record_access(
+    claim = web_sessions.claim(
         desk.store,
-        me.actor,
-        "view",
-        document_ids=[document_id],
+        document_id,
+        me.user.name,
+        desk.settings.claim_minutes,
+        viewed_by=me.actor,
         mrns=[c["mrn"] for c in candidates],
-        detail="review item",
     )
     return desk.render(
         request,
@@ -181,7 +180,8 @@ def reject(
 
 
 def _after(desk: Desk, document_id: int) -> None:
-    web_sessions.release_claim(desk.store, document_id)
+    # The claim row stays: a claim on a document no longer in review holds nothing, and
+    # deleting it would be a second commit on the store's single writer per filing.
     # Indexed by the batching writer within a second: one index commit per click would make
     # twenty clerks queue on the index's single writer.
     desk.app.indexer.enqueue([document_id])
