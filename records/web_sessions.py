@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from records import audit
@@ -191,6 +191,54 @@ def claimed_by_others(store: Store, user_name: str) -> dict[int, str]:
             )
         )
         return {doc_id: name for doc_id, name in rows}
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One row of the review queue as the desk lists it."""
+
+    id: int
+    source_name: str
+    doc_type: str | None
+    pages: int
+    review_reason: str | None
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """The oldest items waiting, how many wait in all, and how many for each reason."""
+
+    items: list[QueueItem]
+    total: int
+    reasons: list[tuple[str, int]]
+
+
+def review_queue(store: Store, limit: int) -> QueueView:
+    """The review queue, oldest first: two indexed queries, not every row of the queue."""
+    with store.session() as s:
+        rows = s.execute(
+            select(
+                Document.id,
+                Document.source_name,
+                Document.doc_type,
+                Document.pages,
+                Document.review_reason,
+                Document.received_at,
+            )
+            .where(Document.status == "review")
+            .order_by(Document.received_at, Document.id)
+            .limit(limit)
+        )
+        items = [QueueItem(*row) for row in rows]
+        counts = s.execute(
+            select(Document.review_reason, func.count())
+            .where(Document.status == "review")
+            .group_by(Document.review_reason)
+            .order_by(func.count().desc())
+        )
+        reasons = [(reason or "-", int(n)) for reason, n in counts]
+    return QueueView(items, sum(n for _, n in reasons), reasons)
 
 
 def next_free_ids(store: Store, user_name: str, *, skip: int | None, limit: int = 10) -> list[int]:

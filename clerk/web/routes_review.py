@@ -7,7 +7,6 @@ refused, never applied over theirs.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -40,18 +39,22 @@ def waiting(desk: Desk) -> list[Any]:
 def queue(request: Request, me: Reviewer) -> Response:
     """Counts, age and reason of every item waiting, oldest first."""
     desk = desk_of(request)
-    items = waiting(desk)
-    shown = items[:QUEUE_SHOWN]
+    queue_view = web_sessions.review_queue(desk.store, QUEUE_SHOWN)
     others = web_sessions.claimed_by_others(desk.store, me.user.name)
-    record_access(desk.store, me.actor, "review queue listed", document_ids=[d.id for d in shown])
+    record_access(
+        desk.store,
+        me.actor,
+        "review queue listed",
+        document_ids=[d.id for d in queue_view.items],
+    )
     return desk.render(
         request,
         me,
         "review_queue.html",
         {
-            "items": shown,
-            "total": len(items),
-            "reasons": Counter(d.review_reason or "-" for d in items).most_common(),
+            "items": queue_view.items,
+            "total": queue_view.total,
+            "reasons": queue_view.reasons,
             "others": others,
             "now": now(),
         },
