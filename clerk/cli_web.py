@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from typing import Annotated
 
 import typer
@@ -76,6 +77,12 @@ def run(ctx: typer.Context, host: Host = None, port: Port = None) -> None:
     # stop it, and then the desk is told to stop too.
     thread = threading.Thread(target=server.run, name="desk", daemon=True)
     thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            # The port is taken or the address wrong (uvicorn logged which): no watcher
+            # without its desk, or `make run` would look fine with half the service.
+            raise typer.Exit(1)
+        time.sleep(0.05)
     log.info("desk listening on %s:%d", server.config.host, server.config.port)
     try:
         watch(ctx)
