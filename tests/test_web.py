@@ -19,8 +19,16 @@ from clerk.web.security import Permission
 from records.audit_report import ReportFilter, report
 from records.models import Document, ReviewClaim, WebSession
 from records.permissions import ROLES, allowed
-from records.store import now
-from tests.webkit import DeskData, cheap_password_hashing, csrf_of, seed, sign_in
+from records.store import NewDocument, now
+from tests.webkit import (
+    DeskData,
+    archive,
+    cheap_password_hashing,
+    csrf_of,
+    pdf_bytes,
+    seed,
+    sign_in,
+)
 
 # Routes that need no user: the sign-in form itself. Everything else names an Action.
 PUBLIC_ROUTES = {("GET", "/login"), ("POST", "/login")}
@@ -471,3 +479,30 @@ def test_queue_oldest_first_with_counts_and_who_holds_what(
     order = [page.index(f'href="/review/{i}"') for i in data.review_ids]
     assert order == sorted(order), "oldest first"
     assert "with clerk2" in page
+
+
+def test_a_supervisor_reads_a_quarantined_document_again(
+    app: App, desk: tuple[Any, DeskData], client: TestClient, tmp_path: Path
+) -> None:
+    # A readable original that an earlier setting had quarantined (say, a page limit).
+    sha = archive(app, pdf_bytes([["LAB REPORT", "Patient: Marsh, Bertram"]]), tmp_path)
+    doc_id = app.store.add_document(
+        NewDocument(
+            sha256=sha,
+            source_name="lab.pdf",
+            source_path="/inbox/lab.pdf",
+            status="quarantined",
+            review_reason="too many pages",
+        )
+    )
+    assert sign_in(client, "supervisor").status_code == 303
+    csrf = csrf_of(client.get("/quarantine").text)
+    headers = {"X-CSRF-Token": csrf, "Origin": "http://desk.test"}
+    done = client.post(f"/quarantine/{doc_id}/retry", headers=headers, follow_redirects=False)
+    assert done.status_code == 303
+    detail = app.store.get_document(doc_id)
+    assert detail.summary.status != "quarantined"
+    assert any(e.kind == "reprocessed" for e in detail.events)
+    # The page is stale now: a second click is refused, not a second reading.
+    again = client.post(f"/quarantine/{doc_id}/retry", headers=headers, follow_redirects=False)
+    assert again.status_code == 409

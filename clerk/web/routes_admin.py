@@ -49,6 +49,24 @@ def set_aside(
     return RedirectResponse("/quarantine", status_code=303)
 
 
+@router.post("/quarantine/{document_id}/retry")
+def retry(request: Request, me: Supervisor, document_id: int) -> Response:
+    """Read a quarantined document again from its archived original, with today's settings.
+
+    The reading it replaces stays in its history (``documents reprocess`` does the same on
+    the command line); the document ends filed, in review, or back here with a new reason.
+    """
+    desk = desk_of(request)
+    if desk.store.get_document(document_id).summary.status != "quarantined":
+        # A stale page: the document left quarantine since it was shown.
+        return desk.render(
+            request, me, "error.html", {"message": "That document is no longer in quarantine."}, 409
+        )
+    desk.app.ingestor.read_again(document_id, force=False, actor=me.actor)
+    desk.app.indexer.enqueue([document_id])
+    return RedirectResponse("/quarantine", status_code=303)
+
+
 def _trail_filter(
     user: str, patient: str, action: str, date_from: str, date_to: str, sort: str, order: str
 ) -> TrailFilter:
