@@ -3,7 +3,7 @@
 Every entry's ``hash`` is sha256 over the previous entry's hash and this entry's canonical
 form (:func:`canonical`), so editing, removing, inserting or reordering an entry breaks the
 chain from there on; :func:`verify` walks it. Someone with the database file could rewrite
-the whole chain, so a signed checkpoint of the head (records/audit_checkpoint.py), kept
+the whole chain, so a signed checkpoint of the head (records/checkpoint.py), kept
 where the data folder's owner cannot rewrite it, pins everything up to it.
 
 Entries are appended inside the caller's transaction, after taking SQLite's write lock,
