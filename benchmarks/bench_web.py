@@ -51,6 +51,7 @@ from tests.conftest import write_config  # noqa: E402
 from tests.deskserver import free_port  # noqa: E402
 from tests.webkit import ADMIN, PASSWORD, archive, pdf_bytes, scan_bytes, seed  # noqa: E402
 
+THINK = [0.0]  # seconds a clerk waits before each request (--think)
 KEYSTROKES_TO_FILE = 2  # Enter on "start with the oldest", then 1; asserted in the browser test
 VERSION = re.compile(r'name="version" value="([^"]+)"')
 CSRF = re.compile(r'name="csrf-token" content="([^"]*)"')
@@ -174,6 +175,7 @@ def clerk_loop(
         http.post("/login", data={"username": name, "password": PASSWORD, "login_token": token[1]})
 
         def get(url: str, label: str) -> httpx2.Response:
+            stop.wait(THINK[0])  # a person reads before the next key
             start = time.perf_counter()
             response = http.get(url)
             lat.setdefault(label, []).append((time.perf_counter() - start) * 1000)
@@ -199,6 +201,7 @@ def clerk_loop(
             if not version or not csrf:
                 errors.append("item page without a form")
                 continue
+            stop.wait(THINK[0])
             start = time.perf_counter()
             done = http.post(
                 f"/review/{doc}/assign",
@@ -277,7 +280,8 @@ def bench_clerks(app: App, config: Path, clerks: int, seconds: float) -> None:
     every = [v for values in lat.values() for v in values]
     ref = floor["static"]
     print(
-        f"{clerks} clerks for {seconds:.0f} s against 127.0.0.1 (desk in its own process): "
+        f"{clerks} clerks for {seconds:.0f} s against 127.0.0.1 (desk in its own process, "
+        f"{THINK[0]:g} s between requests): "
         f"{len(every)} requests, p50 {pct(every, 0.5):.0f} ms, p95 {pct(every, 0.95):.0f} ms "
         f"(target <= 300), errors {len(errors)}"
         f"{' ' + str(sorted(set(errors))[:5]) if errors else ''}; {filed} items filed"
@@ -298,7 +302,14 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--clerks", type=int, default=20)
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="seconds each clerk waits before each request (0: back to back, a stress test)",
+    )
     args = parser.parse_args()
+    THINK[0] = args.think
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         config = write_config(folder)

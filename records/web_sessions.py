@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from records import audit
+from records.audit import Actor
 from records.models import Document, ReviewClaim, WebSession
 from records.store import Store, now
 
@@ -112,12 +115,22 @@ def purge_expired(store: Store, *, idle: timedelta, absolute: timedelta) -> int:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-def claim(store: Store, document_id: int, user_name: str, minutes: float) -> ClaimView:
+def claim(
+    store: Store,
+    document_id: int,
+    user_name: str,
+    minutes: float,
+    *,
+    viewed_by: Actor | None = None,
+    mrns: Iterable[str] = (),
+) -> ClaimView:
     """Claim a review item for ``minutes``, unless someone else holds it now.
 
     One statement (an upsert that only takes a free, expired or own claim), so two clerks
-    opening the same item at the same instant cannot both get it. Returns the claim in
-    force afterwards: the caller's, or the other holder's.
+    opening the same item at the same instant cannot both get it. With ``viewed_by``, the
+    view is recorded in the audit trail in the same transaction (one commit, not two: the
+    store has one writer, and twenty clerks queue on it). Returns the claim in force
+    afterwards: the caller's, or the other holder's.
     """
     stamp = now()
     until = stamp + timedelta(minutes=minutes)
@@ -133,14 +146,32 @@ def claim(store: Store, document_id: int, user_name: str, minutes: float) -> Cla
         s.execute(statement)
         row = s.get(ReviewClaim, document_id, populate_existing=True)
         assert row is not None
+        if viewed_by is not None:
+            audit.append(
+                s,
+                viewed_by,
+                "view",
+                access=True,
+                mrns=mrns,
+                document_ids=[document_id],
+                detail="review item",
+            )
         return ClaimView(document_id, row.user_name, row.until)
 
 
 def holder(store: Store, document_id: int) -> ClaimView | None:
-    """The claim in force on a review item, if any."""
+    """The claim in force on a review item, if any (claims on filed documents count not)."""
     with store.session() as s:
-        row = s.get(ReviewClaim, document_id)
-        if row is None or row.until <= now():
+        row = s.scalar(
+            select(ReviewClaim)
+            .join(Document, Document.id == ReviewClaim.document_id)
+            .where(
+                ReviewClaim.document_id == document_id,
+                ReviewClaim.until > now(),
+                Document.status == "review",
+            )
+        )
+        if row is None:
             return None
         return ClaimView(document_id, row.user_name, row.until)
 
@@ -160,6 +191,54 @@ def claimed_by_others(store: Store, user_name: str) -> dict[int, str]:
             )
         )
         return {doc_id: name for doc_id, name in rows}
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One row of the review queue as the desk lists it."""
+
+    id: int
+    source_name: str
+    doc_type: str | None
+    pages: int
+    review_reason: str | None
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """The oldest items waiting, how many wait in all, and how many for each reason."""
+
+    items: list[QueueItem]
+    total: int
+    reasons: list[tuple[str, int]]
+
+
+def review_queue(store: Store, limit: int) -> QueueView:
+    """The review queue, oldest first: two indexed queries, not every row of the queue."""
+    with store.session() as s:
+        rows = s.execute(
+            select(
+                Document.id,
+                Document.source_name,
+                Document.doc_type,
+                Document.pages,
+                Document.review_reason,
+                Document.received_at,
+            )
+            .where(Document.status == "review")
+            .order_by(Document.received_at, Document.id)
+            .limit(limit)
+        )
+        items = [QueueItem(*row) for row in rows]
+        counts = s.execute(
+            select(Document.review_reason, func.count())
+            .where(Document.status == "review")
+            .group_by(Document.review_reason)
+            .order_by(func.count().desc())
+        )
+        reasons = [(reason or "-", int(n)) for reason, n in counts]
+    return QueueView(items, sum(n for _, n in reasons), reasons)
 
 
 def next_free_ids(store: Store, user_name: str, *, skip: int | None, limit: int = 10) -> list[int]:

@@ -456,3 +456,18 @@ def test_supervisor_adds_and_disables_a_user_refusals_are_pages_not_errors(
     gone = client.post("/users/cy/disable", data={"csrf_token": csrf})
     assert gone.status_code == 200 and "disabled" in gone.text
     assert sign_in(client, "cy", "a long enough pass").status_code == 401
+
+
+def test_queue_oldest_first_with_counts_and_who_holds_what(
+    desk: tuple[Any, DeskData], client: TestClient
+) -> None:
+    web, data = desk
+    with TestClient(web, base_url="http://desk.test") as other:
+        sign_in(other, "clerk2")
+        other.get(f"/review/{data.review_ids[1]}")
+    sign_in(client, "clerk")
+    page = client.get("/review").text
+    assert "3 waiting" in page and "ambiguous candidates: <strong>3</strong>" in page
+    order = [page.index(f'href="/review/{i}"') for i in data.review_ids]
+    assert order == sorted(order), "oldest first"
+    assert "with clerk2" in page

@@ -7,7 +7,6 @@ refused, never applied over theirs.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -40,18 +39,22 @@ def waiting(desk: Desk) -> list[Any]:
 def queue(request: Request, me: Reviewer) -> Response:
     """Counts, age and reason of every item waiting, oldest first."""
     desk = desk_of(request)
-    items = waiting(desk)
-    shown = items[:QUEUE_SHOWN]
+    queue_view = web_sessions.review_queue(desk.store, QUEUE_SHOWN)
     others = web_sessions.claimed_by_others(desk.store, me.user.name)
-    record_access(desk.store, me.actor, "review queue listed", document_ids=[d.id for d in shown])
+    record_access(
+        desk.store,
+        me.actor,
+        "review queue listed",
+        document_ids=[d.id for d in queue_view.items],
+    )
     return desk.render(
         request,
         me,
         "review_queue.html",
         {
-            "items": shown,
-            "total": len(items),
-            "reasons": Counter(d.review_reason or "-" for d in items).most_common(),
+            "items": queue_view.items,
+            "total": queue_view.total,
+            "reasons": queue_view.reasons,
             "others": others,
             "now": now(),
         },
@@ -83,16 +86,15 @@ def item(
     detail = desk.store.get_document(document_id)
     if detail.summary.status != "review":
         return RedirectResponse(f"/documents/{document_id}", status_code=303)
-    claim = web_sessions.claim(desk.store, document_id, me.user.name, desk.settings.claim_minutes)
     candidates = (detail.decision or {}).get("candidates", [])[:5]
     patients = desk.store.patients_by_mrn([c["mrn"] for c in candidates])
-    record_access(
+    claim = web_sessions.claim(
         desk.store,
-        me.actor,
-        "view",
-        document_ids=[document_id],
+        document_id,
+        me.user.name,
+        desk.settings.claim_minutes,
+        viewed_by=me.actor,
         mrns=[c["mrn"] for c in candidates],
-        detail="review item",
     )
     return desk.render(
         request,
@@ -181,7 +183,8 @@ def reject(
 
 
 def _after(desk: Desk, document_id: int) -> None:
-    web_sessions.release_claim(desk.store, document_id)
+    # The claim row stays: a claim on a document no longer in review holds nothing, and
+    # deleting it would be a second commit on the store's single writer per filing.
     # Indexed by the batching writer within a second: one index commit per click would make
     # twenty clerks queue on the index's single writer.
     desk.app.indexer.enqueue([document_id])
