@@ -205,6 +205,9 @@ def watch(ctx: typer.Context) -> None:
     indexed = indexer.catch_up()
     if indexed:
         log.info("indexed %d document(s) left pending", indexed)
+    # Once at start too: a daemon restarted more often than the interval would never run it.
+    analyse_charts = nightly_analysis(app)
+    analyse_charts(None)
 
     def heartbeat(watcher: InboxWatcher) -> None:
         present = watcher.check_inbox()
@@ -233,7 +236,7 @@ def watch(ctx: typer.Context) -> None:
         periodic=[
             (daemon.heartbeat_seconds, heartbeat),
             (daemon.index_retry_seconds, lambda _w: indexer.catch_up()),
-            (app.settings.completeness.analyze_every_hours * 3600, nightly_analysis(app)),
+            (app.settings.completeness.analyze_every_hours * 3600, analyse_charts),
         ],
         on_missing=app.health.inbox_missing,
     )

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from chartclerk_errors import ChartclerkError
 from clerk.app import App
 from clerk.cli_records import JsonFlag, app_of, documents_app
 from clerk.output import print_json, print_table
@@ -61,7 +62,12 @@ def nightly_analysis(app: App) -> Callable[[object], None]:
     """The daemon's periodic task: analyse every chart (on the watcher's own thread)."""
 
     def run(_watcher: object) -> None:
-        report = analyze(app.store, app.settings.completeness, now=now_utc())
+        try:
+            report = analyze(app.store, app.settings.completeness, now=now_utc())
+        except ChartclerkError as exc:
+            # The store may be locked or the disk full: the next run tries again.
+            log.error("chart analysis failed, left to the next run: %s", exc)
+            return
         log.info(
             "chart analysis: %d encounters, %d opened, %d auto-closed, %d reopened in %.2f s",
             report.encounters,

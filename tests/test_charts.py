@@ -10,6 +10,7 @@ import pytest
 
 from chartclerk_errors import NotFoundError, PermissionDenied, StoreError
 from clerk.app import App
+from clerk.cli_charts import nightly_analysis
 from records import deficiency_worklist as worklist
 from records import review
 from records.audit import Actor
@@ -261,3 +262,18 @@ def test_letters_and_the_report(site: App, tmp_path: Path) -> None:
     assert report["delinquency_rate"] == pytest.approx(1.5)
     assert report["auto_close_rate"] is None
     json.dumps(report)
+
+
+def test_the_daemons_periodic_analysis_opens_and_survives_a_locked_store(
+    site: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    task = nightly_analysis(site)
+    task(None)
+    assert len(worklist.list_deficiencies(site.store, now=NOW, status="open")) == 6
+
+    def locked() -> None:
+        raise StoreError("database: database is locked")
+
+    site.store.sessions = locked  # type: ignore[assignment]
+    task(None)  # logged, not raised: the watcher's thread goes on
+    assert "chart analysis failed" in caplog.text

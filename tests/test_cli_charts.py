@@ -1,16 +1,28 @@
-"""The chart-completeness commands, run as a user runs them: the console script."""
+"""The chart-completeness commands through the console script's entry point.
+
+In this process (``clerk.cli.main``), as tests/test_cli_access.py runs them; ingest runs as
+a subprocess, as a user runs it.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from synthetic import write_registry_csv
 from tests.conftest import write_config
 from tests.scans import patients, scan
-from tests.test_cli import run, run_json
+from tests.test_cli import run as run_process
+from tests.test_cli_access import run
+
+
+def run_json(config: Path, *args: str) -> Any:
+    return json.loads(run(config, *args, "--json").stdout)
+
 
 DEFICIENCY_KEYS = {
     "id", "visit_number", "patient_mrn", "kind", "doc_type", "rule", "rule_version",
@@ -32,7 +44,7 @@ def test_a_chart_from_feed_to_letter(tmp_path: Path) -> None:
         doc_type="discharge_summary",
         encounter_number="V9001",
     )
-    (row,) = run_json(config, "ingest", str(drop))
+    (row,) = json.loads(run_process(config, "ingest", str(drop), "--json").stdout)
     assert row["outcome"] == "filed"
     doc = run_json(config, "documents", "show", str(row["id"]))
     assert doc["encounter"]["visit_number"] is None
