@@ -59,7 +59,10 @@ def unfile(store: Store, document_id: int, reason: str, *, actor: Actor) -> Docu
         doc.review_reason = f"{UNFILED_PREFIX}{reason}"
         doc.updated_at = stamp
         _record(s, actor, "unfiled", doc.id, detail)
-        return DocumentSummary.of(doc)
+        summary = DocumentSummary.of(doc)
+    # Chart completeness: a deficiency this document closed opens again.
+    store.documents_moved([detail["from"]], [document_id])
+    return summary
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,10 @@ def store_reading(
         after = {"status": new.status, "mrn": new.patient_mrn, "reason": new.review_reason}
         detail = {"before": before, "after": after, "earlier_reading": reading.id}
         _record(s, actor, "reprocessed", doc.id, detail)
-        return DocumentSummary.of(doc)
+        summary = DocumentSummary.of(doc)
+    # A new reading may file the document elsewhere or take it out of its chart.
+    store.documents_moved([before["mrn"], new.patient_mrn], [document_id])
+    return summary
 
 
 def _record(

@@ -12,7 +12,7 @@ from chartclerk_errors import NotFoundError, PermissionDenied, StoreError
 from clerk.app import App
 from clerk.cli_charts import nightly_analysis
 from records import deficiency_worklist as worklist
-from records import review
+from records import operations, review
 from records.audit import Actor
 from records.completeness_report import completeness_report
 from records.deficiency_store import analyze
@@ -123,6 +123,16 @@ def test_a_late_document_auto_closes_and_unfiling_it_reopens(site: App) -> None:
     assert reopened.id == closed.id and reopened.document_id is None
     assert site.store.get_document(doc).to_json()["encounter"]["visit_number"] is None
     assert len(worklist.list_deficiencies(site.store, now=NOW, visit_number="V1")) == 2
+
+
+def test_unfiling_a_document_reopens_the_deficiency_it_closed(site: App) -> None:
+    run(site)
+    doc = add_doc(site, None, "discharge_summary", date(2026, 10, 5), status="review", visit="V1")
+    review.assign(site.store, doc, "10000001", actor=CLERK)
+    (closed,) = worklist.list_deficiencies(site.store, now=NOW, status="auto_closed")
+    operations.unfile(site.store, doc, "not this patient's", actor=CLERK)
+    reopened = open_rows(site)[("V1", "inpatient_discharge_summary")]
+    assert reopened.id == closed.id and reopened.document_id is None
 
 
 def test_out_of_window_and_patient_level_documents_are_suggested(site: App) -> None:
