@@ -38,7 +38,7 @@ def cheap_app(tmp_path: Path) -> Iterator[App]:
     config.filing = config.filing.model_copy(
         update={"second_look": config.filing.second_look.model_copy(update={"enabled": False})}
     )
-    config.inbox.path.mkdir(parents=True)
+    config.inbox.path.mkdir(parents=True, exist_ok=True)
     app = App(config, actor="fuzz")
     yield app
     app.close()
