@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -27,6 +28,17 @@ class Patient(Base):
     """One entry of the patient master index."""
 
     __tablename__ = "patients"
+    __table_args__ = (
+        # Candidate lookup: a surname block narrowed by given name, read from the index alone.
+        Index("ix_patients_last_first", "last_key", "first_key"),
+        # The few patients registered without a date of birth, whom no page date contradicts.
+        Index(
+            "ix_patients_undated_last_first",
+            "last_key",
+            "first_key",
+            sqlite_where=text("dob IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mrn: Mapped[str] = mapped_column(String(32), unique=True, index=True)
@@ -39,6 +51,12 @@ class Patient(Base):
     # Set when an HL7 A40 merge folded this MRN into another; the row stays for the trail.
     merged_into: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+    # The letters of the last and first name, accents folded (``letters_key``): the keys the
+    # matcher compares, so its candidate lookup is complete by construction.
+    last_key: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    first_key: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # The keys of a double-barrelled last name's parts, space-separated; "" for one part.
+    last_parts: Mapped[str] = mapped_column(String(240), default="", server_default="")
 
 
 class Document(Base):
@@ -127,3 +145,15 @@ class Event(Base):
     is_access: Mapped[bool] = mapped_column(Boolean, default=False)
 
     document: Mapped[Document | None] = relationship(back_populates="events")
+
+
+class RegistryState(Base):
+    """One row: a counter bumped by every change of the patient index.
+
+    Candidate lookup caches the surname vocabulary and re-reads it when this changes.
+    """
+
+    __tablename__ = "registry_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,34 +8,37 @@ by primary key in another. Nothing here logs a name, MRN or date of birth.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, and_, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from chartclerk_errors import NotFoundError
-from records.models import Document, Event, Patient
-from records.patient_files import read_import_file
+from records.models import Document, Event, Patient, RegistryState
+from records.patient_files import Progress, read_import_file
 from records.patient_records import (
     BadRecord,
     Merge,
     PatientRecord,
     Skipped,
     Upsert,
+    letters_key,
     lookup_keys,
     name_key,
+    surname_parts,
 )
 from records.store import Store, now
 from records.views import PatientView, dump_detail
 
 __all__ = [
     "ImportReport",
+    "bump_generation",
     "count_patients",
-    "find_candidates",
     "get_patient",
     "import_patients",
     "list_patients",
@@ -45,7 +48,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 # Stay well under SQLite's limit of bound parameters in one statement.
 _CHUNK = 500
-_MAX_MERGE_HOPS = 10
+# Records applied per step of an import: bounds memory, keeps statements large.
+_IMPORT_CHUNK = 20_000
 _PATIENTS = cast(Table, Patient.__table__)
 
 
@@ -99,17 +103,21 @@ class _Known:
     merged_into: str | None
 
 
-def import_patients(store: Store, path: Path, *, actor: str) -> ImportReport:
+def import_patients(
+    store: Store, path: Path, *, actor: str, progress: Progress | None = None
+) -> ImportReport:
     """Load a patient file (CSV, FHIR Bundle/ndjson, HL7 v2 ADT) into the master index.
 
     Re-importing updates in place (upsert by MRN), never duplicates. A bad record is
     reported with its number and skipped; the rest loads, in one transaction. One global
-    audit event records the counts.
+    audit event records the counts. The CSV is streamed and applied in chunks, so memory
+    stays bounded whatever the size of the file.
 
     Args:
         store: The record store.
         path: The file; its format is sniffed from its content.
         actor: Who runs the import, for the audit trail.
+        progress: Called now and then with ``(bytes read, file size)`` (a progress bar).
 
     Returns:
         The counts and the per-record errors.
@@ -118,17 +126,40 @@ def import_patients(store: Store, path: Path, *, actor: str) -> ImportReport:
         ImportFileError: the file cannot be read at all or is of no known format.
         StoreError: the database refused the import; nothing was loaded.
     """
-    fmt, items = read_import_file(path)
+    fmt, items = read_import_file(path, progress)
     report = ImportReport(format=fmt)
     with store.session() as session:
-        loader = _Loader(session, report, actor)
-        loader.prefetch(_mrns_of(items))
-        for item in items:
-            loader.apply(item)
-        loader.flush()
+        _bulk_pragmas(session)
+        stream = iter(items)
+        changed = False
+        while chunk := list(islice(stream, _IMPORT_CHUNK)):
+            loader = _Loader(session, report, actor)
+            loader.prefetch(_mrns_of(chunk))
+            for item in chunk:
+                loader.apply(item)
+            changed = loader.flush() or changed
+        if changed:
+            bump_generation(session)
     store.add_event(None, "patients imported", report.counts(), actor=actor)
     log.info("patients imported: %s", report.counts())
     return report
+
+
+def _bulk_pragmas(session: Session) -> None:
+    # A bigger page cache for this connection: the indexes of a million rows are built
+    # in one transaction, and SQLite's default 2 MB cache made it spill to disk.
+    session.execute(text("PRAGMA cache_size=-131072"))
+
+
+def bump_generation(session: Session) -> None:
+    """Mark the patient index changed (candidate lookup re-reads its surname vocabulary)."""
+    done = session.execute(
+        update(RegistryState)
+        .where(RegistryState.id == 1)
+        .values(generation=RegistryState.generation + 1)
+    )
+    if not getattr(done, "rowcount", 0):
+        session.execute(insert(RegistryState).values(id=1, generation=1))
 
 
 def _mrns_of(items: Iterable[object]) -> set[str]:
@@ -207,8 +238,12 @@ class _Loader:
         self.moves.append((prior_mrn, survivor.mrn))
         self.report.merged += 1
 
-    def flush(self) -> None:
-        """Write the new and changed rows, then refile the documents of merged MRNs."""
+    def flush(self) -> bool:
+        """Write the new and changed rows, then refile the documents of merged MRNs.
+
+        Returns:
+            Whether anything was written.
+        """
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for mrn in self.dirty:
@@ -225,6 +260,7 @@ class _Loader:
             self.session.execute(update(Patient), updates)
         for prior, survivor in self.moves:
             self.report.documents_moved += self._move_documents(prior, survivor)
+        return bool(inserts or updates or self.moves)
 
     def _row(self, known: _Known) -> dict[str, Any]:
         record = known.record
@@ -235,6 +271,9 @@ class _Loader:
             "dob": record.dob,
             "sex": record.sex,
             "name_key": name_key(record.last_name),
+            "last_key": letters_key(record.last_name),
+            "first_key": letters_key(record.first_name),
+            "last_parts": " ".join(surname_parts(record.last_name)),
             "merged_into": known.merged_into,
             "updated_at": self.stamp,
         }
@@ -262,73 +301,6 @@ class _Loader:
             for doc_id in ids
         )
         return len(ids)
-
-
-def find_candidates(
-    store: Store,
-    mrns: Sequence[str],
-    dobs: Sequence[date],
-    last_names: Sequence[str],
-    limit: int = 200,
-) -> list[PatientView]:
-    """Patients a document could belong to: same MRN, same date of birth, or a name key.
-
-    Every probe is an index lookup (``mrn``, ``dob``, ``name_key``), never a table scan.
-    The best-blocked come first and are kept when ``limit`` cuts: MRN matches, then date of
-    birth *and* name key, then date of birth alone, then name key alone. When a matched
-    patient was merged (``merged_into`` set), its survivor is returned too, after it,
-    following chains of merges, even beyond ``limit``.
-
-    Args:
-        store: The record store.
-        mrns: MRNs read off the document.
-        dobs: Dates of birth read off it.
-        last_names: Last names read off it (see :func:`~records.patient_records.lookup_keys`).
-        limit: The most direct matches to return.
-
-    Returns:
-        The candidates, merged rows included, each once.
-    """
-    mrn_list = sorted({m.strip() for m in mrns if m and m.strip()})
-    dob_list = sorted(set(dobs))
-    keys = sorted(set().union(*(lookup_keys(name) for name in last_names)))
-    probes: list[ColumnElement[bool]] = []
-    if mrn_list:
-        probes.append(Patient.mrn.in_(mrn_list))
-    if dob_list and keys:
-        probes.append(and_(Patient.dob.in_(dob_list), Patient.name_key.in_(keys)))
-    if dob_list:
-        probes.append(Patient.dob.in_(dob_list))
-    if keys:
-        probes.append(Patient.name_key.in_(keys))
-    found: dict[str, Patient] = {}
-    with store.session() as session:
-        for probe in probes:
-            room = limit - len(found)
-            if room <= 0:
-                break
-            # No ORDER BY: it would make SQLite read and sort a whole common-name block.
-            query = select(Patient).where(probe).limit(room + len(found))
-            for row in session.scalars(query):
-                if len(found) < limit:
-                    found.setdefault(row.mrn, row)
-        rows = list(found.values())
-        rows += _survivors(session, rows)
-        return [PatientView.of(row) for row in rows]
-
-
-def _survivors(session: Session, rows: list[Patient]) -> list[Patient]:
-    seen = {row.mrn for row in rows}
-    wanted = {row.merged_into for row in rows if row.merged_into} - seen
-    out: list[Patient] = []
-    for _ in range(_MAX_MERGE_HOPS):
-        if not wanted:
-            break
-        fetched = list(session.scalars(select(Patient).where(Patient.mrn.in_(sorted(wanted)))))
-        out += fetched
-        seen |= {row.mrn for row in fetched}
-        wanted = {row.merged_into for row in fetched if row.merged_into} - seen
-    return out
 
 
 def list_patients(store: Store, *, query: str | None = None, limit: int = 100) -> list[PatientView]:

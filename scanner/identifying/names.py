@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass
 from importlib import resources
+
+from records.patient_records import letters_key
+from records.patient_records import surname_parts as registry_surname_parts
 
 _APOSTROPHES = "'’‘`´"
 _LETTER = r"[^\W\d_]"  # any letter, accented ones included (Muñoz, Renée)
@@ -137,15 +139,16 @@ def parse_bare_name(line: str) -> PersonName | None:
 
 
 def name_key(name: str) -> str:
-    """Upper-case letters only, accents folded: ``O'Brien``/``OBRIEN``, ``Muñoz``/``MUNOZ``."""
-    folded = unicodedata.normalize("NFKD", name)
-    return re.sub(r"[^A-Z]", "", "".join(c for c in folded if not unicodedata.combining(c)).upper())
+    """Upper-case letters only, accents folded: ``O'Brien``/``OBRIEN``, ``Søren``/``SOREN``.
+
+    The same key the patient index stores (one folding for both sides).
+    """
+    return letters_key(name)
 
 
 def surname_parts(name: str) -> tuple[str, ...]:
-    """The parts of a double-barrelled surname (``Smith-Jones`` → Smith, Jones)."""
-    parts = [name_key(p) for p in re.split(r"[-\s]+", name) if name_key(p)]
-    return tuple(parts) if len(parts) > 1 else ()
+    """The parts of a double-barrelled surname (``Smith-Jones`` → SMITH, JONES)."""
+    return registry_surname_parts(name)
 
 
 @functools.cache

@@ -10,7 +10,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from records.patients import find_candidates
 from records.store import Store
 from scanner.identifying.classify import ClassifySettings, classify
 from scanner.identifying.identifiers import Identifiers, IdentifierSettings, extract_identifiers
@@ -24,10 +23,8 @@ from scanner.matching.decision import (
     UNKNOWN_PATIENT,
     MatchDecision,
     MatchSettings,
-    PatientRecord,
-    blocking_query,
-    decide,
 )
+from scanner.matching.lookup import match_patient
 from scanner.ocr import reread_top
 from scanner.reading.pages import PageJob
 from scanner.reading.pagetext import PageText
@@ -147,14 +144,8 @@ def _match(
     ocr_confidence: float | None,
     has_text: bool,
 ) -> MatchDecision:
-    query = blocking_query(ids)
-    candidates = [
-        PatientRecord(p.mrn, p.last_name, p.first_name, p.dob, p.sex)
-        for p in find_candidates(store, query.mrns, query.dobs, query.last_names)
-        if p.merged_into is None
-    ]
-    return decide(
-        ids, candidates, settings.matching, ocr_confidence=ocr_confidence, has_text=has_text
+    return match_patient(
+        ids, store, settings.matching, ocr_confidence=ocr_confidence, has_text=has_text
     )
 
 
