@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from chartclerk_errors import ImportFileError, NotFoundError
-from records.patient_records import lookup_keys
 from records.candidates import (
     CandidateQuery,
     NameBlock,
@@ -19,6 +18,7 @@ from records.candidates import (
     given_name_keys,
     surname_vocabulary,
 )
+from records.patient_records import lookup_keys
 from records.patients import (
     count_patients,
     get_patient,

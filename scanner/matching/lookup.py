@@ -61,7 +61,7 @@ from scanner.matching.decision import (
     decide,
 )
 
-__all__ = ["TOO_MANY_CANDIDATES", "match_patient"]
+__all__ = ["TOO_MANY_CANDIDATES", "lookup_and_decide", "match_patient", "related_surnames"]
 
 TOO_MANY_CANDIDATES = "too many candidates"
 # Scores are shown rounded to hundredths: compare with this much slack, towards fetching.
@@ -116,13 +116,28 @@ def match_patient(
         The decision; review with ``too many candidates`` when a block the rule must weigh
         holds more than ``settings.max_lookup_rows`` patients.
     """
+    decision, _ = lookup_and_decide(
+        identifiers, store, settings, ocr_confidence=ocr_confidence, has_text=has_text
+    )
+    return decision
+
+
+def lookup_and_decide(
+    identifiers: Identifiers,
+    store: Store,
+    settings: MatchSettings,
+    *,
+    ocr_confidence: float | None = None,
+    has_text: bool = True,
+) -> tuple[MatchDecision, list[PatientRecord]]:
+    """:func:`match_patient`, also returning the candidates the lookup brought."""
     lookup = _Lookup(store, settings)
     lookup.fetch(_first_query(identifiers, store, settings))
     decision: MatchDecision | None = None
     while True:
         if lookup.found.overflow:
             shown = decision.candidates if decision is not None else ()
-            return MatchDecision("review", None, TOO_MANY_CANDIDATES, shown)
+            return MatchDecision("review", None, TOO_MANY_CANDIDATES, shown), []
         decision = decide(
             identifiers,
             lookup.records(),
@@ -132,7 +147,7 @@ def match_patient(
         )
         more = _what_else(identifiers, decision, lookup)
         if not more:
-            return decision
+            return decision, lookup.records()
         lookup.fetch(CandidateQuery(blocks=more))
 
 
