@@ -21,9 +21,9 @@ import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from records.models import Patient, RegistryState
@@ -129,57 +129,75 @@ def find_candidates(store: Store, query: CandidateQuery, *, limit: int) -> Candi
     Returns:
         The patients (merged rows and their survivors included), each once.
     """
-    found: dict[str, Patient] = {}
+    found: dict[str, PatientView] = {}
     with store.session() as session:
-        for probe in _probes(query):
-            rows = list(session.scalars(select(Patient).where(probe).limit(limit + 1)))
-            for row in rows:
-                found.setdefault(row.mrn, row)
+        connection = session.connection()
+        for where, params in _probes(query):
+            # Plain SQL: the ORM's statement building cost more than SQLite's index probe.
+            sql = f"SELECT {_COLUMNS} FROM patients {where} LIMIT ?"
+            rows = connection.exec_driver_sql(sql, (*params, limit + 1)).all()
+            for mrn, last, first, dob, sex, merged_into in rows:
+                if mrn not in found:
+                    born = date.fromisoformat(dob) if dob else None
+                    found[mrn] = PatientView(mrn, last, first, born, sex, merged_into)
             if len(rows) > limit or len(found) > limit:
                 return CandidateSet((), overflow=True)
-        rows = list(found.values())
-        rows += _survivors(session, rows)
-        return CandidateSet(tuple(PatientView.of(row) for row in rows))
+        views = list(found.values())
+        if any(view.merged_into for view in views):
+            views += [PatientView.of(row) for row in _survivors(session, views)]
+        return CandidateSet(tuple(views))
 
 
-def _probes(query: CandidateQuery) -> list[ColumnElement[bool]]:
-    probes: list[ColumnElement[bool]] = []
+_COLUMNS = "mrn, last_name, first_name, dob, sex, merged_into"
+# Without statistics SQLite would take the index on dob for "dob IS NULL" and read every
+# undated patient; the partial index holds just them, by last and first name.
+_UNDATED = "INDEXED BY ix_patients_undated_last_first WHERE dob IS NULL"
+_ANY = "WHERE 1"
+
+
+def _probes(query: CandidateQuery) -> list[tuple[str, tuple[Any, ...]]]:
+    probes: list[tuple[str, tuple[Any, ...]]] = []
     mrns = sorted(set().union(*(mrn_variants(m) for m in query.mrns if m.strip())))
-    probes += [Patient.mrn.in_(chunk) for chunk in _chunks(mrns)]
-    probes += [Patient.dob.in_(chunk) for chunk in _chunks(sorted(set(query.dobs)))]
+    probes += [(f"WHERE mrn IN ({_marks(c)})", tuple(c)) for c in _chunks(mrns)]
+    dobs = sorted({d.isoformat() for d in query.dobs})
+    probes += [(f"WHERE dob IN ({_marks(c)})", tuple(c)) for c in _chunks(dobs)]
     for block in query.blocks:
         probes += _block_probes(block)
     return probes
 
 
-def _block_probes(block: NameBlock) -> list[ColumnElement[bool]]:
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _block_probes(block: NameBlock) -> list[tuple[str, tuple[Any, ...]]]:
     if block.last_keys is not None and not block.last_keys:
         return []
     if block.first_keys is not None and not block.first_keys:
         return []
-    extra: list[ColumnElement[bool]] = []
-    if block.undated_only:
-        extra.append(Patient.dob.is_(None))
+    base = _UNDATED if block.undated_only else _ANY
     firsts = [None] if block.first_keys is None else list(_chunks(sorted(block.first_keys)))
     lasts = [None] if block.last_keys is None else list(_chunks(sorted(block.last_keys)))
-    probes: list[ColumnElement[bool]] = []
+    probes: list[tuple[str, tuple[Any, ...]]] = []
     for last in lasts:
         for first in firsts:
-            terms = list(extra)
+            where, params = base, cast(tuple[str, ...], ())
             if last is not None:
-                terms.append(Patient.last_key.in_(last))
+                where += f" AND last_key IN ({_marks(last)})"
+                params += tuple(last)
             if first is not None:
-                terms.append(Patient.first_key.in_(first))
-            probes.append(and_(true(), *terms))
+                where += f" AND first_key IN ({_marks(first)})"
+                params += tuple(first)
+            probes.append((where, params))
     return probes
 
 
-def _chunks(values: Sequence[str] | Sequence[date]) -> Iterable[list[Any]]:
+def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
     for start in range(0, len(values), _IN_CHUNK):
         yield list(values[start : start + _IN_CHUNK])
 
 
-def _survivors(session: Session, rows: list[Patient]) -> list[Patient]:
+def _survivors(session: Session, rows: Sequence[PatientView]) -> list[Patient]:
     seen = {row.mrn for row in rows}
     wanted = {row.merged_into for row in rows if row.merged_into} - seen
     out: list[Patient] = []
@@ -202,15 +220,17 @@ def given_name_keys(
     then fetches only the patients whose given name its rule does not call different.
     """
     keys: set[str] = set()
+    base = _UNDATED if undated_only else _ANY
     with store.session() as session:
+        connection = session.connection()
         lasts = [None] if last_keys is None else list(_chunks(sorted(last_keys)))
         for chunk in lasts:
-            statement = select(Patient.first_key).distinct()
+            where, params = base, cast(tuple[str, ...], ())
             if chunk is not None:
-                statement = statement.where(Patient.last_key.in_(chunk))
-            if undated_only:
-                statement = statement.where(Patient.dob.is_(None))
-            keys.update(session.scalars(statement))
+                where += f" AND last_key IN ({_marks(chunk)})"
+                params = tuple(chunk)
+            sql = f"SELECT DISTINCT first_key FROM patients {where}"
+            keys.update(key for (key,) in connection.exec_driver_sql(sql, params))
     return keys
 
 

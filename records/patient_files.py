@@ -164,17 +164,18 @@ def read_csv(text: str) -> Iterator[Item]:
 def _csv_items(lines: Iterable[str]) -> Iterator[Item]:
     reader = csv.reader(lines)
     header_seen = False
+    width = len(CSV_HEADER)
     for row in reader:
         number = reader.line_num
-        if not any(cell.strip() for cell in row):
+        if len(row) != width and not "".join(row).strip():
             continue
         if not header_seen:
             header_seen = True  # the header, checked by the sniffer
             continue
-        if len(row) != len(CSV_HEADER):
-            yield BadRecord(number, f"expected {len(CSV_HEADER)} columns, found {len(row)}")
+        if len(row) != width:
+            yield BadRecord(number, f"expected {width} columns, found {len(row)}")
             continue
-        mrn, last, first, dob, sex = (cell.strip() for cell in row)
+        mrn, last, first, dob, sex = row
         try:
             yield Upsert(number, make_record(mrn, last, first, parse_iso_date(dob), sex))
         except RecordError as exc:

@@ -25,6 +25,8 @@ _MRN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 _FOLD = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L"})
 _FOLD.update(str.maketrans({"đ": "d", "Đ": "D", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "TH"}))
 _FOLD.update(str.maketrans({"ð": "d", "Ð": "D", "ı": "i", "ŀ": "l", "Ŀ": "L", "ħ": "h", "Ħ": "H"}))
+# Every ASCII character that is not a letter, deleted from an upper-cased ASCII name.
+_NOT_LETTERS = str.maketrans("", "", "".join(chr(c) for c in range(128) if not chr(c).isalpha()))
 _SEX_CODES = {
     "M": "M",
     "MALE": "M",
@@ -99,14 +101,18 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def letters_key(text: str) -> str:
     """Upper-case letters A-Z only, accents folded: ``O'Brien``/``OBRIEN``, ``Søren``/``SOREN``.
 
     The key names are compared by on both sides (stored as ``last_key``/``first_key``).
     """
+    if text.isascii():
+        return text.upper().translate(_NOT_LETTERS)
     return "".join(ch for ch in fold(text).upper() if "A" <= ch <= "Z")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def surname_parts(name: str) -> tuple[str, ...]:
     """The keys of a double-barrelled surname's parts (``Smith-Jones`` → SMITH, JONES).
 
