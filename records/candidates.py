@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
@@ -108,6 +108,9 @@ class SurnameVocabulary:
     keys: tuple[str, ...]
     parts: dict[str, frozenset[tuple[str, ...]]]
     by_part: dict[str, frozenset[str]]
+    # The matcher's answers about this vocabulary (surnames repeat: Smith, Smith, Smith);
+    # a new generation of the index brings a new vocabulary and so an empty memo.
+    memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
 
 def mrn_variants(mrn: str) -> set[str]:

@@ -95,7 +95,7 @@ class MatchSettings(BaseModel):
     max_candidates: int = Field(default=5, ge=1)
     # Candidate lookup (scanner.matching.lookup): a block the rule must weigh that holds
     # more patients than this sends the document to review instead of being cut.
-    max_lookup_rows: int = Field(default=2000, ge=1)
+    max_lookup_rows: int = Field(default=500, ge=1)
 
 
 @dataclass(frozen=True)

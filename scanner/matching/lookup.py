@@ -28,6 +28,7 @@ truncated list.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
@@ -66,6 +67,7 @@ __all__ = ["TOO_MANY_CANDIDATES", "lookup_and_decide", "match_patient", "related
 TOO_MANY_CANDIDATES = "too many candidates"
 # Scores are shown rounded to hundredths: compare with this much slack, towards fetching.
 _SLACK = 0.01
+_MEMO_MAX = 100_000
 _STABLE = frozenset({NO_TEXT, NO_IDENTIFIERS, LOW_OCR_CONFIDENCE, UNKNOWN_PATIENT})
 _PRE_MARGIN = frozenset({MULTIPLE_PATIENTS, IDENTIFIER_CONFLICT, AMBIGUOUS})
 
@@ -176,13 +178,19 @@ def _name_blocks(
         # A surname with no letters A-Z: the rule weighs everyone (too many, unless tiny).
         return [NameBlock(None, None, undated_only)]
     if name_key(name.first):
-        present = given_name_keys(store, lasts, undated_only=undated_only)
-        firsts = frozenset(
-            key
-            for key in present
-            if compare_first(name.first, key, s.weights, s.name_similarity_threshold).level
-            != "differs"
-        )
+        memo_key = ("given names", name.first, lasts, undated_only, s.name_similarity_threshold)
+        if memo_key in vocabulary.memo:
+            firsts = cast(frozenset[str], vocabulary.memo[memo_key])
+        else:
+            present = given_name_keys(store, lasts, undated_only=undated_only)
+            firsts = frozenset(
+                key
+                for key in present
+                if compare_first(name.first, key, s.weights, s.name_similarity_threshold).level
+                != "differs"
+            )
+            if len(vocabulary.memo) < _MEMO_MAX:
+                vocabulary.memo[memo_key] = firsts
     # "JANE DOE" printed surname first: the rule weighs the first/last-swapped record too.
     swapped = NameBlock(
         frozenset({name_key(name.first)}), frozenset({name_key(name.last)}), undated_only
@@ -200,6 +208,18 @@ def related_surnames(
     when they are equal, share a part of a double-barrelled name, or have a Jaro-Winkler
     similarity of at least the rule's threshold or phonetic floor.
     """
+    memo_key = ("related_surnames", last, s.name_similarity_threshold)
+    if memo_key in vocabulary.memo:
+        return cast(frozenset[str] | None, vocabulary.memo[memo_key])
+    related = _related_surnames(last, vocabulary, s)
+    if len(vocabulary.memo) < _MEMO_MAX:
+        vocabulary.memo[memo_key] = related
+    return related
+
+
+def _related_surnames(
+    last: str, vocabulary: SurnameVocabulary, s: MatchSettings
+) -> frozenset[str] | None:
     key = name_key(last)
     if not key:
         return None
