@@ -70,6 +70,7 @@ _SLACK = 0.01
 _MEMO_MAX = 100_000
 _STABLE = frozenset({NO_TEXT, NO_IDENTIFIERS, LOW_OCR_CONFIDENCE, UNKNOWN_PATIENT})
 _PRE_MARGIN = frozenset({MULTIPLE_PATIENTS, IDENTIFIER_CONFLICT, AMBIGUOUS})
+_PRE_NAMESAKE = frozenset({MULTIPLE_PATIENTS, IDENTIFIER_CONFLICT})
 
 
 @dataclass
@@ -249,6 +250,10 @@ def _what_else(ids: Identifiers, decision: MatchDecision, lookup: _Lookup) -> tu
     """The blocks still to fetch before ``decision`` is the whole index's decision."""
     if not ids.names or not decision.candidates or decision.reason in _STABLE:
         return ()
+    if decision.reason in _PRE_NAMESAKE:
+        # Decided on a contradicted best candidate, or already two patients by name: a
+        # further namesake could only matter by outranking the best, as below.
+        return _whole_blocks(ids, decision, lookup)
     top = next(r for r in lookup.records() if r.mrn == decision.candidates[0].mrn)
     carried = (name_key(top.last_name), name_key(top.first_name))
     namesakes = tuple(
@@ -259,6 +264,13 @@ def _what_else(ids: Identifiers, decision: MatchDecision, lookup: _Lookup) -> tu
     namesakes = tuple(b for b in namesakes if b not in lookup.fetched)
     if namesakes:
         return namesakes
+    return _whole_blocks(ids, decision, lookup)
+
+
+def _whole_blocks(
+    ids: Identifiers, decision: MatchDecision, lookup: _Lookup
+) -> tuple[NameBlock, ...]:
+    """The whole surname blocks, when a patient left out could change ``decision``."""
     if not _unfetched_may_matter(ids, decision, lookup.settings):
         return ()
     vocabulary = surname_vocabulary(lookup.store, undated_only=False)
