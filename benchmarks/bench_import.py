@@ -216,8 +216,8 @@ def pages(sample: list[Row], count: int) -> Iterator[tuple[str, Identifiers, str
             yield "unknown patient", Identifiers(names=(stranger,), dobs=(dob,)), None
 
 
-def bench_lookups(store: Store, sample: list[Row], count: int) -> None:
-    settings = MatchSettings()
+def bench_lookups(store: Store, sample: list[Row], count: int, limit: int) -> None:
+    settings = MatchSettings(max_lookup_rows=limit)
     for _, ids, _ in pages(sample, 20):  # warm the vocabulary caches outside the timings
         lookup_and_decide(ids, store, settings)
     timings: list[float] = []
@@ -239,7 +239,8 @@ def bench_lookups(store: Store, sample: list[Row], count: int) -> None:
         reference.append((time.perf_counter() - start) * 1000)
     smiths = sum(1 for row in sample if letters_key(row.last) == "SMITH")
     print(
-        f"lookup + decision x{count} on {count_patients(store):,} patients: "
+        f"lookup + decision x{count} on {count_patients(store):,} patients "
+        f"(max_lookup_rows {limit}): "
         f"p50 {statistics.median(timings):.1f} ms  p95 {percentile(timings, 95):.1f} ms  "
         f"max {max(timings):.0f} ms   (decide alone p95 {percentile(reference, 95):.1f} ms; "
         f"median {statistics.median(sizes):.0f} candidates, max {max(sizes)}; "
@@ -263,6 +264,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000, help="patients in the registry")
     parser.add_argument("--lookups", type=int, default=1000, help="pages matched")
     parser.add_argument("--folder", type=Path, default=None, help="work folder (default: temp)")
+    parser.add_argument(
+        "--max-lookup-rows", type=int, nargs="+", default=[500], help="lookup limits to run"
+    )
     parser.add_argument("--no-reimport", action="store_true", help="skip the unchanged re-import")
     args = parser.parse_args()
     letters_key("warm-up")
@@ -280,8 +284,8 @@ def main() -> None:
             reference = reference_insert(folder, registry)
             print(f"reference: bare sqlite3 executemany of {args.n:,} rows: {reference:.1f} s")
             timed_import(store, registry, "import (fresh store)", reference)
-            if args.lookups:
-                bench_lookups(store, sample, args.lookups)
+            for limit in args.max_lookup_rows if args.lookups else []:
+                bench_lookups(store, sample, args.lookups, limit)
             if not args.no_reimport:
                 timed_import(store, registry, "re-import (unchanged)", reference)
         finally:
