@@ -24,14 +24,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
+from records.candidates import surname_vocabulary
 from records.models import Patient
 from records.patients import bump_generation, import_patients
 from records.settings import StoreSettings
 from records.store import Store
 from scanner.identifying.identifiers import Identifiers
-from scanner.identifying.names import PersonName
+from scanner.identifying.names import PersonName, name_key
+from scanner.matching.agreement import compare_first, compare_last
 from scanner.matching.decision import MatchSettings, PatientRecord, decide
-from scanner.matching.lookup import TOO_MANY_CANDIDATES, lookup_and_decide
+from scanner.matching.lookup import (
+    TOO_MANY_CANDIDATES,
+    lookup_and_decide,
+    related_given_names,
+    related_surnames,
+)
 
 # Surnames and given names far apart (no two within the rule's similarity), so that the
 # oracle's plain comparison and the rule agree on who is who; spelling variants are the
@@ -274,3 +281,30 @@ def test_one_folding_for_page_and_index(store: Store, tmp_path: Path) -> None:
     page = Identifiers(names=(PersonName("Sorensen", "Soren"),), dobs=(dt.date(1972, 11, 30),))
     decision, _ = lookup_and_decide(page, store, MatchSettings())
     assert (decision.action, decision.mrn) == ("file", "123456")
+
+
+NAMES = ["John", "Jon", "Johnny", "Jack", "J", "Joan", "Jane", "Jean", "Bill", "William", "Will"]
+NAMES += ["", "Søren", "Soren", "Sorin", "Mary", "Marie", "Maria", "Smith", "Smyth", "Smitt"]
+NAMES += ["Smithe", "Garcia-Lopez", "Garcia", "Lopez", "Garcialopez", "Schmidt", "Kowalski"]
+
+
+@pytest.mark.parametrize("threshold", [0.9, 0.85, 0.7])
+def test_key_prefilters_are_exact(threshold: float, store: Store, tmp_path: Path) -> None:
+    """The fast name sets equal the rule applied to every stored key (no heuristic)."""
+    settings = MatchSettings(name_similarity_threshold=threshold)
+    w = settings.weights
+    people = [Person(f"{600000 + n}", name or "X", "A", None, None) for n, name in enumerate(NAMES)]
+    load(store, people, tmp_path)
+    vocabulary = surname_vocabulary(store, undated_only=True)
+    keys = {name_key(n) for n in NAMES}
+    for page in NAMES:
+        if not name_key(page):
+            continue
+        given = related_given_names(page, keys, settings)
+        assert given == {k for k in keys if compare_first(page, k, w, threshold).level != "differs"}
+        surnames = related_surnames(page, vocabulary, settings)
+        stored = {p.last for p in people}
+        expected = {
+            name_key(n) for n in stored if compare_last(page, n, w, threshold).level != "differs"
+        }
+        assert surnames == expected | {""}

@@ -44,7 +44,7 @@ from records.candidates import (
 )
 from records.store import Store
 from scanner.identifying.identifiers import Identifiers
-from scanner.identifying.names import PersonName, name_key, surname_parts
+from scanner.identifying.names import PersonName, are_nicknames, name_key, surname_parts
 from scanner.matching.agreement import PHONETIC_FLOOR, FieldWeights, compare_first, compare_last
 from scanner.matching.decision import (
     AMBIGUOUS,
@@ -68,6 +68,7 @@ TOO_MANY_CANDIDATES = "too many candidates"
 # Scores are shown rounded to hundredths: compare with this much slack, towards fetching.
 _SLACK = 0.01
 _MEMO_MAX = 100_000
+_FLOAT_SLACK = 1e-6
 _STABLE = frozenset({NO_TEXT, NO_IDENTIFIERS, LOW_OCR_CONFIDENCE, UNKNOWN_PATIENT})
 _PRE_MARGIN = frozenset({MULTIPLE_PATIENTS, IDENTIFIER_CONFLICT, AMBIGUOUS})
 _PRE_NAMESAKE = frozenset({MULTIPLE_PATIENTS, IDENTIFIER_CONFLICT})
@@ -184,12 +185,7 @@ def _name_blocks(
             firsts = cast(frozenset[str], vocabulary.memo[memo_key])
         else:
             present = given_name_keys(store, lasts, undated_only=undated_only)
-            firsts = frozenset(
-                key
-                for key in present
-                if compare_first(name.first, key, s.weights, s.name_similarity_threshold).level
-                != "differs"
-            )
+            firsts = related_given_names(name.first, present, s)
             if len(vocabulary.memo) < _MEMO_MAX:
                 vocabulary.memo[memo_key] = firsts
     # "JANE DOE" printed surname first: the rule weighs the first/last-swapped record too.
@@ -197,6 +193,13 @@ def _name_blocks(
         frozenset({name_key(name.first)}), frozenset({name_key(name.last)}), undated_only
     )
     return [NameBlock(lasts, firsts, undated_only), swapped]
+
+
+def _prefilter_floor(s: MatchSettings) -> float:
+    # rapidfuzz's batch scorer can land a hair below ``similarity`` on the floor itself
+    # (JOHNNY/JOAN: 0.8 alone, dropped by extract at 0.8): ask for a little less, and let
+    # the rule decide on what comes back.
+    return min(s.name_similarity_threshold, PHONETIC_FLOOR) - _FLOAT_SLACK
 
 
 def related_surnames(
@@ -224,7 +227,7 @@ def _related_surnames(
     key = name_key(last)
     if not key:
         return None
-    floor = min(s.name_similarity_threshold, PHONETIC_FLOOR)
+    floor = _prefilter_floor(s)
     near = {key, ""}
     near.update(
         choice
@@ -244,6 +247,38 @@ def _related_surnames(
         ):
             related.add(stored)
     return frozenset(related)
+
+
+def related_given_names(first: str, present: set[str], s: MatchSettings) -> frozenset[str]:
+    """The given-name keys in ``present`` that the rule's ``compare_first`` does not call different.
+
+    ``compare_first`` calls two keys anything but different only when one is empty, they
+    are equal, one is an initial of the other, they are listed nicknames, or their
+    Jaro-Winkler similarity reaches the rule's threshold or phonetic floor: that prefilter
+    is exact, and the rule itself has the last word on what passes it.
+    """
+    key = name_key(first)
+    floor = _prefilter_floor(s)
+    near = {
+        other
+        for other in present
+        if not other
+        or other == key
+        or ((len(key) == 1 or len(other) == 1) and other[0] == key[0])
+        or are_nicknames(key, other)
+    }
+    near.update(
+        choice
+        for choice, _score, _index in process.extract(
+            key, list(present), scorer=JaroWinkler.similarity, score_cutoff=floor, limit=None
+        )
+    )
+    threshold = s.name_similarity_threshold
+    return frozenset(
+        other
+        for other in near
+        if compare_first(first, other, s.weights, threshold).level != "differs"
+    )
 
 
 def _what_else(ids: Identifiers, decision: MatchDecision, lookup: _Lookup) -> tuple[NameBlock, ...]:
