@@ -18,7 +18,7 @@ the CLI does, and the outcome is compared with the careful clerk's ground truth.
 are listed with the decision's candidates: the data is synthetic, so printing it is fine.
 
 Speed: identifiers of 10,000 documents (read from the documents' own text, no OCR) are
-matched against 100,000 patients: ``find_candidates`` plus ``decide`` per document.
+matched against 100,000 patients: ``match_patient`` (lookup + decide) per document.
 """
 
 from __future__ import annotations
@@ -43,10 +43,11 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 from clerk.app import App  # noqa: E402
 from clerk.config import load_config  # noqa: E402
-from records.audit import SYSTEM
-from records.patients import find_candidates, import_patients  # noqa: E402
+from records.audit import SYSTEM  # noqa: E402
+from records.patients import import_patients  # noqa: E402
 from scanner.identifying.identifiers import IdentifierSettings, extract_identifiers  # noqa: E402
-from scanner.matching.decision import MatchSettings, RegisteredPatient, blocking_query, decide  # noqa: E402
+from scanner.matching.decision import MatchSettings  # noqa: E402
+from scanner.matching.lookup import match_patient  # noqa: E402
 from scanner.reading.pagetext import PageText  # noqa: E402
 from synthetic import (  # noqa: E402
     DocumentSpec,
@@ -361,14 +362,7 @@ def run_speed(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         total = time.perf_counter()
         for ids in docs:
             start = time.perf_counter()
-            query = blocking_query(ids)
-            found = find_candidates(app.store, query.mrns, query.dobs, query.last_names)
-            candidates = [
-                RegisteredPatient(p.mrn, p.last_name, p.first_name, p.dob, p.sex)
-                for p in found
-                if p.merged_into is None
-            ]
-            decision = decide(ids, candidates, match_settings)
+            decision = match_patient(ids, app.store, match_settings)
             timings.append(time.perf_counter() - start)
             actions[decision.action] += 1
         total = time.perf_counter() - total

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 
 from clerk import options
 from clerk.app import App
@@ -248,9 +250,24 @@ def patients_import(
 ) -> None:
     """Load or update the patient master index; bad rows are reported and skipped."""
     app = app_of(ctx, Action.IMPORT)
-    report = patient_index.import_patients(
-        app.store, file, actor=app.actor, feeds=app.settings.feeds
-    )
+    # A bar on stderr (a million patients take a while); gone when done, absent if piped.
+    with Progress(
+        "{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=json_out,
+    ) as bar:
+        task = bar.add_task("importing", total=None)
+        report = patient_index.import_patients(
+            app.store,
+            file,
+            actor=app.actor,
+            feeds=app.settings.feeds,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     data = asdict(report)
     if json_out:
         print_json(data)

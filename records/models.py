@@ -10,10 +10,12 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -26,6 +28,17 @@ class Patient(Base):
     """One entry of the patient master index."""
 
     __tablename__ = "patients"
+    __table_args__ = (
+        # Candidate lookup: a surname block narrowed by given name, read from the index alone.
+        Index("ix_patients_last_first", "last_key", "first_key"),
+        # The few patients registered without a date of birth, whom no page date contradicts.
+        Index(
+            "ix_patients_undated_last_first",
+            "last_key",
+            "first_key",
+            sqlite_where=text("dob IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mrn: Mapped[str] = mapped_column(String(32), unique=True, index=True)
@@ -41,6 +54,12 @@ class Patient(Base):
     # Why nothing may be filed to this record without a clerk (FHIR active: false or
     # replaced-by); null for an active patient. (migration 0011_ops)
     inactive: Mapped[str | None] = mapped_column(String(64))
+    # The letters of the last and first name, accents folded (``letters_key``): the keys the
+    # matcher compares, so its candidate lookup is complete by construction.
+    last_key: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    first_key: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # The keys of a double-barrelled last name's parts, space-separated; "" for one part.
+    last_parts: Mapped[str] = mapped_column(String(240), default="", server_default="")
 
 
 class Document(Base):
@@ -355,3 +374,15 @@ class DeficiencyLetter(Base):
     level: Mapped[str] = mapped_column(String(16))
     sent_at: Mapped[datetime] = mapped_column(DateTime)
     file_name: Mapped[str] = mapped_column(String(256))
+
+
+class RegistryState(Base):
+    """One row: a counter bumped by every change of the patient index.
+
+    Candidate lookup caches the surname vocabulary and re-reads it when this changes.
+    """
+
+    __tablename__ = "registry_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)

@@ -24,6 +24,9 @@ _MRN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 # Letters NFKD does not decompose into a base letter plus accents.
 _FOLD = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L"})
 _FOLD.update(str.maketrans({"đ": "d", "Đ": "D", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "TH"}))
+_FOLD.update(str.maketrans({"ð": "d", "Ð": "D", "ı": "i", "ŀ": "l", "Ŀ": "L", "ħ": "h", "Ħ": "H"}))
+# Every ASCII character that is not a letter, deleted from an upper-cased ASCII name.
+_NOT_LETTERS = str.maketrans("", "", "".join(chr(c) for c in range(128) if not chr(c).isalpha()))
 _SEX_CODES = {
     "M": "M",
     "MALE": "M",
@@ -118,9 +121,36 @@ Item = Upsert | Merge | IdChange | NotHandled | BadRecord | Skipped
 
 
 def fold(text: str) -> str:
-    """``text`` without accents: ``Muñoz`` → ``Munoz``, ``Søren`` → ``Soren``."""
+    """``text`` without accents: ``Muñoz`` → ``Munoz``, ``Søren`` → ``Soren``, ``ß`` → ``ss``.
+
+    The one accent folding of the project: the patient index (its stored keys) and the
+    page side (:func:`scanner.identifying.names.spelling_key`) both fold through here, so a
+    name folds the same whichever side it was read on. NFKD splits a letter from its
+    accents; a small table handles the letters that do not decompose (ø, æ, ß, ł, đ, œ, þ).
+    """
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def letters_key(text: str) -> str:
+    """Upper-case letters A-Z only, accents folded: ``O'Brien``/``OBRIEN``, ``Søren``/``SOREN``.
+
+    The key names are compared by on both sides (stored as ``last_key``/``first_key``).
+    """
+    if text.isascii():
+        return text.upper().translate(_NOT_LETTERS)
+    return "".join(ch for ch in fold(text).upper() if "A" <= ch <= "Z")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def surname_parts(name: str) -> tuple[str, ...]:
+    """The keys of a double-barrelled surname's parts (``Smith-Jones`` → SMITH, JONES).
+
+    Empty for a surname of one part.
+    """
+    parts = [key for key in map(letters_key, re.split(r"[-\s]+", name)) if key]
+    return tuple(parts) if len(parts) > 1 else ()
 
 
 def _phonetic(letters: str) -> str:
@@ -128,7 +158,7 @@ def _phonetic(letters: str) -> str:
 
 
 def _letters(text: str) -> str:
-    return "".join(ch for ch in fold(text).upper() if "A" <= ch <= "Z")
+    return letters_key(text)
 
 
 @functools.lru_cache(maxsize=65536)

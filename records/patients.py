@@ -8,20 +8,21 @@ by primary key in another. Nothing here logs a name, MRN or date of birth.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, and_, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from chartclerk_errors import NotFoundError
 from records import audit
 from records.audit import Actor
-from records.models import Document, Patient
-from records.patient_files import read_import_file
+from records.models import Document, Patient, RegistryState
+from records.patient_files import Progress, read_import_file
 from records.patient_records import (
     BadRecord,
     IdChange,
@@ -30,8 +31,10 @@ from records.patient_records import (
     PatientRecord,
     Skipped,
     Upsert,
+    letters_key,
     lookup_keys,
     name_key,
+    surname_parts,
 )
 from records.settings import FeedSettings
 from records.store import Store, now
@@ -39,8 +42,8 @@ from records.views import PatientView, dump_detail
 
 __all__ = [
     "ImportReport",
+    "bump_generation",
     "count_patients",
-    "find_candidates",
     "get_patient",
     "import_patients",
     "list_patients",
@@ -50,6 +53,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 # Stay well under SQLite's limit of bound parameters in one statement.
 _CHUNK = 500
+# Records applied per step of an import: bounds memory, keeps statements large.
+_IMPORT_CHUNK = 20_000
+# A chain of merges (A40 on a survivor itself merged later) longer than this is a loop.
 _MAX_MERGE_HOPS = 10
 _PATIENTS = cast(Table, Patient.__table__)
 
@@ -115,19 +121,26 @@ class _Known:
 
 
 def import_patients(
-    store: Store, path: Path, *, actor: Actor, feeds: FeedSettings | None = None
+    store: Store,
+    path: Path,
+    *,
+    actor: Actor,
+    feeds: FeedSettings | None = None,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Load a patient file (CSV, FHIR Bundle/ndjson, HL7 v2 ADT) into the master index.
 
     Re-importing updates in place (upsert by MRN), never duplicates. A bad record is
     reported with its number and skipped; the rest loads, in one transaction. One global
-    audit event records the counts.
+    audit event records the counts. The CSV is streamed and applied in chunks, so memory
+    stays bounded whatever the size of the file.
 
     Args:
         store: The record store.
         path: The file; its format is sniffed from its content.
         actor: Who runs the import, for the audit trail.
         feeds: Which HL7/FHIR identifiers are this facility's MRNs (default: type ``MR``).
+        progress: Called now and then with ``(bytes read, file size)`` (a progress bar).
 
     Returns:
         The counts and the per-record errors.
@@ -136,17 +149,65 @@ def import_patients(
         ImportFileError: the file cannot be read at all or is of no known format.
         StoreError: the database refused the import; nothing was loaded.
     """
-    fmt, items = read_import_file(path, feeds)
+    fmt, items = read_import_file(path, feeds, progress)
     report = ImportReport(format=fmt, numbered_by="entry" if fmt == "fhir-bundle" else "line")
     with store.session() as session:
-        loader = _Loader(session, report, actor)
-        loader.prefetch(_mrns_of(items))
-        for item in items:
-            loader.apply(item)
-        loader.flush()
+        _bulk_pragmas(session)
+        set_aside = _set_aside_indexes(session)
+        stream = iter(items)
+        changed = False
+        while chunk := list(islice(stream, _IMPORT_CHUNK)):
+            loader = _Loader(session, report, actor)
+            loader.prefetch(_mrns_of(chunk))
+            for item in chunk:
+                loader.apply(item)
+            changed = loader.flush() or changed
+        for statement in set_aside:
+            session.connection().exec_driver_sql(statement)
+        if changed:
+            bump_generation(session)
         audit.record(session, actor, "patients imported", detail=dump_detail(report.counts()))
     log.info("patients imported: %s", report.counts())
     return report
+
+
+def _bulk_pragmas(session: Session) -> None:
+    # A bigger page cache for this connection: the indexes of a million rows are built
+    # in one transaction, and SQLite's default 2 MB cache made it spill to disk.
+    session.execute(text("PRAGMA cache_size=-131072"))
+
+
+def _set_aside_indexes(session: Session) -> list[str]:
+    """Drop the secondary indexes of an empty patient table; their statements, to rebuild.
+
+    Built once from a million sorted rows, an index costs a fraction of a million random
+    insertions into it. The MRN index stays: the import looks MRNs up as it goes. All of
+    it happens inside the import's transaction, so a failed import leaves them as they were.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return []
+    if session.execute(text("SELECT 1 FROM patients LIMIT 1")).first() is not None:
+        return []
+    rows = session.execute(
+        text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'patients'"
+            " AND sql IS NOT NULL AND name != 'ix_patients_mrn'"
+        )
+    ).all()
+    for name, _sql in rows:
+        session.connection().exec_driver_sql(f'DROP INDEX "{name}"')
+    return [sql for _name, sql in rows]
+
+
+def bump_generation(session: Session) -> None:
+    """Mark the patient index changed (candidate lookup re-reads its surname vocabulary)."""
+    done = session.execute(
+        update(RegistryState)
+        .where(RegistryState.id == 1)
+        .values(generation=RegistryState.generation + 1)
+    )
+    if not getattr(done, "rowcount", 0):
+        session.execute(insert(RegistryState).values(id=1, generation=1))
 
 
 def _mrns_of(items: Iterable[object]) -> set[str]:
@@ -157,6 +218,36 @@ def _mrns_of(items: Iterable[object]) -> set[str]:
         if isinstance(item, Merge | IdChange):
             mrns.add(item.prior_mrn)
     return mrns
+
+
+_INSERT_COLUMNS = (
+    "mrn", "last_name", "first_name", "dob", "sex", "name_key", "last_key", "first_key",
+    "last_parts", "merged_into", "inactive", "updated_at",
+)  # fmt: skip
+_INSERT = (
+    f"INSERT INTO patients ({', '.join(_INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _INSERT_COLUMNS)})"
+)
+
+
+def _insert_values(known: _Known, stamp: str) -> tuple[Any, ...]:
+    """One row for ``_INSERT``, stored as SQLAlchemy stores on SQLite (ISO dates and times)."""
+    record = known.record
+    last = record.last_name
+    return (
+        record.mrn,
+        last,
+        record.first_name,
+        record.dob.isoformat() if record.dob else None,
+        record.sex,
+        name_key(last),
+        letters_key(last),
+        letters_key(record.first_name),
+        " ".join(surname_parts(last)),
+        known.merged_into,
+        record.inactive,
+        stamp,
+    )
 
 
 class _Loader:
@@ -304,23 +395,29 @@ class _Loader:
                 known.merged_into = new
         self.moves.append((old, new, kind))
 
-    def flush(self) -> None:
-        """Write the new and changed rows, then refile the documents of merged MRNs."""
-        inserts: list[dict[str, Any]] = []
+    def flush(self) -> bool:
+        """Write the new and changed rows, then refile the documents of merged MRNs.
+
+        Returns:
+            Whether anything was written.
+        """
+        inserts: list[tuple[Any, ...]] = []
         updates: list[dict[str, Any]] = []
+        stamp = self.stamp.strftime("%Y-%m-%d %H:%M:%S.%f")
         for mrn in self.dirty:
             known = self.known[mrn]
-            row = self._row(known)
             if known.id is None:
-                inserts.append(row)
+                inserts.append(_insert_values(known, stamp))
             else:
-                updates.append({"id": known.id, **row})
+                updates.append({"id": known.id, **self._row(known)})
         if updates:
+            # Updates first: an A47 frees an MRN that a new row of the same file may take.
             self.session.execute(update(Patient), updates)
             self._touch_documents([row["mrn"] for row in updates])
         if inserts:
-            # Core, not ORM, bulk insert: a third of the time for 100,000 rows.
-            self.session.execute(insert(_PATIENTS), inserts)
+            # The driver's own executemany on plain tuples: SQLAlchemy's per-row parameter
+            # processing cost more than SQLite's work at a million rows.
+            self.session.connection().exec_driver_sql(_INSERT, inserts)
         for old, new, kind in self.moves:
             # Rows merged into the old MRN earlier follow it, so chains end at one survivor.
             self.session.execute(
@@ -330,6 +427,7 @@ class _Loader:
                 .execution_options(synchronize_session=False)
             )
             self.report.documents_moved += self._move_documents(old, new, kind)
+        return bool(inserts or updates or self.moves)
 
     def _touch_documents(self, mrns: list[str]) -> None:
         # A new name or date of birth must reach the search index's copy of it: a new
@@ -352,6 +450,9 @@ class _Loader:
             "sex": record.sex,
             "inactive": record.inactive,
             "name_key": name_key(record.last_name),
+            "last_key": letters_key(record.last_name),
+            "first_key": letters_key(record.first_name),
+            "last_parts": " ".join(surname_parts(record.last_name)),
             "merged_into": known.merged_into,
             "updated_at": self.stamp,
         }
@@ -376,73 +477,6 @@ class _Loader:
             detail=dump_detail({"from": prior, "to": survivor}),
         )
         return len(ids)
-
-
-def find_candidates(
-    store: Store,
-    mrns: Sequence[str],
-    dobs: Sequence[date],
-    last_names: Sequence[str],
-    limit: int = 200,
-) -> list[PatientView]:
-    """Patients a document could belong to: same MRN, same date of birth, or a name key.
-
-    Every probe is an index lookup (``mrn``, ``dob``, ``name_key``), never a table scan.
-    The best-blocked come first and are kept when ``limit`` cuts: MRN matches, then date of
-    birth *and* name key, then date of birth alone, then name key alone. When a matched
-    patient was merged (``merged_into`` set), its survivor is returned too, after it,
-    following chains of merges, even beyond ``limit``.
-
-    Args:
-        store: The record store.
-        mrns: MRNs read off the document.
-        dobs: Dates of birth read off it.
-        last_names: Last names read off it (see :func:`~records.patient_records.lookup_keys`).
-        limit: The most direct matches to return.
-
-    Returns:
-        The candidates, merged rows included, each once.
-    """
-    mrn_list = sorted({m.strip() for m in mrns if m and m.strip()})
-    dob_list = sorted(set(dobs))
-    keys = sorted(set().union(*(lookup_keys(name) for name in last_names)))
-    probes: list[ColumnElement[bool]] = []
-    if mrn_list:
-        probes.append(Patient.mrn.in_(mrn_list))
-    if dob_list and keys:
-        probes.append(and_(Patient.dob.in_(dob_list), Patient.name_key.in_(keys)))
-    if dob_list:
-        probes.append(Patient.dob.in_(dob_list))
-    if keys:
-        probes.append(Patient.name_key.in_(keys))
-    found: dict[str, Patient] = {}
-    with store.session() as session:
-        for probe in probes:
-            room = limit - len(found)
-            if room <= 0:
-                break
-            # No ORDER BY: it would make SQLite read and sort a whole common-name block.
-            query = select(Patient).where(probe).limit(room + len(found))
-            for row in session.scalars(query):
-                if len(found) < limit:
-                    found.setdefault(row.mrn, row)
-        rows = list(found.values())
-        rows += _survivors(session, rows)
-        return [PatientView.of(row) for row in rows]
-
-
-def _survivors(session: Session, rows: list[Patient]) -> list[Patient]:
-    seen = {row.mrn for row in rows}
-    wanted = {row.merged_into for row in rows if row.merged_into} - seen
-    out: list[Patient] = []
-    for _ in range(_MAX_MERGE_HOPS):
-        if not wanted:
-            break
-        fetched = list(session.scalars(select(Patient).where(Patient.mrn.in_(sorted(wanted)))))
-        out += fetched
-        seen |= {row.mrn for row in fetched}
-        wanted = {row.merged_into for row in fetched if row.merged_into} - seen
-    return out
 
 
 def list_patients(store: Store, *, query: str | None = None, limit: int = 100) -> list[PatientView]:

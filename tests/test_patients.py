@@ -12,10 +12,16 @@ import pytest
 
 from chartclerk_errors import ImportFileError, NotFoundError
 from records.audit import Actor
+from records.candidates import (
+    CandidateQuery,
+    NameBlock,
+    find_candidates,
+    given_name_keys,
+    surname_vocabulary,
+)
 from records.patient_records import lookup_keys
 from records.patients import (
     count_patients,
-    find_candidates,
     get_patient,
     import_patients,
     list_patients,
@@ -353,29 +359,60 @@ def mrns_of(views: list[Any]) -> set[str]:
     return {v.mrn for v in views}
 
 
-def test_find_candidates_by_mrn_dob_and_name(registry: Store) -> None:
-    assert mrns_of(find_candidates(registry, ["10000006"], [], [])) == {"10000006"}
-    assert mrns_of(find_candidates(registry, [], [date(1980, 1, 2)], [])) == {
-        "10000001",
-        "10000005",
+def lookup(store: Store, query: CandidateQuery, limit: int = 100) -> set[str]:
+    found = find_candidates(store, query, limit=limit)
+    assert not found.overflow
+    return {v.mrn for v in found.patients}
+
+
+def block(last: set[str] | None, first: set[str] | None = None, undated: bool = False) -> NameBlock:
+    return NameBlock(
+        None if last is None else frozenset(last),
+        None if first is None else frozenset(first),
+        undated,
+    )
+
+
+def test_find_candidates_by_mrn_dob_and_name_block(registry: Store) -> None:
+    assert lookup(registry, CandidateQuery(mrns=("10000006",))) == {"10000006"}
+    # Leading zeros are not significant, either way round.
+    assert lookup(registry, CandidateQuery(mrns=("0010000006",))) == {"10000006"}
+    assert lookup(registry, CandidateQuery(dobs=(date(1980, 1, 2),))) == {"10000001", "10000005"}
+    assert lookup(registry, CandidateQuery(blocks=(block({"OBRIEN"}),))) == {
+        "10000002",
+        "10000004",
     }
-    assert mrns_of(find_candidates(registry, [], [], ["O Brien"])) >= {"10000002", "10000004"}
-    assert mrns_of(find_candidates(registry, [], [], ["Garcia"])) == {"10000001"}
-    assert "10000001" in mrns_of(find_candidates(registry, [], [], ["GARCIA LOPEZ"]))
-    assert mrns_of(find_candidates(registry, [], [], ["Smith"])) == {"10000003", "10000007"}
-    assert find_candidates(registry, [], [], []) == []
+    assert lookup(registry, CandidateQuery(blocks=(block({"SMITH", "SMYTH"}, {"JANE"}),))) == {
+        "10000007"
+    }
+    assert lookup(registry, CandidateQuery()) == set()
 
 
-def test_find_candidates_limit_keeps_the_best_blocked(registry: Store) -> None:
-    found = find_candidates(registry, ["10000006"], [date(1991, 1, 1)], ["Smith"], limit=2)
-    assert [v.mrn for v in found] == ["10000006", "10000007"]
+def test_find_candidates_never_cuts_a_block(registry: Store) -> None:
+    found = find_candidates(registry, CandidateQuery(blocks=(block(None),)), limit=6)
+    assert found.overflow and found.patients == ()
+    assert len(lookup(registry, CandidateQuery(blocks=(block(None),)), limit=7)) == 7
+
+
+def test_surname_vocabulary_follows_imports(registry: Store, tmp_path: Path) -> None:
+    vocabulary = surname_vocabulary(registry, undated_only=False)
+    assert "GARCIALOPEZ" in vocabulary.by_part["LOPEZ"]
+    assert vocabulary.parts["GARCIALOPEZ"] == {("GARCIA", "LOPEZ")}
+    assert "SØRENSEN" not in vocabulary.keys and "SORENSEN" not in vocabulary.keys
+    assert surname_vocabulary(registry, undated_only=True).keys == ()
+    import_patients(
+        registry, csv_file(tmp_path, ["20000001,Sørensen,Åse,,F"], "b.csv"), actor=Actor("c", "cli")
+    )
+    assert "SORENSEN" in surname_vocabulary(registry, undated_only=False).keys
+    assert surname_vocabulary(registry, undated_only=True).keys == ("SORENSEN",)
+    assert given_name_keys(registry, frozenset({"SORENSEN"}), undated_only=True) == {"ASE"}
 
 
 def test_find_candidates_follows_a_merge_to_the_survivor(registry: Store, tmp_path: Path) -> None:
     merge = adt("A40", "10000003^^^H^MR", "Smith^John", "19900506", "M", mrg="10000007^^^H^MR")
     import_patients(registry, write(tmp_path, "m.hl7", merge), actor=Actor("clerk1", "cli"))
-    found = find_candidates(registry, ["10000007"], [], [])
-    assert [(v.mrn, v.merged_into) for v in found] == [
+    found = find_candidates(registry, CandidateQuery(mrns=("10000007",)), limit=10)
+    assert [(v.mrn, v.merged_into) for v in found.patients] == [
         ("10000007", "10000003"),
         ("10000003", None),
     ]

@@ -18,7 +18,8 @@ from scanner.identifying.identifiers import (
     extract_identifiers,
 )
 from scanner.matching.decision import MatchSettings, RegisteredPatient, blocking_query, decide
-from scanner.matching.filing import candidate_records, identifier_rows, people_rows
+from scanner.matching.filing import identifier_rows, people_rows
+from scanner.matching.lookup import candidate_records
 from scanner.reading.pagetext import PageText
 
 TODAY = dt.date(2025, 1, 1)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from dataclasses import dataclass
 from importlib import resources
+
+from records.patient_records import letters_key
+from records.patient_records import surname_parts as registry_surname_parts
 
 _APOSTROPHES = "'’‘`´"
 _LETTER = r"[^\W\d_]"  # any letter, accented ones included (Muñoz, Renée)
@@ -139,17 +141,16 @@ def parse_bare_name(line: str) -> PersonName | None:
 def spelling_key(name: str) -> str:
     """A name's spelling for exact comparison: upper-case letters only, accents folded.
 
-    ``O'Brien``/``OBRIEN``, ``Muñoz``/``MUNOZ``. Not the patient index's phonetic blocking
+    ``O'Brien``/``OBRIEN``, ``Muñoz``/``MUNOZ``, ``Søren``/``SOREN``: the same key the
+    patient index stores (one folding for both sides). Not the index's phonetic blocking
     key (:func:`records.patient_records.name_key`), which makes ``Smyth`` equal ``Smith``.
     """
-    folded = unicodedata.normalize("NFKD", name)
-    return re.sub(r"[^A-Z]", "", "".join(c for c in folded if not unicodedata.combining(c)).upper())
+    return letters_key(name)
 
 
 def surname_parts(name: str) -> tuple[str, ...]:
-    """The parts of a double-barrelled surname (``Smith-Jones`` → Smith, Jones)."""
-    parts = [spelling_key(p) for p in re.split(r"[-\s]+", name) if spelling_key(p)]
-    return tuple(parts) if len(parts) > 1 else ()
+    """The parts of a double-barrelled surname (``Smith-Jones`` → SMITH, JONES)."""
+    return registry_surname_parts(name)
 
 
 @functools.cache

@@ -23,7 +23,7 @@ from scanner.identifying.names import PersonName, are_nicknames, spelling_key, s
 Level = Literal["exact", "close", "weak", "absent", "differs"]
 _RANK: dict[Level, int] = {"differs": 0, "absent": 1, "weak": 2, "close": 3, "exact": 4}
 # Sounding alike is not enough on its own: John and Jane share a metaphone key.
-_PHONETIC_FLOOR = 0.8
+PHONETIC_FLOOR = 0.8
 
 
 class FieldWeights(BaseModel):
@@ -140,7 +140,7 @@ def compare_last(page: str, record: str, w: FieldWeights, threshold: float) -> F
     similarity = JaroWinkler.similarity(a, b)
     if similarity >= threshold:
         return FieldResult("close", w.last_similar, f"last name similar ({similarity:.2f})")
-    if similarity >= _PHONETIC_FLOOR and _sounds_alike(a, b):
+    if similarity >= PHONETIC_FLOOR and _sounds_alike(a, b):
         return FieldResult("close", w.last_similar, "last name phonetic match")
     return FieldResult("differs", w.last_disagree, "last name differs")
 
@@ -162,7 +162,7 @@ def compare_first(page: str, record: str, w: FieldWeights, threshold: float) -> 
     similarity = JaroWinkler.similarity(a, b)
     if similarity >= threshold:
         return FieldResult("close", w.first_similar, f"first name similar ({similarity:.2f})")
-    if similarity >= _PHONETIC_FLOOR and _sounds_alike(a, b):
+    if similarity >= PHONETIC_FLOOR and _sounds_alike(a, b):
         return FieldResult("close", w.first_phonetic, "first name phonetic match")
     return FieldResult("differs", w.first_disagree, "first name differs")
 

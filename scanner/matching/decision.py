@@ -99,6 +99,9 @@ class MatchSettings(BaseModel):
     name_similarity_threshold: float = Field(default=0.9, ge=0.0, le=1.0)
     min_ocr_confidence: float = Field(default=55.0, ge=0.0, le=100.0)
     max_candidates: int = Field(default=5, ge=1)
+    # Candidate lookup (scanner.matching.lookup): a block the rule must weigh that holds
+    # more patients than this sends the document to review instead of being cut.
+    max_lookup_rows: int = Field(default=500, ge=1)
 
 
 @dataclass(frozen=True)

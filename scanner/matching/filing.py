@@ -11,9 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from records.patients import find_candidates
 from records.store import Store
-from records.views import PatientView
 from scanner.identifying.classify import Classifier, ClassifySettings, KeywordClassifier
 from scanner.identifying.identifiers import Identifiers, IdentifierSettings, extract_identifiers
 from scanner.identifying.names import PersonName
@@ -27,10 +25,8 @@ from scanner.matching.decision import (
     UNKNOWN_PATIENT,
     MatchDecision,
     MatchSettings,
-    RegisteredPatient,
-    blocking_query,
-    decide,
 )
+from scanner.matching.lookup import match_patient
 from scanner.ocr import Region, reread_top
 from scanner.reading.pages import PageJob
 from scanner.reading.pagetext import OcrPass, PageText
@@ -172,38 +168,15 @@ def _match(
     ocr_confidence: float | None,
     has_text: bool,
 ) -> MatchDecision:
-    query = blocking_query(ids)
-    found = find_candidates(store, query.mrns, query.dobs, query.last_names)
-    candidates = candidate_records(found)
-    decision = decide(
-        ids, candidates, settings.matching, ocr_confidence=ocr_confidence, has_text=has_text
+    decision = match_patient(
+        ids, store, settings.matching, ocr_confidence=ocr_confidence, has_text=has_text
     )
-    inactive = {p.mrn for p in found if p.inactive}
-    if decision.action == "file" and decision.mrn in inactive:
-        return replace(decision, action="review", mrn=None, reason=INACTIVE_PATIENT)
+    if decision.action == "file" and decision.mrn is not None:
+        # FHIR active: false or a replaced-by link: nothing is filed there without a clerk.
+        chosen = store.patients_by_mrn([decision.mrn]).get(decision.mrn)
+        if chosen is None or chosen.inactive:
+            return replace(decision, action="review", mrn=None, reason=INACTIVE_PATIENT)
     return decision
-
-
-def candidate_records(found: Sequence[PatientView]) -> list[RegisteredPatient]:
-    """The current records among ``found``, each with the prior MRNs merged into it.
-
-    ``find_candidates`` returns a merged row with its survivor; the merged row is no
-    candidate itself, but its MRN on paper (a prior MRN) is the survivor's patient.
-    """
-    merged = {p.mrn: p.merged_into for p in found if p.merged_into}
-    priors: dict[str, list[str]] = {}
-    for prior in merged:
-        survivor, hops = merged[prior], 0
-        while survivor in merged and hops < 16:
-            survivor, hops = merged[survivor], hops + 1
-        priors.setdefault(str(survivor), []).append(prior)
-    return [
-        RegisteredPatient(
-            p.mrn, p.last_name, p.first_name, p.dob, p.sex, tuple(priors.get(p.mrn, ()))
-        )
-        for p in found
-        if p.merged_into is None
-    ]
 
 
 def _worth_second_look(

@@ -1,0 +1,381 @@
+"""Finding the patients a document could be about, completely, at a million patients.
+
+``decide`` ranks the candidates it is handed; whoever is not handed cannot stop a filing.
+So the lookup must bring every patient the rule would weigh, whatever the size of a
+surname block (20,000 Smiths), and never cut a block at an arbitrary row. It is built from
+the rule itself:
+
+1. **MRN** - every patient whose MRN equals one on the page, leading zeros ignored.
+2. **Date of birth** - every patient born on a date on the page or its day/month swap.
+3. **Names** (pages without an MRN: with one, everyone else is contradicted by it) -
+   the last names the rule does not call different (the surname vocabulary is compared
+   with the rule's own ``compare_last``, after an exact Jaro-Winkler prefilter at the
+   rule's own floor), crossed with the given names of those blocks the rule does not
+   call different (``compare_first``), plus the first/last-swapped form. On a page with a
+   date of birth only patients registered *without* one are taken here: anyone else in
+   the block is contradicted by the date or was found by step 2.
+4. **Exact namesakes** of any page name the best candidate does not carry (a twin under
+   a nickname): ``decide`` sends such a page to review.
+
+What is left out is contradicted and agrees on nothing but perhaps the name. Such a
+patient can change the decision only by outranking the best candidate or by closing the
+margin; :func:`_unfetched_bound` bounds its score from the weights, and when the bound
+does not clear the decision the whole surname block is fetched. A block that exceeds
+``max_lookup_rows`` sends the document to review (``too many candidates``), never to a
+truncated list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import cast
+
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler
+
+from records.candidates import (
+    CandidateQuery,
+    CandidateSet,
+    NameBlock,
+    SurnameVocabulary,
+    find_candidates,
+    given_name_keys,
+    surname_vocabulary,
+)
+from records.store import Store
+from records.views import PatientView
+from scanner.identifying.identifiers import Identifiers
+from scanner.identifying.names import PersonName, are_nicknames, spelling_key, surname_parts
+from scanner.matching.agreement import PHONETIC_FLOOR, FieldWeights, compare_first, compare_last
+from scanner.matching.decision import (
+    AMBIGUOUS,
+    IDENTIFIER_CONFLICT,
+    LOW_OCR_CONFIDENCE,
+    MULTIPLE_PATIENTS,
+    NAME_ONLY,
+    NO_IDENTIFIERS,
+    NO_TEXT,
+    UNKNOWN_PATIENT,
+    MatchDecision,
+    MatchSettings,
+    RegisteredPatient,
+    blocking_query,
+    decide,
+)
+
+__all__ = ["TOO_MANY_CANDIDATES", "lookup_and_decide", "match_patient", "related_surnames"]
+
+TOO_MANY_CANDIDATES = "too many candidates"
+# Scores are shown rounded to hundredths: compare with this much slack, towards fetching.
+_SLACK = 0.01
+_MEMO_MAX = 100_000
+_FLOAT_SLACK = 1e-6
+_STABLE = frozenset({NO_TEXT, NO_IDENTIFIERS, LOW_OCR_CONFIDENCE, UNKNOWN_PATIENT})
+_PRE_MARGIN = frozenset({MULTIPLE_PATIENTS, IDENTIFIER_CONFLICT, AMBIGUOUS})
+_PRE_NAMESAKE = frozenset({MULTIPLE_PATIENTS, IDENTIFIER_CONFLICT})
+
+
+@dataclass
+class _Lookup:
+    """The blocks fetched so far and what they found."""
+
+    store: Store
+    settings: MatchSettings
+    found: CandidateSet = field(default_factory=lambda: CandidateSet(()))
+    fetched: set[NameBlock] = field(default_factory=set)
+
+    def fetch(self, query: CandidateQuery) -> None:
+        blocks = tuple(b for b in query.blocks if b not in self.fetched)
+        self.fetched.update(blocks)
+        query = CandidateQuery(query.mrns, query.dobs, blocks)
+        if query.mrns or query.dobs or query.blocks:
+            limit = self.settings.max_lookup_rows
+            self.found = self.found | find_candidates(self.store, query, limit=limit)
+
+    def records(self) -> list[RegisteredPatient]:
+        return candidate_records(self.found.patients)
+
+
+def candidate_records(found: Sequence[PatientView]) -> list[RegisteredPatient]:
+    """The current records among ``found``, each with the prior MRNs merged into it.
+
+    The lookup returns a merged row with its survivor; the merged row is no candidate
+    itself, but its MRN on paper (a prior MRN) is the survivor's patient.
+    """
+    merged = {p.mrn: p.merged_into for p in found if p.merged_into}
+    priors: dict[str, list[str]] = {}
+    for prior in merged:
+        survivor, hops = merged[prior], 0
+        while survivor in merged and hops < 16:
+            survivor, hops = merged[survivor], hops + 1
+        priors.setdefault(str(survivor), []).append(prior)
+    return [
+        RegisteredPatient(
+            p.mrn, p.last_name, p.first_name, p.dob, p.sex, tuple(priors.get(p.mrn, ()))
+        )
+        for p in found
+        if p.merged_into is None
+    ]
+
+
+def match_patient(
+    identifiers: Identifiers,
+    store: Store,
+    settings: MatchSettings,
+    *,
+    ocr_confidence: float | None = None,
+    has_text: bool = True,
+) -> MatchDecision:
+    """Look the candidates up and decide: the decision ``decide`` makes on the whole index.
+
+    Args:
+        identifiers: What was read from the document.
+        store: The record store holding the patient master index.
+        settings: The matching settings (also ``max_lookup_rows``).
+        ocr_confidence: Mean OCR confidence of the document, None for a text layer.
+        has_text: False when no page yielded any text.
+
+    Returns:
+        The decision; review with ``too many candidates`` when a block the rule must weigh
+        holds more than ``settings.max_lookup_rows`` patients.
+    """
+    decision, _ = lookup_and_decide(
+        identifiers, store, settings, ocr_confidence=ocr_confidence, has_text=has_text
+    )
+    return decision
+
+
+def lookup_and_decide(
+    identifiers: Identifiers,
+    store: Store,
+    settings: MatchSettings,
+    *,
+    ocr_confidence: float | None = None,
+    has_text: bool = True,
+) -> tuple[MatchDecision, list[RegisteredPatient]]:
+    """:func:`match_patient`, also returning the candidates the lookup brought."""
+    lookup = _Lookup(store, settings)
+    lookup.fetch(_first_query(identifiers, store, settings))
+    decision: MatchDecision | None = None
+    while True:
+        if lookup.found.overflow:
+            shown = decision.candidates if decision is not None else ()
+            return MatchDecision("review", None, TOO_MANY_CANDIDATES, shown), []
+        decision = decide(
+            identifiers,
+            lookup.records(),
+            settings,
+            ocr_confidence=ocr_confidence,
+            has_text=has_text,
+        )
+        more = _what_else(identifiers, decision, lookup)
+        if not more:
+            return decision, lookup.records()
+        lookup.fetch(CandidateQuery(blocks=more))
+
+
+def _first_query(ids: Identifiers, store: Store, s: MatchSettings) -> CandidateQuery:
+    blocks: list[NameBlock] = []
+    if ids.names and not ids.mrns:
+        undated = bool(ids.dobs)
+        vocabulary = surname_vocabulary(store, undated_only=undated)
+        for name in ids.names:
+            blocks += _name_blocks(name, vocabulary, store, s, undated_only=undated)
+    # blocking_query's MRNs include prior MRNs read on the page: their merged rows bring
+    # the survivors they were merged into.
+    query = blocking_query(ids)
+    return CandidateQuery(mrns=query.mrns, dobs=query.dobs, blocks=tuple(blocks))
+
+
+def _name_blocks(
+    name: PersonName,
+    vocabulary: SurnameVocabulary,
+    store: Store,
+    s: MatchSettings,
+    *,
+    undated_only: bool,
+) -> list[NameBlock]:
+    """The block of one page name: surnames and given names the rule does not call different."""
+    lasts = related_surnames(name.last, vocabulary, s)
+    firsts: frozenset[str] | None = None
+    if lasts is None:
+        # A surname with no letters A-Z: the rule weighs everyone (too many, unless tiny).
+        return [NameBlock(None, None, undated_only)]
+    if spelling_key(name.first):
+        memo_key = ("given names", name.first, lasts, undated_only, s.name_similarity_threshold)
+        if memo_key in vocabulary.memo:
+            firsts = cast(frozenset[str], vocabulary.memo[memo_key])
+        else:
+            present = given_name_keys(store, lasts, undated_only=undated_only)
+            firsts = related_given_names(name.first, present, s)
+            if len(vocabulary.memo) < _MEMO_MAX:
+                vocabulary.memo[memo_key] = firsts
+    # "JANE DOE" printed surname first: the rule weighs the first/last-swapped record too.
+    swapped = NameBlock(
+        frozenset({spelling_key(name.first)}), frozenset({spelling_key(name.last)}), undated_only
+    )
+    return [NameBlock(lasts, firsts, undated_only), swapped]
+
+
+def _prefilter_floor(s: MatchSettings) -> float:
+    # rapidfuzz's batch scorer can land a hair below ``similarity`` on the floor itself
+    # (JOHNNY/JOAN: 0.8 alone, dropped by extract at 0.8): ask for a little less, and let
+    # the rule decide on what comes back.
+    return min(s.name_similarity_threshold, PHONETIC_FLOOR) - _FLOAT_SLACK
+
+
+def related_surnames(
+    last: str, vocabulary: SurnameVocabulary, s: MatchSettings
+) -> frozenset[str] | None:
+    """Every stored last-name key the rule's ``compare_last`` does not call different.
+
+    None when the page surname has no letters (the rule then weighs every patient).
+    The prefilter is exact, not a heuristic: ``compare_last`` calls two keys close only
+    when they are equal, share a part of a double-barrelled name, or have a Jaro-Winkler
+    similarity of at least the rule's threshold or phonetic floor.
+    """
+    memo_key = ("related_surnames", last, s.name_similarity_threshold)
+    if memo_key in vocabulary.memo:
+        return cast(frozenset[str] | None, vocabulary.memo[memo_key])
+    related = _related_surnames(last, vocabulary, s)
+    if len(vocabulary.memo) < _MEMO_MAX:
+        vocabulary.memo[memo_key] = related
+    return related
+
+
+def _related_surnames(
+    last: str, vocabulary: SurnameVocabulary, s: MatchSettings
+) -> frozenset[str] | None:
+    key = spelling_key(last)
+    if not key:
+        return None
+    floor = _prefilter_floor(s)
+    near = {key, ""}
+    near.update(
+        choice
+        for choice, _score, _index in process.extract(
+            key, vocabulary.keys, scorer=JaroWinkler.similarity, score_cutoff=floor, limit=None
+        )
+    )
+    for part in set(surname_parts(last)) or {key}:
+        near.add(part)
+        near.update(vocabulary.by_part.get(part, ()))
+    related = {""}
+    for stored in near:
+        forms = [" ".join(p) for p in vocabulary.parts.get(stored, ())] + [stored]
+        threshold = s.name_similarity_threshold
+        if stored and any(
+            compare_last(last, form, s.weights, threshold).level != "differs" for form in forms
+        ):
+            related.add(stored)
+    return frozenset(related)
+
+
+def related_given_names(first: str, present: set[str], s: MatchSettings) -> frozenset[str]:
+    """The given-name keys in ``present`` that the rule's ``compare_first`` does not call different.
+
+    ``compare_first`` calls two keys anything but different only when one is empty, they
+    are equal, one is an initial of the other, they are listed nicknames, or their
+    Jaro-Winkler similarity reaches the rule's threshold or phonetic floor: that prefilter
+    is exact, and the rule itself has the last word on what passes it.
+    """
+    key = spelling_key(first)
+    floor = _prefilter_floor(s)
+    near = {
+        other
+        for other in present
+        if not other
+        or other == key
+        or ((len(key) == 1 or len(other) == 1) and other[0] == key[0])
+        or are_nicknames(key, other)
+    }
+    near.update(
+        choice
+        for choice, _score, _index in process.extract(
+            key, list(present), scorer=JaroWinkler.similarity, score_cutoff=floor, limit=None
+        )
+    )
+    threshold = s.name_similarity_threshold
+    return frozenset(
+        other
+        for other in near
+        if compare_first(first, other, s.weights, threshold).level != "differs"
+    )
+
+
+def _what_else(ids: Identifiers, decision: MatchDecision, lookup: _Lookup) -> tuple[NameBlock, ...]:
+    """The blocks still to fetch before ``decision`` is the whole index's decision."""
+    if not ids.names or not decision.candidates or decision.reason in _STABLE:
+        return ()
+    if decision.reason in _PRE_NAMESAKE:
+        # Decided on a contradicted best candidate, or already two patients by name: a
+        # further namesake could only matter by outranking the best, as below.
+        return _whole_blocks(ids, decision, lookup)
+    top = next(r for r in lookup.records() if r.mrn == decision.candidates[0].mrn)
+    carried = (spelling_key(top.last_name), spelling_key(top.first_name))
+    namesakes = tuple(
+        NameBlock(frozenset({spelling_key(n.last)}), frozenset({spelling_key(n.first)}))
+        for n in ids.names
+        if (spelling_key(n.last), spelling_key(n.first)) != carried
+    )
+    namesakes = tuple(b for b in namesakes if b not in lookup.fetched)
+    if namesakes:
+        return namesakes
+    return _whole_blocks(ids, decision, lookup)
+
+
+def _whole_blocks(
+    ids: Identifiers, decision: MatchDecision, lookup: _Lookup
+) -> tuple[NameBlock, ...]:
+    """The whole surname blocks, when a patient left out could change ``decision``."""
+    if not _unfetched_may_matter(ids, decision, lookup.settings):
+        return ()
+    vocabulary = surname_vocabulary(lookup.store, undated_only=False)
+    whole = tuple(
+        NameBlock(related_surnames(n.last, vocabulary, lookup.settings), None) for n in ids.names
+    )
+    return tuple(b for b in whole if b not in lookup.fetched)
+
+
+def _unfetched_may_matter(ids: Identifiers, decision: MatchDecision, s: MatchSettings) -> bool:
+    """Whether a patient not fetched could outrank the best or close the margin."""
+    bound = _unfetched_bound(ids, s.weights)
+    scores = [c.score for c in decision.candidates]
+    if bound >= scores[0] - _SLACK:
+        return True
+    if decision.reason in _PRE_MARGIN:
+        return False
+    if decision.reason == NAME_ONLY and not (ids.mrns or ids.dobs):
+        return False
+    if scores[0] - bound >= s.margin + _SLACK:
+        return False
+    return not (len(scores) > 1 and scores[1] > bound + _SLACK)
+
+
+def _unfetched_bound(ids: Identifiers, w: FieldWeights) -> float:
+    """The best score ``decide`` could give a relevant patient the first lookup left out.
+
+    Such a patient shares no MRN and no date of birth (exact or swapped) with the page: on
+    a page with an MRN its MRN differs; on a page with a date and no MRN its date differs
+    or it has none and its given name differs; on a page with neither, its given name
+    differs. Disagreement weights are negative; any configured positive is added in full.
+    """
+    best_last = max(w.last_agree, w.last_similar, 0.0)
+    best_first = max(w.first_agree, w.first_nickname, w.first_similar, w.first_phonetic, 0.0)
+    best_first = max(best_first, w.first_initial)
+    best_name = best_last + best_first
+    other_name = max(best_last + w.first_disagree, w.last_disagree + best_first)
+    positives = sum(
+        max(0.0, x)
+        for x in (w.mrn_disagree, w.dob_disagree, w.last_disagree, w.first_disagree, w.sex_disagree)
+    )
+    sex = max(0.0, w.sex_agree)
+    if ids.mrns:
+        dob = max(0.0, w.dob_disagree) if ids.dobs else 0.0
+        core = w.mrn_disagree + dob + best_name
+    elif ids.dobs:
+        core = max(w.dob_disagree + best_name, other_name)
+    else:
+        core = other_name
+    return core + sex + positives
