@@ -123,6 +123,16 @@ def test_face_sheet_sections_by_heading() -> None:
             ("emergency_contact", "dob", D(2001, 5, 19))} <= roles(ids)  # fmt: skip
 
 
+def test_headings_are_read_through_ocr_specks() -> None:
+    text = "PATIENT INFORMATION. . oe\nName: DOE, JANE\n. GUARANTOR .- He\nName: ROE, RICHARD"
+    text += "\nEMERGENCY CONTACT — | oe 8\nName: SMITH, ANNA\n_* INSURANCE ae\nPatient ID: 7730021"
+    ids = read(text)
+    assert ids.names == (N("Doe", "Jane"),)
+    assert ids.mrns == ("7730021",)
+    assert {("guarantor", "name", N("Roe", "Richard")),
+            ("emergency_contact", "name", N("Smith", "Anna"))} <= roles(ids)  # fmt: skip
+
+
 def test_a_heading_ends_at_the_page() -> None:
     ids = read("GUARANTOR\nName: ROE, RICHARD", "Name: DOE, JANE\nMRN: 00482913")
     assert ids.names == (N("Doe", "Jane"),)

@@ -75,6 +75,7 @@ class LabelFinder:
             reverse=True,
         )
         self._kinds = [kind for kind, _ in pairs]
+        self._cache: dict[str, list[LabelHit]] = {}
         alternatives = "|".join(
             f"(?P<k{i}>{_label_pattern(lab)})" for i, (_, lab) in enumerate(pairs)
         )
@@ -86,7 +87,16 @@ class LabelFinder:
         )
 
     def find(self, line: str) -> list[LabelHit]:
-        """All labels in ``line``, left to right."""
+        """All labels in ``line``, left to right (the caller must not change the list)."""
+        # Sections, values and header names each look at every line: read each line once.
+        cached = self._cache.get(line)
+        if cached is None:
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            cached = self._cache[line] = self._find(line)
+        return cached
+
+    def _find(self, line: str) -> list[LabelHit]:
         hits = []
         for match in self._regex.finditer(line):
             index = next(int(n[1:]) for n, v in match.groupdict().items() if v and n != "sep")

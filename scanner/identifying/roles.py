@@ -146,13 +146,15 @@ class Sections:
 
     def heading(self, line: str, finder: LabelFinder) -> str | None:
         """The role a heading line starts, or None when the line is no heading."""
+        if re.search(r"[:;#]\s*[^\W_]", line):
+            return None  # a label with its value (Patient ID: 7730021) heads nothing
         text = _without_specks(line)
         if not text or len(text) > 60:
             return None
         words = _FILLER_WORDS.sub("", _key(text)).strip()
         if words in self._patient:
             return PATIENT
-        if words in self._person and not re.search(r"[:;]\s*\S", text):
+        if words in self._person:
             return self._person[words]
         caps = "," not in text and _CAPS_HEADING.match(text) and len(text.split()) <= 6
         if caps and not finder.find(text):
@@ -161,16 +163,16 @@ class Sections:
 
 
 def _without_specks(line: str) -> str:
-    """The line without OCR specks around a heading (``GUARANTOR oe``, ``_* INSURANCE ae``).
+    """The line without OCR specks around a heading (``GUARANTOR oe``, ``. GUARANTOR .- He``).
 
-    A speck is a token without letters, or of one or two lower-case letters.
+    A speck is a token without letters anywhere, or one of one or two letters at either end.
     """
-    kept = [
-        token
-        for token in line.split()
-        if re.search(r"[^\W\d_]", token) and not (len(token) <= 2 and token.islower())
-    ]
-    return " ".join(kept).strip(" .,-_*'\"‘’“”~")
+    tokens = [t for t in line.split() if re.search(r"[^\W\d_]", t)]
+    while tokens and len(re.sub(r"[\W\d_]", "", tokens[-1])) <= 2:
+        tokens.pop()
+    while tokens and len(re.sub(r"[\W\d_]", "", tokens[0])) <= 2:
+        tokens.pop(0)
+    return " ".join(tokens).strip(" .,-_*'\"‘’“”~")
 
 
 def line_roles(hits: Sequence[LabelHit], section: str) -> list[str]:
