@@ -31,7 +31,7 @@ from scanner.matching.decision import (
 )
 from scanner.ocr import Region, reread_top
 from scanner.reading.pages import PageJob
-from scanner.reading.pagetext import OcrPass, PageText
+from scanner.reading.pagetext import OcrPass, PageText, Word
 
 # Review reasons that more identifiers can resolve (see ``recoverable``). A conflict or a
 # second patient never goes away by reading more: extra readings only ever add identifiers.
@@ -44,8 +44,10 @@ Rereader = Callable[[PageJob, int, Region, int, Sequence[float]], list[PageText]
 LABEL_WORD = re.compile(
     r"^(MRN|DOB|Name|Patient|Sex|Med|Rec|Acct|Account|Birth|Born|ID|Pt)\b", re.IGNORECASE
 )
-# A word read this badly on the top of page 1 is most likely part of a crooked label.
+# A word read this badly on the top of page 1 is most likely part of a crooked label
+# (when it has letters or digits: rule lines and borders read as low-confidence "_" or "|").
 GARBLED_CONFIDENCE = 70.0
+ALNUM = re.compile(r"[A-Za-z0-9]")
 # Around the words found, how much more of the page to read (label lines beside them).
 MARGIN_X, MARGIN_Y = 0.04, 0.035
 
@@ -183,7 +185,22 @@ def _worth_second_look(
     # patient shares, is most likely a patient new to this hospital (outside records):
     # reading it again would cost five passes and find the same.
     complete = bool(identifiers.mrns and identifiers.names and identifiers.dobs)
-    return not (decision.reason == UNKNOWN_PATIENT and complete)
+    if decision.reason == UNKNOWN_PATIENT and complete:
+        return False
+    # A page whose top read cleanly holds nothing a second reading could read better: a
+    # crooked sticker always leaves badly read words. (A page without word boxes cannot
+    # tell, and is read again.)
+    first = pages[0]
+    return not first.words or any(_garbled(w, first, look.top_fraction) for w in first.words)
+
+
+def _garbled(word: Word, page: PageText, fraction: float) -> bool:
+    """A word of the top of the page that tesseract read badly and that is not a rule line."""
+    return (
+        word.top < page.height * fraction
+        and word.conf < GARBLED_CONFIDENCE
+        and len(ALNUM.findall(word.text)) >= 2
+    )
 
 
 def recoverable(decision: MatchDecision) -> bool:
@@ -257,8 +274,8 @@ def label_region(page: PageText, fraction: float) -> Region:
     marks = [
         w
         for w in page.words
-        if w.top < page.height * fraction
-        and (w.conf < GARBLED_CONFIDENCE or LABEL_WORD.match(w.text))
+        if _garbled(w, page, fraction)
+        or (w.top < page.height * fraction and LABEL_WORD.match(w.text))
     ]
     if not marks:
         return whole
