@@ -53,10 +53,12 @@ MARGIN_X, MARGIN_Y = 0.04, 0.035
 
 
 class SecondLookSettings(BaseModel):
-    """Reading the top of page 1 again when a document's identification is incomplete.
+    """Reading the label region of page 1 again when a document's identification is incomplete.
 
     A patient label pasted crooked over the letterhead is often garbled in the page's own
-    reading; read on its own with other segmentation modes it usually comes out clean.
+    reading; read on its own with other segmentation modes it usually comes out clean. Only
+    a page whose top has badly read words is read again, and only the region of its label
+    (see ``label_region``); ``top_fraction`` is how far down the label is looked for.
     """
 
     model_config = ConfigDict(extra="forbid")
