@@ -372,7 +372,7 @@ def reread_top(
             try:
                 reading = meter.run(
                     "second_look",
-                    f"identification incomplete; top of page re-read, psm {int(psm)}, {angle:+g} deg",
+                    f"identification incomplete; top re-read, psm {int(psm)}, {angle:+g} deg",
                     lambda left, source=source: _ocr(  # type: ignore[misc]
                         source, options.languages, left, options.min_confidence, config
                     ),
