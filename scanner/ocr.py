@@ -402,7 +402,7 @@ def _reread_top(
             try:
                 reading = meter.run(
                     "second_look",
-                    f"identification incomplete; label region, psm {int(psm)}, {angle:+g} deg",
+                    f"identification incomplete; top re-read, psm {int(psm)}, {angle:+g} deg",
                     lambda left, source=source: _ocr(  # type: ignore[misc]
                         source, options.languages, left, options.min_confidence, config
                     ),

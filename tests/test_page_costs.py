@@ -122,3 +122,28 @@ def test_a_scanned_pdf_page_is_read_at_its_own_resolution(tmp_path: Path) -> Non
     assert page.size == fax.size, "not blown up to 300 dpi"
     difference = ImageStat.Stat(ImageChops.difference(page, fax.convert("L"))).mean[0]
     assert difference < 5, "the page's own pixels, not a negative"
+
+
+@pytest.mark.needs_tesseract
+def test_a_cleanly_read_page_bound_for_review_is_not_read_again(
+    tmp_path: Path, app: object
+) -> None:
+    from scanner.matching.filing import FilingSettings, decide_filing
+
+    calls: list[int] = []
+
+    def reader(*args: object) -> list[object]:
+        calls.append(1)
+        return []
+
+    path = scan(tmp_path, patients()[6], "png", "name-only.png", show_mrn=False, show_dob=False)
+    page = read_page(PageJob(str(path), "image", 0, OPTIONS))
+    filing = decide_filing(
+        [page],
+        app.store,  # type: ignore[attr-defined]
+        FilingSettings(),
+        date(2026, 1, 15),
+        reread=reader,  # type: ignore[arg-type]
+    )
+    assert filing.status == "review"
+    assert calls == [], "nothing on the page was read badly: nothing to read better"
