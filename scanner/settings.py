@@ -52,7 +52,9 @@ class IngestSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    documents_in_flight: int = Field(default=4, ge=1)
+    # Identifying and filing a document once its pages are read run in this process, one at a
+    # time: with 4 in flight both OCR workers often sat idle meanwhile (bench_ingest --mix).
+    documents_in_flight: int = Field(default=8, ge=1)
     max_file_mb: float = Field(default=512.0, gt=0)
     max_pages: int = Field(default=500, ge=1)
     max_page_megapixels: float = Field(default=89.0, gt=0)
