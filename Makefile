@@ -7,17 +7,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CONFIG ?= config.yaml
-APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core chromium
+APT_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd fonts-dejavu-core
+# Only the tests need a browser: Debian's chromium, driven by Playwright (no browser download).
+TEST_APT_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: run test setup system-deps lint typecheck pytest soak bench demo clean
+.PHONY: run test setup system-deps test-deps lint typecheck pytest soak bench demo clean
 
 run: setup
 	$(BIN)/chartclerk --config $(CONFIG) run
 
-test: setup
+test: setup test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
@@ -30,11 +32,17 @@ system-deps:
 	    || ! tesseract --list-langs 2>/dev/null | grep -qx eng \
 	    || ! tesseract --list-langs 2>/dev/null | grep -qx osd \
 	    || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] \
-	    || [ ! -x /usr/bin/chromium ] \
 	    || ! $(PYTHON) -c "import ensurepip, venv" >/dev/null 2>&1; then \
 	  echo "installing system packages: $(APT_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) python3-venv; \
+	fi
+
+test-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing system packages for the browser tests: $(TEST_APT_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(TEST_APT_PACKAGES); \
 	fi
 
 $(STAMP): pyproject.toml
