@@ -108,8 +108,8 @@ class App:
         """The record store (database opened and migrated on first use)."""
         store = Store(self.settings.store)
         completeness = self.settings.completeness
-        store.on_documents_moved = lambda mrns, ids: analyze(
-            store, completeness, now=now(), mrns=mrns, document_ids=ids
+        store.on_documents_moved = lambda mrns, ids, actor: analyze(
+            store, completeness, now=now(), mrns=mrns, document_ids=ids, actor=actor
         )
         return store
 

@@ -61,7 +61,7 @@ def unfile(store: Store, document_id: int, reason: str, *, actor: Actor) -> Docu
         _record(s, actor, "unfiled", doc.id, detail)
         summary = DocumentSummary.of(doc)
     # Chart completeness: a deficiency this document closed opens again.
-    store.documents_moved([detail["from"]], [document_id])
+    store.documents_moved([detail["from"]], [document_id], actor=actor)
     return summary
 
 
@@ -162,7 +162,7 @@ def store_reading(
         _record(s, actor, "reprocessed", doc.id, detail)
         summary = DocumentSummary.of(doc)
     # A new reading may file the document elsewhere or take it out of its chart.
-    store.documents_moved([before["mrn"], new.patient_mrn], [document_id])
+    store.documents_moved([before["mrn"], new.patient_mrn], [document_id], actor=actor)
     return summary
 
 
@@ -188,6 +188,7 @@ def _page_json(page: Page) -> dict[str, object]:
         "source": page.source,
         "rotation": page.rotation,
         "error": page.error,
+        "passes": json.loads(page.passes_json) if page.passes_json else [],
     }
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from chartclerk_errors import NotFoundError
 from records import audit
 from records.audit import Actor
-from records.models import Document, Patient, RegistryState
+from records.models import Document, Encounter, Patient, RegistryState
 from records.patient_files import Progress, read_import_file
 from records.patient_records import (
     BadRecord,
@@ -90,6 +90,8 @@ class ImportReport:
     merged: int = 0
     renamed: int = 0
     documents_moved: int = 0
+    # The MRNs whose documents and visits moved (both sides of each merge or A47).
+    moved_mrns: set[str] = field(default_factory=set)
     skipped: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
     not_handled: list[tuple[int, str]] = field(default_factory=list)
@@ -167,6 +169,9 @@ def import_patients(
         if changed:
             bump_generation(session)
         audit.record(session, actor, "patients imported", detail=dump_detail(report.counts()))
+    if report.moved_mrns:
+        # Merged or renumbered patients: their charts are analysed again as one.
+        store.documents_moved(report.moved_mrns, [], actor=actor)
     log.info("patients imported: %s", report.counts())
     return report
 
@@ -427,6 +432,14 @@ class _Loader:
                 .execution_options(synchronize_session=False)
             )
             self.report.documents_moved += self._move_documents(old, new, kind)
+            # The patient's visits follow too, so chart completeness sees one chart.
+            self.session.execute(
+                update(Encounter)
+                .where(Encounter.patient_mrn == old)
+                .values(patient_mrn=new)
+                .execution_options(synchronize_session=False)
+            )
+            self.report.moved_mrns.update((old, new))
         return bool(inserts or updates or self.moves)
 
     def _touch_documents(self, mrns: list[str]) -> None:

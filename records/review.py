@@ -73,7 +73,7 @@ def assign(store: Store, document_id: int, mrn: str, *, actor: Actor) -> Documen
         detail = {"mrn": mrn, "review_reason": doc.review_reason}
         doc.status, doc.patient_mrn, doc.review_reason = "filed", mrn, None
         summary = _record(s, doc, actor, "assigned", detail)
-    store.documents_moved([mrn], [document_id])
+    store.documents_moved([mrn], [document_id], actor=actor)
     return summary
 
 
@@ -108,5 +108,5 @@ def refile(
         detail = {"from": doc.patient_mrn, "to": mrn, "reason": reason}
         doc.patient_mrn = mrn
         summary = _record(s, doc, actor, "refiled", detail)
-    store.documents_moved([detail["from"], mrn], [document_id])
+    store.documents_moved([detail["from"], mrn], [document_id], actor=actor)
     return summary

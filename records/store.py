@@ -135,18 +135,21 @@ class Store:
         settings.quarantine_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Set by the composition root: chart completeness looks at a patient's chart again
         # when documents are filed to it, refiled or unfiled (records.deficiency_store).
-        self.on_documents_moved: Callable[[set[str], list[int]], object] | None = None
+        self.on_documents_moved: Callable[[set[str], list[int], Actor], object] | None = None
 
-    def documents_moved(self, mrns: Iterable[str | None], document_ids: Iterable[int]) -> None:
+    def documents_moved(
+        self, mrns: Iterable[str | None], document_ids: Iterable[int], *, actor: Actor = SYSTEM
+    ) -> None:
         """Tell chart completeness that these patients' filed documents changed.
 
         The change itself is committed; a failed analysis is logged and left to the next
-        (nightly) run rather than failing the filing.
+        (nightly) run rather than failing the filing. What the analysis records is recorded
+        as ``actor``: the person whose act set it off.
         """
         if self.on_documents_moved is None:
             return
         try:
-            self.on_documents_moved({m for m in mrns if m}, list(document_ids))
+            self.on_documents_moved({m for m in mrns if m}, list(document_ids), actor)
         except ChartclerkError as exc:
             log.warning(
                 "chart analysis after a filing change failed, left to the next run: %s", exc

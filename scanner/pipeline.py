@@ -8,6 +8,7 @@ document row is committed; a failure at any stage quarantines the file with a re
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -186,6 +187,11 @@ class Ingestor:
         except Exception as exc:
             failure = not_ready(exc)
             if failure is None:
+                # Not the world's and not the file's own (a bug, an integrity error): the
+                # file goes back to the inbox, never left in the processing folder.
+                if release_source:
+                    with contextlib.suppress(OSError):
+                        unclaim(held)
                 raise
             self.health.failed(failure)
             log.warning("file waits (%s): %s", failure.kind, failure)
@@ -247,7 +253,7 @@ class Ingestor:
         self._index(doc_id)
         if filing.status == "filed":
             # Chart completeness looks at the patient's chart again (records.deficiency_store).
-            self.store.documents_moved([filing.patient_mrn], [doc_id])
+            self.store.documents_moved([filing.patient_mrn], [doc_id], actor=self.actor)
         self._release(held, intake, release_source)
         ocr_ran = any(p.source == "ocr" and p.error is None for p in pages)
         return Outcome(filing.status, doc_id, filing.review_reason, ocr_ran)  # type: ignore[arg-type]

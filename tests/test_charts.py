@@ -135,6 +135,37 @@ def test_unfiling_a_document_reopens_the_deficiency_it_closed(site: App) -> None
     assert reopened.id == closed.id and reopened.document_id is None
 
 
+def test_a_merge_moves_the_visits_with_the_documents(site: App, tmp_path: Path) -> None:
+    add_doc(site, "10000001", "discharge_summary", date(2026, 10, 5), visit="V1")
+    run(site)
+    assert ("V1", "inpatient_discharge_summary") not in open_rows(site)
+    merge = "\r".join(
+        [
+            "MSH|^~\\&|REG|HOSP|CLERK|HOSP|20261006030405||ADT^A40|MSG1|P|2.5",
+            "EVN|A40|20261006030405",
+            "PID|1||10000002^^^HOSP^MR||Probe^Ben||19700102|M",
+            "MRG|10000001^^^HOSP^MR",
+        ]
+    )
+    a40 = tmp_path / "merge.hl7"
+    a40.write_text(merge)
+    import_patients(site.store, a40, actor=CLERK)
+    run(site)
+    # The survivor's chart holds both the visit and its discharge summary: nothing reopens.
+    assert ("V1", "inpatient_discharge_summary") not in open_rows(site)
+    assert {v.patient_mrn for v in open_rows(site).values()} == {"10000002"}
+
+
+def test_what_a_clerk_sets_off_is_recorded_as_that_clerk(site: App) -> None:
+    run(site)
+    doc = add_doc(site, None, "discharge_summary", date(2026, 10, 5), status="review", visit="V1")
+    alice = Actor("alice", "web", "127.0.0.1")
+    review.assign(site.store, doc, "10000001", actor=alice)
+    events = site.store.get_document(doc).events
+    follow_ons = [e for e in events if e.kind in ("encounter linked", "deficiency auto-closed")]
+    assert follow_ons and all(e.actor == "alice" for e in follow_ons)
+
+
 def test_out_of_window_and_patient_level_documents_are_suggested(site: App) -> None:
     early = add_doc(site, "10000001", "history_physical", date(2026, 5, 1), visit="V0")
     loose = add_doc(site, "10000001", "discharge_summary", date(2026, 10, 20))

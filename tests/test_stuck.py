@@ -39,6 +39,23 @@ def inbox(app: App) -> Path:
     return folder
 
 
+def test_an_unexpected_failure_puts_the_claimed_file_back_in_the_inbox(
+    app: App, inbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dropped = scan(inbox, patients()[0], "pdf_text", "b.pdf")
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug, not the file and not the world")
+
+    monkeypatch.setattr(pipeline.Ingestor, "_ingest_held", broken)
+    with pytest.raises(RuntimeError):
+        app.ingestor.ingest(dropped)
+    # Back where it was dropped, so the watcher's retry finds it; nothing left half-claimed.
+    assert dropped.exists()
+    processing = inbox / PROCESSING
+    assert not processing.exists() or not any(processing.iterdir())
+
+
 class Crash(BaseException):
     """A SIGKILL at this instant: nothing after it runs, no handler catches it."""
 
