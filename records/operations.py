@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from chartclerk_errors import NotFoundError, StoreError
 from records import audit
 from records.audit import Actor
-from records.models import Document, DocumentPerson, IdentifierRow, Page, Patient, Reading
-from records.store import NewDocument, Store, mrns_in_detail, now
+from records.models import Document, DocumentPerson, Page, Patient, Reading
+from records.store import NewDocument, Store, mrns_in_detail, now, people_rows, reading_rows
 from records.views import DocumentSummary, dump_detail, utc_iso
 
 REJECTED_PREFIX = "rejected: "
@@ -130,26 +130,9 @@ def store_reading(
         doc.page_rows.clear()
         doc.identifier_rows.clear()
         s.flush()
-        doc.page_rows = [
-            Page(
-                number=p.number,
-                text=p.text,
-                confidence=p.confidence,
-                source=p.source,
-                rotation=p.rotation,
-                error=p.error,
-                passes_json=json.dumps(p.passes) if p.passes else None,
-            )
-            for p in new.pages
-        ]
-        doc.identifier_rows = [
-            IdentifierRow(kind=k, value=v, page=page) for k, v, page in new.identifiers
-        ]
+        doc.page_rows, doc.identifier_rows = reading_rows(new)
         s.execute(delete(DocumentPerson).where(DocumentPerson.document_id == doc.id))
-        s.add_all(
-            DocumentPerson(document_id=doc.id, role=r, kind=k, value=v, page=page)
-            for r, k, v, page in new.people
-        )
+        s.add_all(people_rows(doc.id, new))
         doc.status, doc.patient_mrn = new.status, new.patient_mrn
         doc.doc_type, doc.doc_type_loinc = new.doc_type, new.doc_type_loinc
         doc.review_reason, doc.ocr_confidence = new.review_reason, new.ocr_confidence

@@ -109,6 +109,32 @@ def mrns_in_detail(detail: dict[str, Any] | None) -> list[str]:
     return sorted(v for v in found if isinstance(v, str) and v)
 
 
+def reading_rows(new: NewDocument) -> tuple[list[Page], list[IdentifierRow]]:
+    """The page and identifier rows of a reading (a new document's, or a reprocess's)."""
+    pages = [
+        Page(
+            number=p.number,
+            text=p.text,
+            confidence=p.confidence,
+            source=p.source,
+            rotation=p.rotation,
+            error=p.error,
+            passes_json=json.dumps(p.passes) if p.passes else None,
+        )
+        for p in new.pages
+    ]
+    identifiers = [IdentifierRow(kind=k, value=v, page=page) for k, v, page in new.identifiers]
+    return pages, identifiers
+
+
+def people_rows(document_id: int, new: NewDocument) -> list[DocumentPerson]:
+    """The other people a reading named (providers, guarantors, ...), as rows."""
+    return [
+        DocumentPerson(document_id=document_id, role=r, kind=k, value=v, page=page)
+        for r, k, v, page in new.people
+    ]
+
+
 def store_error(exc: OperationalError | IntegrityError) -> StoreError:
     """The database's refusal as ours: locked, full and unwritable are the world's, retried."""
     message = f"database: {str(exc.orig).splitlines()[0]}"
@@ -215,21 +241,7 @@ class Store:
                 received_at=stamp,
                 updated_at=stamp,
             )
-            doc.page_rows = [
-                Page(
-                    number=p.number,
-                    text=p.text,
-                    confidence=p.confidence,
-                    source=p.source,
-                    rotation=p.rotation,
-                    error=p.error,
-                    passes_json=json.dumps(p.passes) if p.passes else None,
-                )
-                for p in new.pages
-            ]
-            doc.identifier_rows = [
-                IdentifierRow(kind=k, value=v, page=page) for k, v, page in new.identifiers
-            ]
+            doc.page_rows, doc.identifier_rows = reading_rows(new)
             s.add(doc)
             s.flush()
             for kind, detail in new.events:
@@ -244,10 +256,7 @@ class Store:
                 )
             if entry_key is not None:
                 s.add(QuarantinedEntry(key=entry_key, document_id=doc.id))
-            s.add_all(
-                DocumentPerson(document_id=doc.id, role=r, kind=k, value=v, page=page)
-                for r, k, v, page in new.people
-            )
+            s.add_all(people_rows(doc.id, new))
             return doc.id
 
     def add_event(

@@ -67,33 +67,10 @@ def retry(request: Request, me: Supervisor, document_id: int) -> Response:
     return RedirectResponse("/quarantine", status_code=303)
 
 
-def _trail_filter(
-    user: str, patient: str, action: str, date_from: str, date_to: str, sort: str, order: str
-) -> TrailFilter:
-    def day(value: str) -> date | None:
-        try:
-            return date.fromisoformat(value) if value else None
-        except ValueError:
-            return None
-
-    return TrailFilter(
-        user=user.strip(),
-        patient=patient.strip(),
-        action=action.strip(),
-        date_from=day(date_from),
-        date_to=day(date_to),
-        sort=sort,
-        descending=order != "asc",
-    )
-
-
 Text = Annotated[str, Query(max_length=120)]
 
 
-@router.get("/audit")
-def audit(
-    request: Request,
-    me: Auditor,
+def _trail_form(
     user: Text = "",
     patient: Text = "",
     action: Text = "",
@@ -101,13 +78,9 @@ def audit(
     date_to: Annotated[str, Query(alias="to", max_length=10)] = "",
     sort: Text = "at",
     order: Text = "desc",
-) -> Response:
-    """The trail filtered by user, patient, action and dates; sortable; verify's answer."""
-    desk = desk_of(request)
-    wanted = _trail_filter(user, patient, action, date_from, date_to, sort, order)
-    rows = trail_rows(desk.store, wanted)
-    record_access(desk.store, me.actor, "audit viewed", detail=f"{len(rows)} entries")
-    form = {
+) -> dict[str, str]:
+    """The audit page's filter form, as the query string gives it (shared by page and CSV)."""
+    return {
         "user": user,
         "patient": patient,
         "action": action,
@@ -116,6 +89,35 @@ def audit(
         "sort": sort,
         "order": order,
     }
+
+
+TrailForm = Annotated[dict[str, str], Depends(_trail_form)]
+
+
+def _trail_filter(form: dict[str, str]) -> TrailFilter:
+    def day(value: str) -> date | None:
+        try:
+            return date.fromisoformat(value) if value else None
+        except ValueError:
+            return None
+
+    return TrailFilter(
+        user=form["user"].strip(),
+        patient=form["patient"].strip(),
+        action=form["action"].strip(),
+        date_from=day(form["from"]),
+        date_to=day(form["to"]),
+        sort=form["sort"],
+        descending=form["order"] != "asc",
+    )
+
+
+@router.get("/audit")
+def audit(request: Request, me: Auditor, form: TrailForm) -> Response:
+    """The trail filtered by user, patient, action and dates; sortable; verify's answer."""
+    desk = desk_of(request)
+    rows = trail_rows(desk.store, _trail_filter(form))
+    record_access(desk.store, me.actor, "audit viewed", detail=f"{len(rows)} entries")
     return desk.render(
         request,
         me,
@@ -125,22 +127,10 @@ def audit(
 
 
 @router.get("/audit.csv")
-def audit_csv(
-    request: Request,
-    me: Auditor,
-    user: Text = "",
-    patient: Text = "",
-    action: Text = "",
-    date_from: Annotated[str, Query(alias="from", max_length=10)] = "",
-    date_to: Annotated[str, Query(alias="to", max_length=10)] = "",
-    sort: Text = "at",
-    order: Text = "desc",
-) -> Response:
+def audit_csv(request: Request, me: Auditor, form: TrailForm) -> Response:
     """The same rows as CSV (recorded as an export)."""
     desk = desk_of(request)
-    rows = trail_rows(
-        desk.store, _trail_filter(user, patient, action, date_from, date_to, sort, order)
-    )
+    rows = trail_rows(desk.store, _trail_filter(form))
     record_access(desk.store, me.actor, "audit exported", detail=f"{len(rows)} entries")
     return Response(
         as_csv(rows),
