@@ -41,3 +41,20 @@ def test_reopening_an_existing_database_keeps_its_rows(tmp_path: Path) -> None:
         assert count == 1
     finally:
         again.dispose()
+
+
+def test_the_migrations_are_one_line_in_the_documented_order(tmp_path: Path) -> None:
+    from alembic.script import ScriptDirectory
+
+    import records.migrations.versions as versions
+    from records.db import alembic_config
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        script = ScriptDirectory.from_config(alembic_config(engine))
+        assert len(script.get_heads()) == 1
+        oldest_first = [r.revision for r in reversed(list(script.walk_revisions()))]
+    finally:
+        engine.dispose()
+    documented = [part.strip(" .\n") for part in (versions.__doc__ or "").split(":")[-1].split("→")]
+    assert oldest_first == documented
