@@ -56,14 +56,6 @@ class ImportFileError(ChartclerkError):
     exit_code = 8
 
 
-class OcrTimeoutError(InputFileError):
-    """Tesseract did not finish a page within the configured time limit."""
-
-
-class OcrWorkerDiedError(InputFileError):
-    """An OCR worker process died while reading a file (killed, out of memory)."""
-
-
 def error_origin(exc: BaseException) -> str:
     """Where an exception was raised, as ``type at package/module.py:line``, for a log line.
 
