@@ -110,6 +110,8 @@ def test_a_clerk_files_by_keyboard_finds_it_and_the_auditor_sees_it(
         assert keys == 2
 
         page.goto(f"{base}/search")
+        # Type only once the autofocused field has the focus, or the first letters go astray.
+        page.wait_for_function("document.activeElement && document.activeElement.id === 'search-q'")
         page.keyboard.type("hemoglobin")
         page.keyboard.press("Enter")
         page.wait_for_selector("ol.hits")
