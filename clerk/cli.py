@@ -9,7 +9,6 @@ import signal
 import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -296,8 +295,8 @@ def search(
         patient_mrn=patient,
         doc_type=options.check_choice(doc_type, options.document_types(app), "--type"),
         status=options.check_status(status_filter),
-        date_from=_date(date_from, "--from"),
-        date_to=_date(date_to, "--to"),
+        date_from=options.parse_day(date_from, "--from"),
+        date_to=options.parse_day(date_to, "--to"),
         # Rejected documents (set aside, in no chart) are found only by those who may see
         # what is set aside: supervisors.
         include_rejected=allowed(app.role or "", Action.QUARANTINE),
@@ -312,17 +311,7 @@ def search(
         document_ids=[h.id for h in result.hits],
         detail=json.dumps({"query": query, "hits": result.total, "page": page}),
     )
-    hits = [
-        {
-            "id": h.id,
-            "source_name": h.source_name,
-            "patient_mrn": h.patient_mrn,
-            "doc_type": h.doc_type,
-            "score": round(h.score, 4),
-            "snippet": h.snippet,
-        }
-        for h in result.hits
-    ]
+    hits = [h.to_json() for h in result.hits]
     if json_out:
         print_json(hits)
         return
@@ -360,15 +349,6 @@ def demo(
         "run `make run` (or `chartclerk watch`) to file them, then "
         "`chartclerk documents list`, `chartclerk review list`, `chartclerk search hemoglobin`"
     )
-
-
-def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{option}: expected YYYY-MM-DD, got {value!r}") from exc
 
 
 def main() -> None:

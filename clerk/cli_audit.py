@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +13,7 @@ import typer
 from chartclerk_errors import AuditChainError
 from clerk.app import App
 from clerk.cli_records import JsonFlag, app_of
+from clerk.options import parse_day
 from clerk.output import print_json, print_table
 from records import audit, checkpoint
 from records.audit_report import SORT_FIELDS, ReportFilter, report
@@ -99,15 +99,6 @@ def _note(app: App, action: str, outcome: str, detail: str) -> None:
         audit.record(s, app.actor, action, outcome=outcome, detail=detail)
 
 
-def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{option}: expected YYYY-MM-DD, got {value!r}") from exc
-
-
 CSV_COLUMNS = [
     "id", "at", "actor", "channel", "client", "action", "access", "outcome", "mrns",
     "document_ids", "detail",
@@ -146,7 +137,7 @@ def audit_report(
     if json_out and csv_out:
         raise typer.BadParameter("--json and --csv: choose one")
     wanted = ReportFilter(
-        _date(date_from, "--from"), _date(date_to, "--to"), user, patient, action, sort
+        parse_day(date_from, "--from"), parse_day(date_to, "--to"), user, patient, action, sort
     )
     # The report itself is an access to PHI: recorded before it is shown.
     detail = {k: v for k, v in vars(wanted).items() if v is not None}

@@ -7,7 +7,7 @@ allowed ones: a typo must not look like an empty result.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import typer
 
@@ -47,3 +47,13 @@ def parse_since(value: str | None) -> datetime | None:
             param_hint="--since",
         ) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """A ``YYYY-MM-DD`` option value, or None; a bad one is a usage error naming the option."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{option}: expected YYYY-MM-DD, got {value!r}") from exc

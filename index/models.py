@@ -101,6 +101,17 @@ class SearchHit:
     score: float
     snippet: str
 
+    def to_json(self) -> dict[str, object]:
+        """The search-hit JSON row of the contract (the command line and the API alike)."""
+        return {
+            "id": self.id,
+            "source_name": self.source_name,
+            "patient_mrn": self.patient_mrn,
+            "doc_type": self.doc_type,
+            "score": round(self.score, 4),
+            "snippet": self.snippet,
+        }
+
 
 @dataclass(frozen=True)
 class SearchResult:

@@ -97,17 +97,7 @@ def search(
         mrns=sorted({h.patient_mrn for h in result.hits if h.patient_mrn}),
         detail=f"query={q!r} hits={result.total}",
     )
-    return [
-        {
-            "id": h.id,
-            "source_name": h.source_name,
-            "patient_mrn": h.patient_mrn,
-            "doc_type": h.doc_type,
-            "score": round(h.score, 4),
-            "snippet": h.snippet,
-        }
-        for h in result.hits
-    ]
+    return [h.to_json() for h in result.hits]
 
 
 @router.get("/review")
