@@ -42,7 +42,6 @@ from records.permissions import Action, allowed
 from scanner.dropped.stability import files_in
 from scanner.dropped.watcher import InboxWatcher, inbox_problem
 from scanner.pipeline import Outcome
-from synthetic import write_demo_set
 
 log = logging.getLogger("chartclerk")
 
@@ -337,6 +336,8 @@ def demo(
     # A synthetic MRN may collide with a real patient's: never load the demo beside real data.
     cli_ops.refuse_foreign_data(app, folder)
     registry = folder / "registry.csv"
+    from synthetic import write_demo_set  # the generator loads for the demo alone
+
     dropped = write_demo_set(registry, app.settings.inbox.path, n_docs=documents, seed=seed)
     mrns = [line.split(",", 1)[0] for line in registry.read_text(encoding="utf-8").splitlines()[1:]]
     cli_ops.remember_demo(folder, mrns, [path.name for path, _ in dropped])

@@ -19,7 +19,6 @@ from records import encounters as encounter_store
 from records.audit import record_access
 from records.completeness_report import BUCKETS, completeness_report
 from records.deficiency_store import analyze
-from records.letters import send_letters
 from records.permissions import Action
 
 log = logging.getLogger("chartclerk.charts")
@@ -307,6 +306,8 @@ def letters(
 ) -> None:
     """Write one request letter (PDF) per provider with open deficiencies."""
     app = app_of(ctx, Action.DEFICIENCIES)
+    from records.letters import send_letters  # reportlab: only this command needs it
+
     sent = send_letters(
         app.store,
         app.settings.completeness,

@@ -6,13 +6,15 @@ import logging
 import signal
 import threading
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
 from clerk.cli_records import app_of
 from records.permissions import Action
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("chartclerk")
 web_app = typer.Typer()
@@ -20,6 +22,9 @@ web_app = typer.Typer()
 
 def desk_server(ctx: typer.Context, host: str | None, port: int | None) -> uvicorn.Server:
     """A uvicorn server for the desk of the configured app (not started)."""
+    # The web stack loads only for the commands that serve: the others start faster.
+    import uvicorn
+
     from clerk.web.app import create_app
 
     # Serving the desk is the service's job, like watching the inbox: the account that owns

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chartclerk_errors import StoreError
+from records.migrations.versions import HEAD
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -28,6 +31,8 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 
 def alembic_config(engine: Engine) -> Config:
     """An Alembic config that runs this package's migrations on ``engine``."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -53,12 +58,28 @@ def open_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
         with engine.begin() as connection:
-            config = alembic_config(engine)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            if _revision(connection) != HEAD:
+                _upgrade(engine, connection)
     except OperationalError as exc:
         raise StoreError(f"cannot open the database: {exc.orig}") from exc
     return engine
+
+
+def _revision(connection: Connection) -> str | None:
+    """The schema revision a database is stamped with; None for a new one."""
+    try:
+        with connection.begin_nested():
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except OperationalError:
+        return None  # no alembic_version table: a new database
+
+
+def _upgrade(engine: Engine, connection: Connection) -> None:
+    from alembic import command
+
+    config = alembic_config(engine)
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -7,6 +7,7 @@ in the same transaction; sign-ins are recorded too, failed ones included.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -51,8 +52,15 @@ THROTTLE_MAX_SECONDS = 900.0
 TOKEN_PREFIX = "cct_"
 
 _hasher = PasswordHasher()  # Argon2id with argon2-cffi's current recommended parameters
-# Verified against for unknown names, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against for unknown names, so a wrong name costs as long as a wrong password.
+
+    Made on first use: hashing costs a third of a second, which every command paid at start.
+    """
+    return _hasher.hash(secrets.token_hex(16))
 
 
 @dataclass(frozen=True)
@@ -238,7 +246,7 @@ def authenticate(
     with store.session() as s:
         row = s.scalar(select(User).where(User.name == name))
         if row is None:
-            _password_matches(_DUMMY_HASH, password)
+            _password_matches(_dummy_hash(), password)
             # The typed name is not written: the trail holds only names that exist.
             who = Actor("(unknown)", "web", actor_client)
             audit.record(s, who, "login", outcome="failed", detail="unknown user name")

@@ -42,7 +42,7 @@ from scanner.health import Health
 from scanner.identifying.classify import Classifier, KeywordClassifier
 from scanner.matching.filing import Filing, FilingSettings, decide_filing
 from scanner.ocr import make_pool, reread_top, worker_count
-from scanner.reading.document import GRACE_SECONDS, read_pages, run_urgent
+from scanner.reading.document import GRACE_SECONDS, FindOnPage, read_pages, run_urgent
 from scanner.reading.pages import ReadOptions
 from scanner.reading.pagetext import PageText
 from scanner.reading.schedule import JobCrashedError, JobStuckError, PageScheduler
@@ -108,6 +108,7 @@ class Ingestor:
             min_words=ocr.orientation_min_words,
             max_pages=ingest.max_pages,
         )
+        self._identifier_settings = filing.identifiers.model_dump_json()
         # Every document's pages share the workers through one queue, largest first.
         self.scheduler = PageScheduler(make_pool, worker_count(ocr.workers))
         # Two copies of one file dropped at once must not both become documents. Striped
@@ -123,9 +124,13 @@ class Ingestor:
         return self.scheduler.pool()
 
     def _read(self, archived: Path, media_type: str) -> list[PageText]:
-        """Read the pages on the shared workers; a page that hangs or crashes is unread."""
+        """Read the pages on the shared workers; a page that hangs or crashes is unread.
+
+        Each page's identifiers are found there too, beside the reading.
+        """
+        find = FindOnPage(self._identifier_settings, date.today())
         return read_pages(
-            archived, media_type, self.options, self.ocr.text_layer_min_chars, self.scheduler
+            archived, media_type, self.options, self.ocr.text_layer_min_chars, self.scheduler, find
         )
 
     def ingest(self, path: Path, *, release_source: bool = True) -> Outcome:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +13,7 @@ from scanner.identifying.classify import (
     Classifier,
     ClassifySettings,
     KeywordClassifier,
+    _take,
     classify,
 )
 from scanner.reading.pagetext import PageText
@@ -179,3 +182,19 @@ def test_random_pages_never_raise(texts: list[str]) -> None:
     result = classify(pages(*texts), S)
     assert result.doc_type in {*S.keywords, "other"}
     assert (result.loinc is None) == (result.doc_type == "other")
+
+
+def _regex_take(keyword: str, text: str) -> tuple[int, str]:
+    # The rule as a regular expression, written apart from the scanner's str.find loop.
+    pattern = r"(?<![a-z0-9])" + re.escape(keyword) + r"(?![a-z0-9])"
+    rest, count = re.subn(pattern, " ", text)
+    return count, rest
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    keyword=st.text(alphabet="ab 1-", min_size=1, max_size=4),
+    text=st.text(alphabet="ab 1-\né", max_size=40),
+)
+def test_taking_a_keyword_counts_and_blanks_whole_phrases_only(keyword: str, text: str) -> None:
+    assert _take(keyword, text) == _regex_take(keyword, text)

@@ -58,3 +58,5 @@ def test_the_migrations_are_one_line_in_the_documented_order(tmp_path: Path) -> 
         engine.dispose()
     documented = [part.strip(" .\n") for part in (versions.__doc__ or "").split(":")[-1].split("→")]
     assert oldest_first == documented
+    # The revision a database at the newest schema is opened with, without Alembic.
+    assert oldest_first[-1] == versions.HEAD

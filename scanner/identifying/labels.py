@@ -208,13 +208,16 @@ def word_lines(words: Sequence[Word]) -> list[WordLine]:
     gap they leave still does.
     """
     rows: list[list[Word]] = []
+    bottom = 0.0  # the lowest bottom edge of the row being built
     kept = (w for w in words if w.text.strip() and not is_rule(w.text))
     for word in sorted(kept, key=lambda w: (w.top, w.left)):
         centre = word.top + word.height / 2
-        if rows and rows[-1][0].top <= centre <= max(w.bottom for w in rows[-1]):
+        if rows and rows[-1][0].top <= centre <= bottom:
             rows[-1].append(word)
+            bottom = max(bottom, word.top + word.height)
         else:
             rows.append([word])
+            bottom = word.top + word.height
     lines = []
     for row in rows:
         row.sort(key=lambda w: w.left)

@@ -8,9 +8,12 @@ document in flight (``scanner.reading.schedule``), largest first.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from concurrent.futures import Future, wait
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chartclerk_errors import InputFileError
 from scanner.ocr import read_page
@@ -23,11 +26,22 @@ from scanner.reading.schedule import (
     PageScheduler,
 )
 
+if TYPE_CHECKING:
+    from scanner.identifying.identifiers import IdentifierSettings
+
 # How often a waiting document looks for a worker stuck past its page's time limit.
 CHECK_SECONDS = 1.0
 # Beyond a page's own time limit (which the worker enforces on every tesseract pass),
 # what rendering and decoding may take before its worker is taken for stuck.
 GRACE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class FindOnPage:
+    """Find each page's identifiers where it is read, with these settings (as JSON) and day."""
+
+    settings_json: str
+    today: dt.date | None
 
 
 def read_pages(
@@ -36,11 +50,13 @@ def read_pages(
     options: ReadOptions,
     text_layer_min_chars: int,
     scheduler: PageScheduler,
+    find: FindOnPage | None = None,
 ) -> list[PageText]:
     """Read every page of a file on the shared workers (text layer, else OCR), in order.
 
     A page that hangs or kills its worker comes back unread (``error`` set); the others
-    read on.
+    read on. With ``find``, each page also comes back with its identifiers found (see
+    :func:`read_and_find`).
 
     Raises:
         InputFileError: the file cannot be opened as pages at all.
@@ -55,12 +71,44 @@ def read_pages(
         raise InputFileError("the file could not be opened in time (reader stuck)") from exc
     except JobCrashedError as exc:
         raise InputFileError("the file crashed the reader") from exc
-    futures = [scheduler.submit(read_page, job, cost=job.cost, limit=limit) for job in jobs]
+    futures = [
+        scheduler.submit(read_page, job, cost=job.cost, limit=limit)
+        if find is None
+        else scheduler.submit(read_and_find, job, find, cost=job.cost, limit=limit)
+        for job in jobs
+    ]
     pages = [
         _page(job, future) for job, future in zip(jobs, _wait(scheduler, futures), strict=True)
     ]
     pages.sort(key=lambda page: page.number)
     return pages
+
+
+def read_and_find(job: PageJob, find: FindOnPage) -> PageText:
+    """Read one page and find its identifiers; runs in a worker process.
+
+    Identification is pure Python and costs as much as reading a dense text-layer page:
+    done here, it runs on every worker at once instead of one after another in the ingest
+    process. A failure to find is no failure to read: the page comes back without findings
+    and is looked at again by ``extract_identifiers``.
+    """
+    page = read_page(job)
+    if page.error is not None or not page.text.strip():
+        return page
+    from scanner.identifying.identifiers import find_on_page  # only the workers need it here
+
+    try:
+        findings = find_on_page(page, _settings(find.settings_json), today=find.today)
+    except Exception:  # noqa: BLE001 - the ingest process finds them again, and reports
+        return page
+    return replace(page, findings=findings)
+
+
+@functools.lru_cache(maxsize=4)
+def _settings(settings_json: str) -> IdentifierSettings:
+    from scanner.identifying.identifiers import IdentifierSettings
+
+    return IdentifierSettings.model_validate_json(settings_json)
 
 
 def run_urgent(scheduler: PageScheduler, fn: Any, *args: Any, limit: float) -> Any:

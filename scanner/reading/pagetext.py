@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from scanner.identifying.identifiers import PageFindings
     from scanner.reading.pages import PageJob
 
 
@@ -75,6 +76,9 @@ class PageText:
         job: how the page was read by OCR, so that part of it can be read again; None for
             a text layer or a page made up elsewhere.
         passes: the tesseract runs this page cost, in order (none for a text layer).
+        findings: the identifiers found on the page where it was read (an OCR worker), for
+            ``extract_identifiers`` to take instead of finding them again; None when not
+            looked for there.
     """
 
     number: int
@@ -88,3 +92,4 @@ class PageText:
     error: str | None = None
     job: PageJob | None = field(default=None, compare=False, repr=False)
     passes: tuple[OcrPass, ...] = field(default=(), compare=False)
+    findings: PageFindings | None = field(default=None, compare=False, repr=False)
