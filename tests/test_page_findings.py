@@ -67,12 +67,6 @@ def test_findings_made_with_other_settings_or_another_day_are_not_taken(tmp_path
     other = SETTINGS.model_copy(update={"mrn_labels": ["Chart No"]})
     empty = find_on_page(replace(page, text="", words=()), other, today=TODAY)
     assert empty.values == () and empty.key != findings_key(SETTINGS, TODAY)
-    assert (
-        mrn
-        in extract_identifiers([replace(page, findings=empty)], SETTINGS, today=TODAY).mrns
-    )
+    assert mrn in extract_identifiers([replace(page, findings=empty)], SETTINGS, today=TODAY).mrns
     stale = find_on_page(replace(page, text="", words=()), SETTINGS, today=date(2026, 12, 4))
-    assert (
-        mrn
-        in extract_identifiers([replace(page, findings=stale)], SETTINGS, today=TODAY).mrns
-    )
+    assert mrn in extract_identifiers([replace(page, findings=stale)], SETTINGS, today=TODAY).mrns

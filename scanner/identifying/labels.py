@@ -9,6 +9,9 @@ by word boxes when the page has them, by text columns otherwise.
 
 from __future__ import annotations
 
+import functools
+import itertools
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -175,12 +178,12 @@ class WordLine:
     text: str
     offsets: tuple[int, ...]
 
-    @property
+    @functools.cached_property
     def top(self) -> float:
         """The highest top edge of the line's words."""
         return min(w.top for w in self.words)
 
-    @property
+    @functools.cached_property
     def bottom(self) -> float:
         """The lowest bottom edge of the line's words."""
         return max(w.bottom for w in self.words)
@@ -193,10 +196,13 @@ class WordLine:
 
 _RULE_CHARS = frozenset("|[]_—–¦")
 _RULE_JUNK = frozenset("-~:;.,'‘’\"/\\")
+_ANY_RULE_CHAR = re.compile("[" + re.escape("".join(sorted(_RULE_CHARS))) + "]")
 
 
 def is_rule(text: str) -> bool:
     """Whether an OCR word is only a table border or rule (``|``, ``-|``, ``—``), not text."""
+    if _ANY_RULE_CHAR.search(text) is None:
+        return False  # most words: one scan in C instead of a set of their characters
     chars = set(text.strip())
     return bool(chars & _RULE_CHARS) and chars <= _RULE_CHARS | _RULE_JUNK
 
@@ -209,8 +215,9 @@ def word_lines(words: Sequence[Word]) -> list[WordLine]:
     """
     rows: list[list[Word]] = []
     bottom = 0.0  # the lowest bottom edge of the row being built
-    kept = (w for w in words if w.text.strip() and not is_rule(w.text))
-    for word in sorted(kept, key=lambda w: (w.top, w.left)):
+    kept = [w for w in words if w.text.strip() and not is_rule(w.text)]
+    kept.sort(key=_TOP_LEFT)
+    for word in kept:
         centre = word.top + word.height / 2
         if rows and rows[-1][0].top <= centre <= bottom:
             rows[-1].append(word)
@@ -220,13 +227,15 @@ def word_lines(words: Sequence[Word]) -> list[WordLine]:
             bottom = word.top + word.height
     lines = []
     for row in rows:
-        row.sort(key=lambda w: w.left)
-        offsets, position = [], 0
-        for word in row:
-            offsets.append(position)
-            position += len(word.text) + 1
-        lines.append(WordLine(tuple(row), " ".join(w.text for w in row), tuple(offsets)))
+        row.sort(key=_LEFT)
+        texts = [w.text for w in row]
+        offsets = tuple(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+        lines.append(WordLine(tuple(row), " ".join(texts), offsets))
     return lines
+
+
+_TOP_LEFT = operator.attrgetter("top", "left")
+_LEFT = operator.attrgetter("left")
 
 
 def _cell_gap(line: WordLine) -> float:

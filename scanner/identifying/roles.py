@@ -146,7 +146,7 @@ class Sections:
 
     def heading(self, line: str, finder: LabelFinder) -> str | None:
         """The role a heading line starts, or None when the line is no heading."""
-        if re.search(r"[:;#]\s*[^\W_]", line):
+        if _LABELLED_VALUE.search(line):
             return None  # a label with its value (Patient ID: 7730021) heads nothing
         text = _without_specks(line)
         if not text or len(text) > 60:
@@ -162,15 +162,20 @@ class Sections:
         return None
 
 
+_LABELLED_VALUE = re.compile(r"[:;#]\s*[^\W_]")
+_LETTER = re.compile(r"[^\W\d_]")
+_NOT_LETTER = re.compile(r"[\W\d_]")
+
+
 def _without_specks(line: str) -> str:
     """The line without OCR specks around a heading (``GUARANTOR oe``, ``. GUARANTOR .- He``).
 
     A speck is a token without letters anywhere, or one of one or two letters at either end.
     """
-    tokens = [t for t in line.split() if re.search(r"[^\W\d_]", t)]
-    while tokens and len(re.sub(r"[\W\d_]", "", tokens[-1])) <= 2:
+    tokens = [t for t in line.split() if _LETTER.search(t)]
+    while tokens and len(_NOT_LETTER.sub("", tokens[-1])) <= 2:
         tokens.pop()
-    while tokens and len(re.sub(r"[\W\d_]", "", tokens[0])) <= 2:
+    while tokens and len(_NOT_LETTER.sub("", tokens[0])) <= 2:
         tokens.pop(0)
     return " ".join(tokens).strip(" .,-_*'\"‘’“”~")
 

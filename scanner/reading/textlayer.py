@@ -13,9 +13,10 @@ from __future__ import annotations
 import atexit
 import logging
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 
 from scanner.reading.pagetext import PageText, Word
 
@@ -26,8 +27,7 @@ WORD = re.compile(r"\S+")
 log = logging.getLogger("chartclerk.pages")
 
 
-@dataclass(frozen=True)
-class _Box:
+class _Box(NamedTuple):
     text: str
     left: float
     top: float
@@ -44,14 +44,22 @@ def _boxes(textpage: pdfium.PdfTextPage, height: float) -> list[_Box]:
         # Characters outside the Basic Multilingual Plane take two UTF-16 units, which
         # shifts string positions against character indices; read them one by one.
         text = "".join(textpage.get_text_range(i, 1) or " " for i in range(count))
+    # pdfium's own call with one reused box: the wrapper's get_charbox makes a new ctypes
+    # structure per character, a third of the time of reading a dense page.
+    rect = pdfium_c.FS_RECTF()
+    charbox = pdfium_c.FPDFText_GetLooseCharBox
+    handle = textpage.raw
     boxes: list[_Box] = []
     for match in WORD.finditer(text):
         first, last = match.start(), match.end() - 1
-        left, bottom, right, top = textpage.get_charbox(first, loose=True)
+        if not charbox(handle, first, rect):
+            raise pdfium.PdfiumError("Failed to get charbox.")
+        left, bottom, right, top = rect.left, rect.bottom, rect.right, rect.top
         if last != first:
-            l2, b2, r2, t2 = textpage.get_charbox(last, loose=True)
-            left, right = min(left, l2), max(right, r2)
-            bottom, top = min(bottom, b2), max(top, t2)
+            if not charbox(handle, last, rect):
+                raise pdfium.PdfiumError("Failed to get charbox.")
+            left, right = min(left, rect.left), max(right, rect.right)
+            bottom, top = min(bottom, rect.bottom), max(top, rect.top)
         boxes.append(_Box(match.group(), left, height - top, right, height - bottom))
     return boxes
 
