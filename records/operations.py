@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from chartclerk_errors import NotFoundError, StoreError
 from records import audit
 from records.audit import Actor
-from records.models import Document, DocumentPerson, Page, Patient, Reading
-from records.store import NewDocument, Store, mrns_in_detail, now, people_rows, reading_rows
+from records.models import Document, DocumentPerson, IdentifierRow, Page, Patient, Reading
+from records.store import NewDocument, Store, insert_reading, mrns_in_detail, now
 from records.views import DocumentSummary, dump_detail, utc_iso
 
 REJECTED_PREFIX = "rejected: "
@@ -127,12 +127,9 @@ def store_reading(
         s.add(reading)
         before = {"status": doc.status, "mrn": doc.patient_mrn, "reason": doc.review_reason}
         # Old rows go first: the new pages reuse their (document, number) keys.
-        doc.page_rows.clear()
-        doc.identifier_rows.clear()
-        s.flush()
-        doc.page_rows, doc.identifier_rows = reading_rows(new)
-        s.execute(delete(DocumentPerson).where(DocumentPerson.document_id == doc.id))
-        s.add_all(people_rows(doc.id, new))
+        for model in (Page, IdentifierRow, DocumentPerson):
+            s.execute(delete(model).where(model.document_id == doc.id))
+        insert_reading(s, doc.id, new)
         doc.status, doc.patient_mrn = new.status, new.patient_mrn
         doc.doc_type, doc.doc_type_loinc = new.doc_type, new.doc_type_loinc
         doc.review_reason, doc.ocr_confidence = new.review_reason, new.ocr_confidence

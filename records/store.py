@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
@@ -109,30 +109,37 @@ def mrns_in_detail(detail: dict[str, Any] | None) -> list[str]:
     return sorted(v for v in found if isinstance(v, str) and v)
 
 
-def reading_rows(new: NewDocument) -> tuple[list[Page], list[IdentifierRow]]:
-    """The page and identifier rows of a reading (a new document's, or a reprocess's)."""
+def insert_reading(s: Session, document_id: int, new: NewDocument) -> None:
+    """Write a reading's pages, identifiers and the other people it named.
+
+    A new document's reading, or a reprocess's after the old rows went. One multi-row
+    INSERT a table: a dense document names hundreds of dates and people, and an ORM object
+    each cost more than everything else of storing it.
+    """
     pages = [
-        Page(
-            number=p.number,
-            text=p.text,
-            confidence=p.confidence,
-            source=p.source,
-            rotation=p.rotation,
-            error=p.error,
-            passes_json=json.dumps(p.passes) if p.passes else None,
-        )
+        {
+            "document_id": document_id,
+            "number": p.number,
+            "text": p.text,
+            "confidence": p.confidence,
+            "source": p.source,
+            "rotation": p.rotation,
+            "error": p.error,
+            "passes_json": json.dumps(p.passes) if p.passes else None,
+        }
         for p in new.pages
     ]
-    identifiers = [IdentifierRow(kind=k, value=v, page=page) for k, v, page in new.identifiers]
-    return pages, identifiers
-
-
-def people_rows(document_id: int, new: NewDocument) -> list[DocumentPerson]:
-    """The other people a reading named (providers, guarantors, ...), as rows."""
-    return [
-        DocumentPerson(document_id=document_id, role=r, kind=k, value=v, page=page)
+    identifiers = [
+        {"document_id": document_id, "kind": k, "value": v, "page": page}
+        for k, v, page in new.identifiers
+    ]
+    people = [
+        {"document_id": document_id, "role": r, "kind": k, "value": v, "page": page}
         for r, k, v, page in new.people
     ]
+    for model, rows in ((Page, pages), (IdentifierRow, identifiers), (DocumentPerson, people)):
+        if rows:
+            s.execute(insert(model), rows)
 
 
 def store_error(exc: OperationalError | IntegrityError) -> StoreError:
@@ -241,9 +248,9 @@ class Store:
                 received_at=stamp,
                 updated_at=stamp,
             )
-            doc.page_rows, doc.identifier_rows = reading_rows(new)
             s.add(doc)
             s.flush()
+            insert_reading(s, doc.id, new)
             for kind, detail in new.events:
                 audit.append(
                     s,
@@ -256,7 +263,6 @@ class Store:
                 )
             if entry_key is not None:
                 s.add(QuarantinedEntry(key=entry_key, document_id=doc.id))
-            s.add_all(people_rows(doc.id, new))
             return doc.id
 
     def add_event(
