@@ -15,7 +15,7 @@ READING_COMMANDS = frozenset({"ingest", "watch", "run"})
 def main() -> None:
     """Run the chartclerk command line."""
     if READING_COMMANDS.intersection(sys.argv[1:6]):
-        from scanner.ocr import start_workers_early
+        from scanner.reading.workers import start_workers_early
 
         start_workers_early()
     from clerk.cli import main as run

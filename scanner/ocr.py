@@ -14,16 +14,12 @@ label pasted crooked over the letterhead is often garbled in the page's own read
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
-import signal
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TypeVar
 
@@ -78,66 +74,15 @@ def check_tesseract(languages: str) -> None:
         )
 
 
-def _init_worker() -> None:
-    os.environ["OMP_THREAD_LIMIT"] = "1"
-    # A stop is the daemon's to handle: it finishes the files in hand, which needs these
-    # workers. Their own process group keeps a terminal's Ctrl-C from reaching them (and
-    # their tesseract children); SIGTERM sent to the whole group is ignored.
-    os.setpgrp()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    # If the daemon is killed outright (SIGKILL, OOM), nothing tells its idle workers;
-    # without this they would wait forever, two more after every crash.
-    parent = os.getppid()
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+def warm_up() -> None:
+    """Have pytesseract learn tesseract's version now; it asks once, before the first page.
 
-
-def _exit_with_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
-
-
-def worker_count(workers: int) -> int:
-    """How many OCR worker processes ``ocr.workers`` means (0: one per core)."""
-    return workers or os.cpu_count() or 1
-
-
-# Workers started by start_workers_early, waiting for the first make_pool to claim them.
-_early: tuple[int, ProcessPoolExecutor] | None = None
-
-
-def start_workers_early(workers: int = 0) -> None:
-    """Start OCR workers now, to be claimed by the first :func:`make_pool` of that size.
-
-    ``chartclerk ingest`` and ``watch`` call this before importing the rest of the
-    program: the workers' own start (a Python each, importing this module) then overlaps
-    the main process's imports and set-up instead of following them.
+    Called as an OCR worker starts (``scanner.reading.workers``), so the question is asked
+    while the ingest process is still starting rather than in front of the first page.
     """
-    global _early
-    count = worker_count(workers)
-    pool = _new_pool(count)
-    for _ in range(count):
-        pool.submit(os.getpid)  # each submit starts one worker
-    _early = (count, pool)
-
-
-def make_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of OCR worker processes (``workers`` 0 means one per core)."""
-    global _early
-    count = worker_count(workers)
-    if _early is not None:
-        early, _early = _early, None
-        if early[0] == count:
-            return early[1]
-        early[1].shutdown(wait=False, cancel_futures=True)
-    return _new_pool(count)
-
-
-def _new_pool(count: int) -> ProcessPoolExecutor:
-    # spawn, not fork: the daemon has observer and ingest threads, and forking a
-    # threaded process can copy a held lock into the child.
-    return ProcessPoolExecutor(count, mp_context=get_context("spawn"), initializer=_init_worker)
+    # Whatever is wrong (tesseract missing) is reported by the first page's reading.
+    with contextlib.suppress(Exception):
+        pytesseract.get_tesseract_version()
 
 
 @dataclass(frozen=True)

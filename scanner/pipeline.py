@@ -41,11 +41,12 @@ from scanner.dropped.quarantine import (
 from scanner.health import Health
 from scanner.identifying.classify import Classifier, KeywordClassifier
 from scanner.matching.filing import Filing, FilingSettings, decide_filing
-from scanner.ocr import make_pool, reread_top, worker_count
+from scanner.ocr import reread_top
 from scanner.reading.document import GRACE_SECONDS, FindOnPage, read_pages, run_urgent
 from scanner.reading.pages import ReadOptions
 from scanner.reading.pagetext import PageText
 from scanner.reading.schedule import JobCrashedError, JobStuckError, PageScheduler
+from scanner.reading.workers import make_pool, worker_count
 from scanner.settings import IngestSettings, OcrSettings
 
 log = logging.getLogger("chartclerk.ingest")

@@ -15,9 +15,9 @@ import pytest
 from clerk.app import App
 from clerk.config import load_config
 from records.patients import import_patients
-from scanner.ocr import make_pool
 from scanner.reading.document import _wait
 from scanner.reading.schedule import URGENT, JobCrashedError, JobStuckError, PageScheduler
+from scanner.reading.workers import make_pool
 from synthetic import render_pages, write_registry_csv
 from synthetic.files import write_tiff_multipage
 from tests.conftest import write_config
