@@ -26,6 +26,9 @@ test: setup test-deps
 	$(BIN)/pytest -q
 
 setup: system-deps $(STAMP)
+	@# Byte-code written ahead: with PYTHONDONTWRITEBYTECODE set (containers often set it),
+	@# every command would otherwise compile the project's modules again at start.
+	@$(BIN)/python -m compileall -q -j 0 chartclerk_errors.py chartclerk_files.py clerk index records scanner synthetic >/dev/null
 
 system-deps:
 	@if ! command -v tesseract >/dev/null 2>&1 \

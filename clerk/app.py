@@ -117,7 +117,8 @@ class App:
     def search(self) -> SearchIndex:
         """The search index; rebuilt from the store when missing or of an old schema."""
         index = SearchIndex(self.settings.index)
-        if index.needs_rebuild:
+        # A new data folder's index was just created empty, as the store is: nothing to refill.
+        if index.needs_rebuild and self.store.count_documents():
             StoreIndexer(self.store, index).rebuild()
         return index
 
