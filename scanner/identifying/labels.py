@@ -215,16 +215,20 @@ def word_lines(words: Sequence[Word]) -> list[WordLine]:
     """
     rows: list[list[Word]] = []
     bottom = 0.0  # the lowest bottom edge of the row being built
-    kept = [w for w in words if w.text.strip() and not is_rule(w.text)]
+    rule = _ANY_RULE_CHAR.search
+    kept = [w for w in words if w.text.strip() and (rule(w.text) is None or not is_rule(w.text))]
     kept.sort(key=_TOP_LEFT)
+    row: list[Word] = []
     for word in kept:
-        centre = word.top + word.height / 2
-        if rows and rows[-1][0].top <= centre <= bottom:
-            rows[-1].append(word)
-            bottom = max(bottom, word.top + word.height)
+        top, height = word.top, word.height
+        if row and row[0].top <= top + height / 2 <= bottom:
+            row.append(word)
+            if top + height > bottom:
+                bottom = top + height
         else:
-            rows.append([word])
-            bottom = word.top + word.height
+            row = [word]
+            rows.append(row)
+            bottom = top + height
     lines = []
     for row in rows:
         row.sort(key=_LEFT)
