@@ -40,6 +40,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from text_stages import stage_costs  # noqa: E402
+
 from synthetic import (  # noqa: E402
     DocumentSpec,
     generate_patients,
@@ -397,6 +399,7 @@ def bench_text(work: Path, pages: int, dense: bool) -> dict[str, Any]:
     elapsed = run.seconds
     outcomes = Counter(str(row["outcome"]) for row in run.rows)
     return {
+        "stages_cpu_ms_per_page": stage_costs(files, config),
         "outcomes": dict(outcomes),
         "cpu_s": run.cpu_s,
         "pages_per_cpu_s": count / max(run.cpu_s, 1e-9),
@@ -484,6 +487,11 @@ def main() -> None:
                     f"for `status`; target >= 100); {text['pages_per_cpu_s']:.0f} pages per CPU "
                     f"second of the ingest tree; files {text['outcomes']}"
                 )
+                stages = ", ".join(
+                    f"{name.removesuffix('_ms')} {ms:.1f}"
+                    for name, ms in text["stages_cpu_ms_per_page"].items()
+                )
+                print(f"  CPU ms a page, each stage alone: {stages}")
         if not args.mix and not args.text_only and not args.skip_memory:
             mem = bench_memory(work, args.memory_pages)
             figures["memory"] = mem
