@@ -27,7 +27,7 @@ truncated list.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -37,17 +37,24 @@ from rapidfuzz.distance import JaroWinkler
 from records.candidates import (
     CandidateQuery,
     CandidateSet,
+    GivenNameVocabulary,
     NameBlock,
     SurnameVocabulary,
     find_candidates,
-    given_name_keys,
+    name_vocabularies,
     surname_vocabulary,
 )
 from records.store import Store
 from records.views import PatientView
 from scanner.identifying.identifiers import Identifiers
-from scanner.identifying.names import PersonName, are_nicknames, spelling_key, surname_parts
-from scanner.matching.agreement import PHONETIC_FLOOR, FieldWeights, compare_first, compare_last
+from scanner.identifying.names import PersonName, nicknames_of, spelling_key, surname_parts
+from scanner.matching.agreement import (
+    PHONETIC_FLOOR,
+    FieldWeights,
+    compare_first,
+    compare_last,
+    sounds_alike,
+)
 from scanner.matching.decision import (
     AMBIGUOUS,
     IDENTIFIER_CONFLICT,
@@ -156,8 +163,12 @@ def lookup_and_decide(
 ) -> tuple[MatchDecision, list[RegisteredPatient]]:
     """:func:`match_patient`, also returning the candidates the lookup brought."""
     lookup = _Lookup(store, settings)
-    lookup.fetch(_first_query(identifiers, store, settings))
     decision: MatchDecision | None = None
+    if _is_name_only(identifiers):
+        decision = _exact_names_first(identifiers, lookup, ocr_confidence, has_text)
+        if decision is not None:
+            return decision, lookup.records()
+    lookup.fetch(_first_query(identifiers, store, settings))
     while True:
         if lookup.found.overflow:
             shown = decision.candidates if decision is not None else ()
@@ -175,13 +186,72 @@ def lookup_and_decide(
         lookup.fetch(CandidateQuery(blocks=more))
 
 
+def _is_name_only(ids: Identifiers) -> bool:
+    """A page with names and nothing else ``decide`` weighs against them: never filed."""
+    return bool(ids.names) and not (ids.mrns or ids.dobs or ids.prior_mrns)
+
+
+def _exact_names_first(
+    ids: Identifiers, lookup: _Lookup, ocr_confidence: float | None, has_text: bool
+) -> MatchDecision | None:
+    """The decision on a name-only page from its exact namesakes alone, when that is enough.
+
+    ``decide`` never files such a page (nothing but a name), so what the lookup settles is
+    what the clerk is told: the reason and the candidates. Patients carrying exactly a
+    page name (last and given name keys) are fetched first; everyone else scores at
+    most :func:`_inexact_name_bound`. When the best exact namesake scores above that bound,
+    the whole registry's best candidate is the same patient, its reason is the same (the
+    "someone else" of ``multiple patients`` is an exact namesake, fetched here), and every
+    candidate the whole registry ranks above the bound is shown in the same order with
+    the same score. Otherwise (no exact namesake, or one contradicted below the bound)
+    the page takes the complete lookup: None.
+    """
+    exact = tuple(
+        NameBlock(frozenset({spelling_key(name.last)}), frozenset({spelling_key(name.first)}))
+        for name in ids.names
+    )
+    lookup.fetch(CandidateQuery(blocks=exact))
+    if lookup.found.overflow:
+        # The exact namesakes alone pass the limit: so would the complete lookup.
+        return MatchDecision("review", None, TOO_MANY_CANDIDATES, ())
+    decision = decide(
+        ids, lookup.records(), lookup.settings, ocr_confidence=ocr_confidence, has_text=has_text
+    )
+    if not decision.candidates:
+        return None
+    bound = _inexact_name_bound(ids, lookup.settings.weights)
+    if decision.candidates[0].score <= bound + _SLACK:
+        return None
+    return decision
+
+
+def _inexact_name_bound(ids: Identifiers, w: FieldWeights) -> float:
+    """The best score ``decide`` could give, on a name-only page, to an inexact namesake.
+
+    That is a patient carrying exactly none of the page's names: for each page name it
+    has another last-name key or another given-name key (the first/last-swapped reading
+    scores ``last_similar``). No MRN or date of birth is on the page. Any configured
+    positive disagreement weight is added once per value that could disagree.
+    """
+    other_first = max(
+        w.first_nickname, w.first_similar, w.first_phonetic, w.first_initial, w.first_disagree, 0.0
+    )
+    best_first = max(other_first, w.first_agree)
+    other_last = max(w.last_similar, w.last_disagree, 0.0)
+    best_last = max(other_last, w.last_agree)
+    name = max(other_last + best_first, best_last + other_first, w.last_similar)
+    disagreeing = len(ids.names) * (max(0.0, w.last_disagree) + max(0.0, w.first_disagree))
+    disagreeing += len(ids.sexes) * max(0.0, w.sex_disagree)
+    return name + max(0.0, w.sex_agree) + disagreeing
+
+
 def _first_query(ids: Identifiers, store: Store, s: MatchSettings) -> CandidateQuery:
     blocks: list[NameBlock] = []
     if ids.names and not ids.mrns:
         undated = bool(ids.dobs)
-        vocabulary = surname_vocabulary(store, undated_only=undated)
+        vocabulary, given = name_vocabularies(store, undated_only=undated)
         for name in ids.names:
-            blocks += _name_blocks(name, vocabulary, store, s, undated_only=undated)
+            blocks += _name_blocks(name, vocabulary, given, s, undated_only=undated)
     # blocking_query's MRNs include prior MRNs read on the page: their merged rows bring
     # the survivors they were merged into.
     query = blocking_query(ids)
@@ -191,7 +261,7 @@ def _first_query(ids: Identifiers, store: Store, s: MatchSettings) -> CandidateQ
 def _name_blocks(
     name: PersonName,
     vocabulary: SurnameVocabulary,
-    store: Store,
+    given: GivenNameVocabulary,
     s: MatchSettings,
     *,
     undated_only: bool,
@@ -203,14 +273,15 @@ def _name_blocks(
         # A surname with no letters A-Z: the rule weighs everyone (too many, unless tiny).
         return [NameBlock(None, None, undated_only)]
     if spelling_key(name.first):
-        memo_key = ("given names", name.first, lasts, undated_only, s.name_similarity_threshold)
-        if memo_key in vocabulary.memo:
-            firsts = cast(frozenset[str], vocabulary.memo[memo_key])
+        # Against every given name of the index, not only the block's: the probe of
+        # (last_key, first_key) pairs then finds the same rows without listing the block.
+        memo_key = ("given names", name.first, s.name_similarity_threshold)
+        if memo_key in given.memo:
+            firsts = cast(frozenset[str], given.memo[memo_key])
         else:
-            present = given_name_keys(store, lasts, undated_only=undated_only)
-            firsts = related_given_names(name.first, present, s)
-            if len(vocabulary.memo) < _MEMO_MAX:
-                vocabulary.memo[memo_key] = firsts
+            firsts = related_given_names(name.first, given.keys, s)
+            if len(given.memo) < _MEMO_MAX:
+                given.memo[memo_key] = firsts
     # "JANE DOE" printed surname first: the rule weighs the first/last-swapped record too.
     swapped = NameBlock(
         frozenset({spelling_key(name.first)}), frozenset({spelling_key(name.last)}), undated_only
@@ -232,8 +303,10 @@ def related_surnames(
 
     None when the page surname has no letters (the rule then weighs every patient).
     The prefilter is exact, not a heuristic: ``compare_last`` calls two keys close only
-    when they are equal, share a part of a double-barrelled name, or have a Jaro-Winkler
-    similarity of at least the rule's threshold or phonetic floor.
+    when they are equal, share a part of a double-barrelled name, have a Jaro-Winkler
+    similarity of at least the rule's threshold, or of its phonetic floor and sound alike.
+    A key clearly above the threshold is taken as it is; the rule itself judges the keys
+    sharing a part, those at the threshold's edge and those that sound alike.
     """
     memo_key = ("related_surnames", last, s.name_similarity_threshold)
     if memo_key in vocabulary.memo:
@@ -250,21 +323,28 @@ def _related_surnames(
     key = spelling_key(last)
     if not key:
         return None
-    floor = _prefilter_floor(s)
-    near = {key, ""}
-    near.update(
-        choice
-        for choice, _score, _index in process.extract(
-            key, vocabulary.keys, scorer=JaroWinkler.similarity, score_cutoff=floor, limit=None
-        )
+    threshold = s.name_similarity_threshold
+    scored = process.extract(
+        key,
+        vocabulary.keys,
+        scorer=JaroWinkler.similarity,
+        score_cutoff=_prefilter_floor(s),
+        limit=None,
     )
-    for part in set(surname_parts(last)) or {key}:
-        near.add(part)
-        near.update(vocabulary.by_part.get(part, ()))
     related = {""}
-    for stored in near:
+    to_check = {key}
+    for part in set(surname_parts(last)) or {key}:
+        to_check.add(part)
+        to_check.update(vocabulary.by_part.get(part, ()))
+    # A key sharing a part with the page's surname is one of those (``by_part``).
+    for stored, score, _index in scored:
+        if score >= threshold + _FLOAT_SLACK:
+            related.add(stored)  # similar enough on spelling alone: the rule calls it close
+        elif score >= threshold - _FLOAT_SLACK or sounds_alike(key, stored):
+            to_check.add(stored)
+        # Otherwise no part shared, not similar enough and not alike: the rule says differs.
+    for stored in to_check - related:
         forms = [" ".join(p) for p in vocabulary.parts.get(stored, ())] + [stored]
-        threshold = s.name_similarity_threshold
         if stored and any(
             compare_last(last, form, s.weights, threshold).level != "differs" for form in forms
         ):
@@ -272,7 +352,7 @@ def _related_surnames(
     return frozenset(related)
 
 
-def related_given_names(first: str, present: set[str], s: MatchSettings) -> frozenset[str]:
+def related_given_names(first: str, present: Collection[str], s: MatchSettings) -> frozenset[str]:
     """The given-name keys in ``present`` that the rule's ``compare_first`` does not call different.
 
     ``compare_first`` calls two keys anything but different only when one is empty, they
@@ -282,18 +362,15 @@ def related_given_names(first: str, present: set[str], s: MatchSettings) -> froz
     """
     key = spelling_key(first)
     floor = _prefilter_floor(s)
+    keys = set(present)
     near = {
-        other
-        for other in present
-        if not other
-        or other == key
-        or ((len(key) == 1 or len(other) == 1) and other[0] == key[0])
-        or are_nicknames(key, other)
+        k for k in keys if not k or k == key or ((len(key) == 1 or len(k) == 1) and k[0] == key[0])
     }
+    near.update(keys.intersection(nicknames_of(key)))
     near.update(
         choice
         for choice, _score, _index in process.extract(
-            key, list(present), scorer=JaroWinkler.similarity, score_cutoff=floor, limit=None
+            key, list(keys), scorer=JaroWinkler.similarity, score_cutoff=floor, limit=None
         )
     )
     threshold = s.name_similarity_threshold
