@@ -37,12 +37,8 @@ from scanner.identifying.identifiers import Identifiers
 from scanner.identifying.names import PersonName, spelling_key
 from scanner.matching.agreement import compare_first, compare_last
 from scanner.matching.decision import Candidate, MatchSettings, RegisteredPatient, decide
-from scanner.matching.lookup import (
-    TOO_MANY_CANDIDATES,
-    lookup_and_decide,
-    related_given_names,
-    related_surnames,
-)
+from scanner.matching.lookup import TOO_MANY_CANDIDATES, lookup_and_decide
+from scanner.matching.name_filters import related_given_names, related_surnames
 
 # Surnames and given names far apart (no two within the rule's similarity), so that the
 # oracle's plain comparison and the rule agree on who is who; spelling variants are the

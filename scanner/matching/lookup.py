@@ -10,10 +10,11 @@ the rule itself:
 3. **Names** (pages without an MRN: with one, everyone else is contradicted by it) -
    the last names the rule does not call different (the surname vocabulary is compared
    with the rule's own ``compare_last``, after an exact Jaro-Winkler prefilter at the
-   rule's own floor), crossed with the given names of those blocks the rule does not
-   call different (``compare_first``), plus the first/last-swapped form. On a page with a
-   date of birth only patients registered *without* one are taken here: anyone else in
-   the block is contradicted by the date or was found by step 2.
+   rule's own floor: :mod:`scanner.matching.name_filters`), crossed with the given names
+   of the index the rule does not call different (``compare_first``), plus the
+   first/last-swapped form. On a page with a date of birth only patients registered
+   *without* one are taken here: anyone else in the block is contradicted by the date or
+   was found by step 2.
 4. **Exact namesakes** of any page name the best candidate does not carry (a twin under
    a nickname): ``decide`` sends such a page to review.
 
@@ -23,16 +24,17 @@ margin; :func:`_unfetched_bound` bounds its score from the weights, and when the
 does not clear the decision the whole surname block is fetched. A block that exceeds
 ``max_lookup_rows`` sends the document to review (``too many candidates``), never to a
 truncated list.
+
+A page with names and nothing else is never filed, whoever is fetched: for it the lookup
+settles only what the clerk is told. It starts from the exact namesakes and stops there
+when nobody else could outrank the best of them (:func:`_exact_names_first`): the same
+reason as on the whole index, and the whole index's best candidates shown first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import cast
-
-from rapidfuzz import process
-from rapidfuzz.distance import JaroWinkler
 
 from records.candidates import (
     CandidateQuery,
@@ -47,14 +49,8 @@ from records.candidates import (
 from records.store import Store
 from records.views import PatientView
 from scanner.identifying.identifiers import Identifiers
-from scanner.identifying.names import PersonName, nicknames_of, spelling_key, surname_parts
-from scanner.matching.agreement import (
-    PHONETIC_FLOOR,
-    FieldWeights,
-    compare_first,
-    compare_last,
-    sounds_alike,
-)
+from scanner.identifying.names import PersonName, spelling_key
+from scanner.matching.agreement import FieldWeights
 from scanner.matching.decision import (
     AMBIGUOUS,
     IDENTIFIER_CONFLICT,
@@ -70,14 +66,13 @@ from scanner.matching.decision import (
     blocking_query,
     decide,
 )
+from scanner.matching.name_filters import indexed_given_names, related_surnames
 
-__all__ = ["TOO_MANY_CANDIDATES", "lookup_and_decide", "match_patient", "related_surnames"]
+__all__ = ["TOO_MANY_CANDIDATES", "lookup_and_decide", "match_patient"]
 
 TOO_MANY_CANDIDATES = "too many candidates"
 # Scores are shown rounded to hundredths: compare with this much slack, towards fetching.
 _SLACK = 0.01
-_MEMO_MAX = 100_000
-_FLOAT_SLACK = 1e-6
 _STABLE = frozenset({NO_TEXT, NO_IDENTIFIERS, LOW_OCR_CONFIDENCE, UNKNOWN_PATIENT})
 _PRE_MARGIN = frozenset({MULTIPLE_PATIENTS, IDENTIFIER_CONFLICT, AMBIGUOUS})
 _PRE_NAMESAKE = frozenset({MULTIPLE_PATIENTS, IDENTIFIER_CONFLICT})
@@ -275,110 +270,12 @@ def _name_blocks(
     if spelling_key(name.first):
         # Against every given name of the index, not only the block's: the probe of
         # (last_key, first_key) pairs then finds the same rows without listing the block.
-        memo_key = ("given names", name.first, s.name_similarity_threshold)
-        if memo_key in given.memo:
-            firsts = cast(frozenset[str], given.memo[memo_key])
-        else:
-            firsts = related_given_names(name.first, given.keys, s)
-            if len(given.memo) < _MEMO_MAX:
-                given.memo[memo_key] = firsts
+        firsts = indexed_given_names(name.first, given, s)
     # "JANE DOE" printed surname first: the rule weighs the first/last-swapped record too.
     swapped = NameBlock(
         frozenset({spelling_key(name.first)}), frozenset({spelling_key(name.last)}), undated_only
     )
     return [NameBlock(lasts, firsts, undated_only), swapped]
-
-
-def _prefilter_floor(s: MatchSettings) -> float:
-    # rapidfuzz's batch scorer can land a hair below ``similarity`` on the floor itself
-    # (JOHNNY/JOAN: 0.8 alone, dropped by extract at 0.8): ask for a little less, and let
-    # the rule decide on what comes back.
-    return min(s.name_similarity_threshold, PHONETIC_FLOOR) - _FLOAT_SLACK
-
-
-def related_surnames(
-    last: str, vocabulary: SurnameVocabulary, s: MatchSettings
-) -> frozenset[str] | None:
-    """Every stored last-name key the rule's ``compare_last`` does not call different.
-
-    None when the page surname has no letters (the rule then weighs every patient).
-    The prefilter is exact, not a heuristic: ``compare_last`` calls two keys close only
-    when they are equal, share a part of a double-barrelled name, have a Jaro-Winkler
-    similarity of at least the rule's threshold, or of its phonetic floor and sound alike.
-    A key clearly above the threshold is taken as it is; the rule itself judges the keys
-    sharing a part, those at the threshold's edge and those that sound alike.
-    """
-    memo_key = ("related_surnames", last, s.name_similarity_threshold)
-    if memo_key in vocabulary.memo:
-        return cast(frozenset[str] | None, vocabulary.memo[memo_key])
-    related = _related_surnames(last, vocabulary, s)
-    if len(vocabulary.memo) < _MEMO_MAX:
-        vocabulary.memo[memo_key] = related
-    return related
-
-
-def _related_surnames(
-    last: str, vocabulary: SurnameVocabulary, s: MatchSettings
-) -> frozenset[str] | None:
-    key = spelling_key(last)
-    if not key:
-        return None
-    threshold = s.name_similarity_threshold
-    scored = process.extract(
-        key,
-        vocabulary.keys,
-        scorer=JaroWinkler.similarity,
-        score_cutoff=_prefilter_floor(s),
-        limit=None,
-    )
-    related = {""}
-    to_check = {key}
-    for part in set(surname_parts(last)) or {key}:
-        to_check.add(part)
-        to_check.update(vocabulary.by_part.get(part, ()))
-    # A key sharing a part with the page's surname is one of those (``by_part``).
-    for stored, score, _index in scored:
-        if score >= threshold + _FLOAT_SLACK:
-            related.add(stored)  # similar enough on spelling alone: the rule calls it close
-        elif score >= threshold - _FLOAT_SLACK or sounds_alike(key, stored):
-            to_check.add(stored)
-        # Otherwise no part shared, not similar enough and not alike: the rule says differs.
-    for stored in to_check - related:
-        forms = [" ".join(p) for p in vocabulary.parts.get(stored, ())] + [stored]
-        if stored and any(
-            compare_last(last, form, s.weights, threshold).level != "differs" for form in forms
-        ):
-            related.add(stored)
-    return frozenset(related)
-
-
-def related_given_names(first: str, present: Collection[str], s: MatchSettings) -> frozenset[str]:
-    """The given-name keys in ``present`` that the rule's ``compare_first`` does not call different.
-
-    ``compare_first`` calls two keys anything but different only when one is empty, they
-    are equal, one is an initial of the other, they are listed nicknames, or their
-    Jaro-Winkler similarity reaches the rule's threshold or phonetic floor: that prefilter
-    is exact, and the rule itself has the last word on what passes it.
-    """
-    key = spelling_key(first)
-    floor = _prefilter_floor(s)
-    keys = set(present)
-    near = {
-        k for k in keys if not k or k == key or ((len(key) == 1 or len(k) == 1) and k[0] == key[0])
-    }
-    near.update(keys.intersection(nicknames_of(key)))
-    near.update(
-        choice
-        for choice, _score, _index in process.extract(
-            key, list(keys), scorer=JaroWinkler.similarity, score_cutoff=floor, limit=None
-        )
-    )
-    threshold = s.name_similarity_threshold
-    return frozenset(
-        other
-        for other in near
-        if compare_first(first, other, s.weights, threshold).level != "differs"
-    )
 
 
 def _what_else(ids: Identifiers, decision: MatchDecision, lookup: _Lookup) -> tuple[NameBlock, ...]:
