@@ -86,6 +86,7 @@ class _Lookup:
     settings: MatchSettings
     found: CandidateSet = field(default_factory=lambda: CandidateSet(()))
     fetched: set[NameBlock] = field(default_factory=set)
+    _records: list[RegisteredPatient] | None = None
 
     def fetch(self, query: CandidateQuery) -> None:
         blocks = tuple(b for b in query.blocks if b not in self.fetched)
@@ -94,9 +95,13 @@ class _Lookup:
         if query.mrns or query.dobs or query.blocks:
             limit = self.settings.max_lookup_rows
             self.found = self.found | find_candidates(self.store, query, limit=limit)
+            self._records = None
 
     def records(self) -> list[RegisteredPatient]:
-        return candidate_records(self.found.patients)
+        # Asked for by the decision, the namesake step and the caller: built once a fetch.
+        if self._records is None:
+            self._records = candidate_records(self.found.patients)
+        return self._records
 
 
 def candidate_records(found: Sequence[PatientView]) -> list[RegisteredPatient]:
