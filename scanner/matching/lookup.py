@@ -217,7 +217,8 @@ def _exact_names_first(
     decision = decide(
         ids, lookup.records(), lookup.settings, ocr_confidence=ocr_confidence, has_text=has_text
     )
-    if not decision.candidates:
+    if decision.action != "review" or not decision.candidates:
+        # A filing is never decided on part of the index (decide files no name-only page).
         return None
     bound = _inexact_name_bound(ids, lookup.settings.weights)
     if decision.candidates[0].score <= bound + _SLACK:
@@ -231,7 +232,8 @@ def _inexact_name_bound(ids: Identifiers, w: FieldWeights) -> float:
     That is a patient carrying exactly none of the page's names: for each page name it
     has another last-name key or another given-name key (the first/last-swapped reading
     scores ``last_similar``). No MRN or date of birth is on the page. Any configured
-    positive disagreement weight is added once per value that could disagree.
+    positive disagreement weight is added once per value that could disagree. Tied to
+    ``decide`` as it is: re-check this bound when it weighs anything new.
     """
     other_first = max(
         w.first_nickname, w.first_similar, w.first_phonetic, w.first_initial, w.first_disagree, 0.0
