@@ -34,10 +34,10 @@ from records.views import PatientView
 __all__ = [
     "CandidateQuery",
     "CandidateSet",
+    "GivenNameVocabulary",
     "NameBlock",
     "SurnameVocabulary",
     "find_candidates",
-    "GivenNameVocabulary",
     "given_name_vocabulary",
     "mrn_variants",
     "name_vocabularies",
