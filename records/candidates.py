@@ -9,8 +9,9 @@ returns *every* row it matches: when the rows would pass ``limit`` the answer sa
 document to review.
 
 The surname vocabulary (the distinct last-name keys, with the parts of double-barrelled
-names) is cached per store and re-read when the index's generation changes, so the
-matcher can find every surname its fuzzy rule would accept without scanning patients.
+names) and the given-name vocabulary (the distinct first-name keys) are cached per store
+and re-read when the index's generation changes, so the matcher can find every name its
+fuzzy rule would accept without scanning patients.
 Nothing here logs a name, MRN or date of birth.
 """
 
@@ -33,11 +34,13 @@ from records.views import PatientView
 __all__ = [
     "CandidateQuery",
     "CandidateSet",
+    "GivenNameVocabulary",
     "NameBlock",
     "SurnameVocabulary",
     "find_candidates",
-    "given_name_keys",
+    "given_name_vocabulary",
     "mrn_variants",
+    "name_vocabularies",
     "surname_vocabulary",
 ]
 
@@ -214,27 +217,17 @@ def _survivors(session: Session, rows: Sequence[PatientView]) -> list[Patient]:
     return out
 
 
-def given_name_keys(
-    store: Store, last_keys: frozenset[str] | None, *, undated_only: bool
-) -> set[str]:
-    """The distinct first-name keys of a surname block, read from the index alone.
+@dataclass(frozen=True)
+class GivenNameVocabulary:
+    """The distinct first-name keys of the whole index (a few thousand even at a million).
 
-    A block of 20,000 Smiths holds a few hundred given names: the matcher compares those,
-    then fetches only the patients whose given name its rule does not call different.
+    The matcher compares a page's given name with these once, then probes each surname
+    block for the keys its rule does not call different: the same rows as comparing the
+    block's own given names, without reading the block (20,000 Smiths) to list them.
     """
-    keys: set[str] = set()
-    base = _UNDATED if undated_only else _ANY
-    with store.session() as session:
-        connection = session.connection()
-        lasts = [None] if last_keys is None else list(_chunks(sorted(last_keys)))
-        for chunk in lasts:
-            where, params = base, cast(tuple[str, ...], ())
-            if chunk is not None:
-                where += f" AND last_key IN ({_marks(chunk)})"
-                params = tuple(chunk)
-            sql = f"SELECT DISTINCT first_key FROM patients {where}"
-            keys.update(key for (key,) in connection.exec_driver_sql(sql, params))
-    return keys
+
+    keys: tuple[str, ...]
+    memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
 
 
 class _VocabularyCache:
@@ -242,7 +235,7 @@ class _VocabularyCache:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.entries: dict[bool, tuple[int, SurnameVocabulary]] = {}
+        self.entries: dict[object, tuple[int, object]] = {}
 
 
 _CACHES: weakref.WeakKeyDictionary[Store, _VocabularyCache] = weakref.WeakKeyDictionary()
@@ -254,18 +247,44 @@ def surname_vocabulary(store: Store, *, undated_only: bool) -> SurnameVocabulary
 
     The cache is re-read when an import changed the index (its generation counter).
     """
+    return name_vocabularies(store, undated_only=undated_only)[0]
+
+
+def given_name_vocabulary(store: Store) -> GivenNameVocabulary:
+    """The distinct first-name keys of the index, cached like :func:`surname_vocabulary`."""
+    return name_vocabularies(store, undated_only=False)[1]
+
+
+def name_vocabularies(
+    store: Store, *, undated_only: bool
+) -> tuple[SurnameVocabulary, GivenNameVocabulary]:
+    """Both vocabularies a name lookup needs, checked against one reading of the generation."""
     with _CACHES_LOCK:
         cache = _CACHES.setdefault(store, _VocabularyCache())
     with store.session() as session:
-        generation = session.scalar(select(RegistryState.generation).where(RegistryState.id == 1))
+        connection = session.connection()
+        # Plain SQL: this runs on every lookup, and the ORM statement cost more than it.
+        state = RegistryState.__tablename__
+        generation = connection.exec_driver_sql(
+            f"SELECT generation FROM {state} WHERE id = 1"  # noqa: S608 - a fixed table name
+        ).scalar()
         generation = int(generation or 0)
         with cache.lock:
-            entry = cache.entries.get(undated_only)
-            if entry is not None and entry[0] == generation:
-                return entry[1]
-            vocabulary = _read_vocabulary(session, undated_only=undated_only)
-            cache.entries[undated_only] = (generation, vocabulary)
-            return vocabulary
+            surnames = cache.entries.get(("surnames", undated_only))
+            if surnames is None or surnames[0] != generation:
+                surnames = (generation, _read_vocabulary(session, undated_only=undated_only))
+                cache.entries[("surnames", undated_only)] = surnames
+            given = cache.entries.get("given names")
+            if given is None or given[0] != generation:
+                given = (generation, _read_given_names(session))
+                cache.entries["given names"] = given
+    return cast(SurnameVocabulary, surnames[1]), cast(GivenNameVocabulary, given[1])
+
+
+def _read_given_names(session: Session) -> GivenNameVocabulary:
+    # The (last_key, first_key) index covers this: no table row is read.
+    rows = session.connection().exec_driver_sql("SELECT DISTINCT first_key FROM patients")
+    return GivenNameVocabulary(tuple(sorted(key for (key,) in rows)))
 
 
 def _read_vocabulary(session: Session, *, undated_only: bool) -> SurnameVocabulary:

@@ -7,7 +7,10 @@ zeros; random pages made from them (misread, swapped, partial, strangers). For e
 * the decision made on the indexed lookup equals ``decide`` on the *whole* registry (or
   is a review for "too many candidates" when a block passes the limit);
 * every patient the rule weighs with some evidence for it (an agreeing MRN or birth date,
-  or nothing on the page against it) is among the looked-up candidates;
+  or nothing on the page against it) is among the looked-up candidates - except on a
+  page with names only, which is never filed: there the clerk sees the whole registry's
+  best-scoring candidates first, in its order and with its scores, and lower-ranked
+  namesakes may be left out (``check_name_only``);
 * a document is filed only when a brute-force oracle over the whole registry, with its
   own name comparison (not the matcher's), finds exactly one patient fitting the page.
 """
@@ -33,13 +36,9 @@ from records.store import Store
 from scanner.identifying.identifiers import Identifiers
 from scanner.identifying.names import PersonName, spelling_key
 from scanner.matching.agreement import compare_first, compare_last
-from scanner.matching.decision import MatchSettings, RegisteredPatient, decide
-from scanner.matching.lookup import (
-    TOO_MANY_CANDIDATES,
-    lookup_and_decide,
-    related_given_names,
-    related_surnames,
-)
+from scanner.matching.decision import Candidate, MatchSettings, RegisteredPatient, decide
+from scanner.matching.lookup import TOO_MANY_CANDIDATES, lookup_and_decide
+from scanner.matching.name_filters import related_given_names, related_surnames
 
 # Surnames and given names far apart (no two within the rule's similarity), so that the
 # oracle's plain comparison and the rule agree on who is who; spelling variants are the
@@ -194,11 +193,31 @@ def check(page: Identifiers, store: Store, registry: list[RegisteredPatient]) ->
         whole.reason,
     )
     found = {r.mrn for r in looked_up}
+    assert {c.mrn for c in decision.candidates} <= found
+    if page.names and not (page.mrns or page.dobs or page.prior_mrns):
+        check_name_only(decision.candidates, whole.candidates)
+        return
     for candidate in whole.candidates:
         uncontradicted = not any("differs" in reason for reason in candidate.reasons)
         evidence = any(reason in _EVIDENCE for reason in candidate.reasons)
         if uncontradicted or evidence:
             assert candidate.mrn in found, candidate.reasons
+
+
+def check_name_only(shown: tuple[Candidate, ...], ranking: tuple[Candidate, ...]) -> None:
+    """A page with names only is never filed; the lookup may stop once the clerk's view is set.
+
+    Every candidate shown is one the whole registry ranks, in the same order and with the
+    same score. When the whole registry's best candidate fits the page (nothing on it
+    differs), the clerk sees its best-scoring candidates first (as many as a decision
+    shows); namesakes ranked lower may be left out. (When it does not fit, the page is an
+    unknown patient and contradicted look-alikes may be left out, as on any page.)
+    """
+    ranked = iter(ranking)
+    assert all(candidate in ranked for candidate in shown)  # a subsequence, scores and all
+    if ranking and not any("differs" in reason for reason in ranking[0].reasons):
+        best = [c for c in ranking if c.score == ranking[0].score]
+        assert shown[: len(best)] == tuple(best[: SETTINGS.max_candidates])
 
 
 @settings(
@@ -266,6 +285,35 @@ def test_a_contradicted_namesake_that_outranks_is_fetched(store: Store, tmp_path
     decision, looked_up = lookup_and_decide(page, store, MatchSettings())
     assert "500002" in {r.mrn for r in looked_up}
     assert decision.reason == decide(page, registry, MatchSettings()).reason == "unknown patient"
+
+
+def test_a_name_only_page_stops_at_its_exact_namesakes(store: Store, tmp_path: Path) -> None:
+    """Exact namesakes outscore everyone else: the clerk's view is set without the rest.
+
+    Twelve John Smiths, a Jon Smith, a J. Smith and a John Smyth; the page says "Smith,
+    John" and nothing else. The lookup brings the twelve and shows the whole registry's
+    first five; with the page's sex contradicting every exact namesake, the best candidate
+    could be anyone, and the lookup weighs the whole block.
+    """
+    people = [Person(f"3000{n:02}", "Smith", "John", DOBS[n % 4], "M") for n in range(12)]
+    people += [
+        Person("310001", "Smith", "Jon", None, "F"),
+        Person("310002", "Smith", "J", None, "F"),
+    ]
+    people += [Person("310003", "Smyth", "John", DOBS[0], "F")]
+    registry = load(store, people, tmp_path)
+    whole = MatchSettings(max_candidates=100_000)
+    page = Identifiers(names=(PersonName("Smith", "John"),))
+    decision, looked_up = lookup_and_decide(page, store, MatchSettings())
+    assert {r.mrn for r in looked_up} == {p.mrn for p in people[:12]}
+    assert decision == decide(page, registry, MatchSettings())
+    assert decision.reason == "name only"
+    check_name_only(decision.candidates, decide(page, registry, whole).candidates)
+    page = Identifiers(names=(PersonName("Smith", "John"),), sexes=("F",))
+    decision, looked_up = lookup_and_decide(page, store, MatchSettings())
+    assert {"310001", "310002"} <= {r.mrn for r in looked_up}
+    assert decision == decide(page, registry, MatchSettings())
+    assert decision.candidates[0].mrn == "310001"
 
 
 def test_a_block_too_big_to_weigh_goes_to_review(store: Store, tmp_path: Path) -> None:

@@ -166,6 +166,24 @@ def _nickname_index() -> dict[str, frozenset[int]]:
     return {name: frozenset(groups) for name, groups in index.items()}
 
 
+@functools.cache
+def _nickname_groups() -> dict[int, frozenset[str]]:
+    groups: dict[int, set[str]] = {}
+    for name, numbers in _nickname_index().items():
+        for number in numbers:
+            groups.setdefault(number, set()).add(name)
+    return {number: frozenset(names) for number, names in groups.items()}
+
+
+@functools.lru_cache(maxsize=4096)
+def nicknames_of(name: str) -> frozenset[str]:
+    """The keys of every given name listed as a form of ``name`` (:func:`are_nicknames`)."""
+    key = spelling_key(name)
+    groups = _nickname_groups()
+    found = {other for number in _nickname_index().get(key, ()) for other in groups[number]}
+    return frozenset(found - {key})
+
+
 def are_nicknames(first: str, second: str) -> bool:
     """Whether two given names are listed as forms of one name (Bill and William)."""
     index = _nickname_index()

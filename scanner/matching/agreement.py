@@ -8,6 +8,7 @@ rules in :mod:`scanner.matching.decision`; weights only rank candidates.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -120,11 +121,18 @@ def compare_dob(
     return results
 
 
-def _sounds_alike(a: str, b: str) -> bool:
-    return bool(a and b) and (
-        jellyfish.metaphone(a) == jellyfish.metaphone(b)
-        or jellyfish.nysiis(a) == jellyfish.nysiis(b)
-    )
+@functools.lru_cache(maxsize=1 << 16)
+def _sound(key: str) -> tuple[str, str]:
+    # Names repeat (a block of Smiths, a vocabulary compared again and again): code once.
+    return jellyfish.metaphone(key), jellyfish.nysiis(key)
+
+
+def sounds_alike(a: str, b: str) -> bool:
+    """Whether two name keys share a Metaphone or a NYSIIS code (the rule's phonetic test)."""
+    if not (a and b):
+        return False
+    (metaphone_a, nysiis_a), (metaphone_b, nysiis_b) = _sound(a), _sound(b)
+    return metaphone_a == metaphone_b or nysiis_a == nysiis_b
 
 
 def compare_last(page: str, record: str, w: FieldWeights, threshold: float) -> FieldResult:
@@ -140,7 +148,7 @@ def compare_last(page: str, record: str, w: FieldWeights, threshold: float) -> F
     similarity = JaroWinkler.similarity(a, b)
     if similarity >= threshold:
         return FieldResult("close", w.last_similar, f"last name similar ({similarity:.2f})")
-    if similarity >= PHONETIC_FLOOR and _sounds_alike(a, b):
+    if similarity >= PHONETIC_FLOOR and sounds_alike(a, b):
         return FieldResult("close", w.last_similar, "last name phonetic match")
     return FieldResult("differs", w.last_disagree, "last name differs")
 
@@ -162,7 +170,7 @@ def compare_first(page: str, record: str, w: FieldWeights, threshold: float) -> 
     similarity = JaroWinkler.similarity(a, b)
     if similarity >= threshold:
         return FieldResult("close", w.first_similar, f"first name similar ({similarity:.2f})")
-    if similarity >= PHONETIC_FLOOR and _sounds_alike(a, b):
+    if similarity >= PHONETIC_FLOOR and sounds_alike(a, b):
         return FieldResult("close", w.first_phonetic, "first name phonetic match")
     return FieldResult("differs", w.first_disagree, "first name differs")
 

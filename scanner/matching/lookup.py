@@ -10,10 +10,11 @@ the rule itself:
 3. **Names** (pages without an MRN: with one, everyone else is contradicted by it) -
    the last names the rule does not call different (the surname vocabulary is compared
    with the rule's own ``compare_last``, after an exact Jaro-Winkler prefilter at the
-   rule's own floor), crossed with the given names of those blocks the rule does not
-   call different (``compare_first``), plus the first/last-swapped form. On a page with a
-   date of birth only patients registered *without* one are taken here: anyone else in
-   the block is contradicted by the date or was found by step 2.
+   rule's own floor: :mod:`scanner.matching.name_filters`), crossed with the given names
+   of the index the rule does not call different (``compare_first``), plus the
+   first/last-swapped form. On a page with a date of birth only patients registered
+   *without* one are taken here: anyone else in the block is contradicted by the date or
+   was found by step 2.
 4. **Exact namesakes** of any page name the best candidate does not carry (a twin under
    a nickname): ``decide`` sends such a page to review.
 
@@ -23,31 +24,33 @@ margin; :func:`_unfetched_bound` bounds its score from the weights, and when the
 does not clear the decision the whole surname block is fetched. A block that exceeds
 ``max_lookup_rows`` sends the document to review (``too many candidates``), never to a
 truncated list.
+
+A page with names and nothing else is never filed, whoever is fetched: for it the lookup
+settles only what the clerk is told. It starts from the exact namesakes and stops there
+when nobody else could outrank the best of them (:func:`_exact_names_first`): the same
+reason as on the whole index, and the whole index's best candidates shown first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import cast
-
-from rapidfuzz import process
-from rapidfuzz.distance import JaroWinkler
 
 from records.candidates import (
     CandidateQuery,
     CandidateSet,
+    GivenNameVocabulary,
     NameBlock,
     SurnameVocabulary,
     find_candidates,
-    given_name_keys,
+    name_vocabularies,
     surname_vocabulary,
 )
 from records.store import Store
 from records.views import PatientView
 from scanner.identifying.identifiers import Identifiers
-from scanner.identifying.names import PersonName, are_nicknames, spelling_key, surname_parts
-from scanner.matching.agreement import PHONETIC_FLOOR, FieldWeights, compare_first, compare_last
+from scanner.identifying.names import PersonName, spelling_key
+from scanner.matching.agreement import FieldWeights
 from scanner.matching.decision import (
     AMBIGUOUS,
     IDENTIFIER_CONFLICT,
@@ -63,14 +66,13 @@ from scanner.matching.decision import (
     blocking_query,
     decide,
 )
+from scanner.matching.name_filters import indexed_given_names, related_surnames
 
-__all__ = ["TOO_MANY_CANDIDATES", "lookup_and_decide", "match_patient", "related_surnames"]
+__all__ = ["TOO_MANY_CANDIDATES", "lookup_and_decide", "match_patient"]
 
 TOO_MANY_CANDIDATES = "too many candidates"
 # Scores are shown rounded to hundredths: compare with this much slack, towards fetching.
 _SLACK = 0.01
-_MEMO_MAX = 100_000
-_FLOAT_SLACK = 1e-6
 _STABLE = frozenset({NO_TEXT, NO_IDENTIFIERS, LOW_OCR_CONFIDENCE, UNKNOWN_PATIENT})
 _PRE_MARGIN = frozenset({MULTIPLE_PATIENTS, IDENTIFIER_CONFLICT, AMBIGUOUS})
 _PRE_NAMESAKE = frozenset({MULTIPLE_PATIENTS, IDENTIFIER_CONFLICT})
@@ -84,6 +86,7 @@ class _Lookup:
     settings: MatchSettings
     found: CandidateSet = field(default_factory=lambda: CandidateSet(()))
     fetched: set[NameBlock] = field(default_factory=set)
+    _records: list[RegisteredPatient] | None = None
 
     def fetch(self, query: CandidateQuery) -> None:
         blocks = tuple(b for b in query.blocks if b not in self.fetched)
@@ -92,9 +95,13 @@ class _Lookup:
         if query.mrns or query.dobs or query.blocks:
             limit = self.settings.max_lookup_rows
             self.found = self.found | find_candidates(self.store, query, limit=limit)
+            self._records = None
 
     def records(self) -> list[RegisteredPatient]:
-        return candidate_records(self.found.patients)
+        # Asked for by the decision, the namesake step and the caller: built once a fetch.
+        if self._records is None:
+            self._records = candidate_records(self.found.patients)
+        return self._records
 
 
 def candidate_records(found: Sequence[PatientView]) -> list[RegisteredPatient]:
@@ -156,8 +163,12 @@ def lookup_and_decide(
 ) -> tuple[MatchDecision, list[RegisteredPatient]]:
     """:func:`match_patient`, also returning the candidates the lookup brought."""
     lookup = _Lookup(store, settings)
-    lookup.fetch(_first_query(identifiers, store, settings))
     decision: MatchDecision | None = None
+    if _is_name_only(identifiers):
+        decision = _exact_names_first(identifiers, lookup, ocr_confidence, has_text)
+        if decision is not None:
+            return decision, lookup.records()
+    lookup.fetch(_first_query(identifiers, store, settings))
     while True:
         if lookup.found.overflow:
             shown = decision.candidates if decision is not None else ()
@@ -175,13 +186,74 @@ def lookup_and_decide(
         lookup.fetch(CandidateQuery(blocks=more))
 
 
+def _is_name_only(ids: Identifiers) -> bool:
+    """A page with names and nothing else ``decide`` weighs against them: never filed."""
+    return bool(ids.names) and not (ids.mrns or ids.dobs or ids.prior_mrns)
+
+
+def _exact_names_first(
+    ids: Identifiers, lookup: _Lookup, ocr_confidence: float | None, has_text: bool
+) -> MatchDecision | None:
+    """The decision on a name-only page from its exact namesakes alone, when that is enough.
+
+    ``decide`` never files such a page (nothing but a name), so what the lookup settles is
+    what the clerk is told: the reason and the candidates. Patients carrying exactly a
+    page name (last and given name keys) are fetched first; everyone else scores at
+    most :func:`_inexact_name_bound`. When the best exact namesake scores above that bound,
+    the whole registry's best candidate is the same patient, its reason is the same (the
+    "someone else" of ``multiple patients`` is an exact namesake, fetched here), and every
+    candidate the whole registry ranks above the bound is shown in the same order with
+    the same score. Otherwise (no exact namesake, or one contradicted below the bound)
+    the page takes the complete lookup: None.
+    """
+    exact = tuple(
+        NameBlock(frozenset({spelling_key(name.last)}), frozenset({spelling_key(name.first)}))
+        for name in ids.names
+    )
+    lookup.fetch(CandidateQuery(blocks=exact))
+    if lookup.found.overflow:
+        # The exact namesakes alone pass the limit: so would the complete lookup.
+        return MatchDecision("review", None, TOO_MANY_CANDIDATES, ())
+    decision = decide(
+        ids, lookup.records(), lookup.settings, ocr_confidence=ocr_confidence, has_text=has_text
+    )
+    if decision.action != "review" or not decision.candidates:
+        # A filing is never decided on part of the index (decide files no name-only page).
+        return None
+    bound = _inexact_name_bound(ids, lookup.settings.weights)
+    if decision.candidates[0].score <= bound + _SLACK:
+        return None
+    return decision
+
+
+def _inexact_name_bound(ids: Identifiers, w: FieldWeights) -> float:
+    """The best score ``decide`` could give, on a name-only page, to an inexact namesake.
+
+    That is a patient carrying exactly none of the page's names: for each page name it
+    has another last-name key or another given-name key (the first/last-swapped reading
+    scores ``last_similar``). No MRN or date of birth is on the page. Any configured
+    positive disagreement weight is added once per value that could disagree. Tied to
+    ``decide`` as it is: re-check this bound when it weighs anything new.
+    """
+    other_first = max(
+        w.first_nickname, w.first_similar, w.first_phonetic, w.first_initial, w.first_disagree, 0.0
+    )
+    best_first = max(other_first, w.first_agree)
+    other_last = max(w.last_similar, w.last_disagree, 0.0)
+    best_last = max(other_last, w.last_agree)
+    name = max(other_last + best_first, best_last + other_first, w.last_similar)
+    disagreeing = len(ids.names) * (max(0.0, w.last_disagree) + max(0.0, w.first_disagree))
+    disagreeing += len(ids.sexes) * max(0.0, w.sex_disagree)
+    return name + max(0.0, w.sex_agree) + disagreeing
+
+
 def _first_query(ids: Identifiers, store: Store, s: MatchSettings) -> CandidateQuery:
     blocks: list[NameBlock] = []
     if ids.names and not ids.mrns:
         undated = bool(ids.dobs)
-        vocabulary = surname_vocabulary(store, undated_only=undated)
+        vocabulary, given = name_vocabularies(store, undated_only=undated)
         for name in ids.names:
-            blocks += _name_blocks(name, vocabulary, store, s, undated_only=undated)
+            blocks += _name_blocks(name, vocabulary, given, s, undated_only=undated)
     # blocking_query's MRNs include prior MRNs read on the page: their merged rows bring
     # the survivors they were merged into.
     query = blocking_query(ids)
@@ -191,7 +263,7 @@ def _first_query(ids: Identifiers, store: Store, s: MatchSettings) -> CandidateQ
 def _name_blocks(
     name: PersonName,
     vocabulary: SurnameVocabulary,
-    store: Store,
+    given: GivenNameVocabulary,
     s: MatchSettings,
     *,
     undated_only: bool,
@@ -203,105 +275,14 @@ def _name_blocks(
         # A surname with no letters A-Z: the rule weighs everyone (too many, unless tiny).
         return [NameBlock(None, None, undated_only)]
     if spelling_key(name.first):
-        memo_key = ("given names", name.first, lasts, undated_only, s.name_similarity_threshold)
-        if memo_key in vocabulary.memo:
-            firsts = cast(frozenset[str], vocabulary.memo[memo_key])
-        else:
-            present = given_name_keys(store, lasts, undated_only=undated_only)
-            firsts = related_given_names(name.first, present, s)
-            if len(vocabulary.memo) < _MEMO_MAX:
-                vocabulary.memo[memo_key] = firsts
+        # Against every given name of the index, not only the block's: the probe of
+        # (last_key, first_key) pairs then finds the same rows without listing the block.
+        firsts = indexed_given_names(name.first, given, s)
     # "JANE DOE" printed surname first: the rule weighs the first/last-swapped record too.
     swapped = NameBlock(
         frozenset({spelling_key(name.first)}), frozenset({spelling_key(name.last)}), undated_only
     )
     return [NameBlock(lasts, firsts, undated_only), swapped]
-
-
-def _prefilter_floor(s: MatchSettings) -> float:
-    # rapidfuzz's batch scorer can land a hair below ``similarity`` on the floor itself
-    # (JOHNNY/JOAN: 0.8 alone, dropped by extract at 0.8): ask for a little less, and let
-    # the rule decide on what comes back.
-    return min(s.name_similarity_threshold, PHONETIC_FLOOR) - _FLOAT_SLACK
-
-
-def related_surnames(
-    last: str, vocabulary: SurnameVocabulary, s: MatchSettings
-) -> frozenset[str] | None:
-    """Every stored last-name key the rule's ``compare_last`` does not call different.
-
-    None when the page surname has no letters (the rule then weighs every patient).
-    The prefilter is exact, not a heuristic: ``compare_last`` calls two keys close only
-    when they are equal, share a part of a double-barrelled name, or have a Jaro-Winkler
-    similarity of at least the rule's threshold or phonetic floor.
-    """
-    memo_key = ("related_surnames", last, s.name_similarity_threshold)
-    if memo_key in vocabulary.memo:
-        return cast(frozenset[str] | None, vocabulary.memo[memo_key])
-    related = _related_surnames(last, vocabulary, s)
-    if len(vocabulary.memo) < _MEMO_MAX:
-        vocabulary.memo[memo_key] = related
-    return related
-
-
-def _related_surnames(
-    last: str, vocabulary: SurnameVocabulary, s: MatchSettings
-) -> frozenset[str] | None:
-    key = spelling_key(last)
-    if not key:
-        return None
-    floor = _prefilter_floor(s)
-    near = {key, ""}
-    near.update(
-        choice
-        for choice, _score, _index in process.extract(
-            key, vocabulary.keys, scorer=JaroWinkler.similarity, score_cutoff=floor, limit=None
-        )
-    )
-    for part in set(surname_parts(last)) or {key}:
-        near.add(part)
-        near.update(vocabulary.by_part.get(part, ()))
-    related = {""}
-    for stored in near:
-        forms = [" ".join(p) for p in vocabulary.parts.get(stored, ())] + [stored]
-        threshold = s.name_similarity_threshold
-        if stored and any(
-            compare_last(last, form, s.weights, threshold).level != "differs" for form in forms
-        ):
-            related.add(stored)
-    return frozenset(related)
-
-
-def related_given_names(first: str, present: set[str], s: MatchSettings) -> frozenset[str]:
-    """The given-name keys in ``present`` that the rule's ``compare_first`` does not call different.
-
-    ``compare_first`` calls two keys anything but different only when one is empty, they
-    are equal, one is an initial of the other, they are listed nicknames, or their
-    Jaro-Winkler similarity reaches the rule's threshold or phonetic floor: that prefilter
-    is exact, and the rule itself has the last word on what passes it.
-    """
-    key = spelling_key(first)
-    floor = _prefilter_floor(s)
-    near = {
-        other
-        for other in present
-        if not other
-        or other == key
-        or ((len(key) == 1 or len(other) == 1) and other[0] == key[0])
-        or are_nicknames(key, other)
-    }
-    near.update(
-        choice
-        for choice, _score, _index in process.extract(
-            key, list(present), scorer=JaroWinkler.similarity, score_cutoff=floor, limit=None
-        )
-    )
-    threshold = s.name_similarity_threshold
-    return frozenset(
-        other
-        for other in near
-        if compare_first(first, other, s.weights, threshold).level != "differs"
-    )
 
 
 def _what_else(ids: Identifiers, decision: MatchDecision, lookup: _Lookup) -> tuple[NameBlock, ...]:
