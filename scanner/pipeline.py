@@ -107,6 +107,7 @@ class Ingestor:
             min_confidence=ocr.orientation_min_confidence,
             min_words=ocr.orientation_min_words,
             max_pages=ingest.max_pages,
+            engine=ocr.engine,
         )
         # Every document's pages share the workers through one queue, largest first.
         self.scheduler = PageScheduler(make_pool, worker_count(ocr.workers))
