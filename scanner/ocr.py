@@ -10,7 +10,7 @@ separate OSD pass costs nearly as much as reading the page.
 Readings (``ocr.engine: library``, the default) run tesseract's library inside the worker
 (``scanner.tessapi``), its model loaded once per worker: starting the ``tesseract`` program
 for every pass cost a sixth more CPU a page. ``ocr.engine: program`` (or a system without
-the library) runs the program through pytesseract; the orientation look always does.
+the library) runs the program through pytesseract for every pass.
 
 :func:`reread_top` reads the top of a page again (another segmentation mode, a small turn)
 for the filing stage, when a document's identification came out incomplete: a patient
@@ -291,7 +291,7 @@ def _ocr_oriented(job: PageJob, folder: Path, meter: _Meter) -> PageText:
         # reading's time). Only when it is unsure are the quarter turns tried in turn.
         image = image if image is not None else _load(job)
         weak = f"upright reading weak ({best.strong_words} words, conf {best.confidence:.0f})"
-        guess, sure = _look_for_rotation(image, folder, meter, weak)
+        guess, sure = _look_for_rotation(image, folder, meter, weak, options.engine)
         if sure:
             angles = [guess]
             why = f"OSD: turned {guess} degrees"
@@ -324,7 +324,7 @@ def _ocr_oriented(job: PageJob, folder: Path, meter: _Meter) -> PageText:
 
 
 def _look_for_rotation(
-    image: Image.Image, folder: Path, meter: _Meter, why: str
+    image: Image.Image, folder: Path, meter: _Meter, why: str, engine: str
 ) -> tuple[int, bool]:
     """Which way up the page is, from OSD on a half-size copy: (degrees, sure).
 
@@ -336,18 +336,17 @@ def _look_for_rotation(
     small = small.resize(
         (max(1, image.width // 2), max(1, image.height // 2)), Image.Resampling.BOX
     )
-    path = folder / "osd-small.pgm"
-    small.save(path)
     angle, confidence = meter.run(
-        "orientation", f"{why}; half-size OSD", lambda left: _detect_rotation(str(path), left)
+        "orientation",
+        f"{why}; half-size OSD",
+        lambda left: _detect_rotation(small, folder, left, engine),
     )
     if confidence >= OSD_SURE:
         return angle, True
-    full = _image_file(image, folder)
     angle2, confidence2 = meter.run(
         "orientation",
         "half-size OSD unsure; full-size OSD",
-        lambda left: _detect_rotation(full, left),
+        lambda left: _detect_rotation(image, folder, left, engine),
     )
     if confidence2 >= OSD_SURE:
         return angle2, True
@@ -485,8 +484,19 @@ def _ocr(
     return _words_from_tsv(data, strong)
 
 
-def _detect_rotation(source: str, timeout: float) -> tuple[int, float]:
-    """How many degrees counter-clockwise to turn the page upright, and OSD's confidence."""
+def _detect_rotation(
+    image: Image.Image, folder: Path, timeout: float, engine: str
+) -> tuple[int, float]:
+    """How many degrees counter-clockwise to turn the page upright, and OSD's confidence.
+
+    The library's OSD has no time limit of its own; it takes a fraction of a reading, and a
+    worker stuck in it is ended by the page scheduler.
+    """
+    library = tessapi.engine("osd") if engine == "library" else None
+    if library is not None:
+        return library.orientation(image)
+    source = str(folder / "osd.pgm")
+    (image if image.mode in ("L", "1") else image.convert("L")).save(source)
     try:
         osd = _call(
             lambda: pytesseract.image_to_osd(

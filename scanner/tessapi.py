@@ -98,6 +98,18 @@ def _declare(libs: _Libraries) -> None:
         (t, "TessMonitorCreate", [], _vp),
         (t, "TessMonitorDelete", [_vp], None),
         (t, "TessMonitorSetDeadlineMSecs", [_vp, ctypes.c_int], None),
+        (
+            t,
+            "TessBaseAPIDetectOrientationScript",
+            [
+                _vp,
+                ctypes.POINTER(ctypes.c_int),
+                ctypes.POINTER(ctypes.c_float),
+                ctypes.POINTER(ctypes.c_char_p),
+                ctypes.POINTER(ctypes.c_float),
+            ],
+            ctypes.c_int,
+        ),
         (lp, "pixRead", [ctypes.c_char_p], _vp),
         (lp, "pixDestroy", [ctypes.POINTER(_vp)], None),
     ]
@@ -122,6 +134,9 @@ class Engine:
             tess.TessBaseAPIDelete(self._handle)
             self._handle = None
             raise EngineError(f"tesseract could not load the languages {languages!r}")
+        if languages == "osd":
+            # As scanner.ocr ran the program: decide from as few as 5 characters.
+            tess.TessBaseAPISetVariable(self._handle, b"min_characters_to_try", b"5")
 
     def close(self) -> None:
         """Free the engine and its model."""
@@ -145,23 +160,7 @@ class Engine:
             EngineError: the image could not be read.
         """
         tess, handle = self._libs.tess, self._handle
-        pix = _vp()
-        if isinstance(source, str):
-            pix = _vp(self._libs.lept.pixRead(os.fsencode(source)))
-            if not pix:
-                raise EngineError("tesseract could not read the image")
-            tess.TessBaseAPISetImage2(handle, pix)
-        else:
-            image = source if source.mode in ("L", "1") else source.convert("L")
-            if image.mode == "1":
-                # Packed rows, a set bit white: Pillow's layout is the one the API takes.
-                data = image.tobytes("raw", "1")
-                tess.TessBaseAPISetImage(
-                    handle, data, image.width, image.height, 0, (image.width + 7) // 8
-                )
-            else:
-                data = image.tobytes()
-                tess.TessBaseAPISetImage(handle, data, image.width, image.height, 1, image.width)
+        pix = self._set_image(source)
         monitor = tess.TessMonitorCreate()
         try:
             tess.TessBaseAPISetPageSegMode(handle, psm)
@@ -180,9 +179,62 @@ class Engine:
                     tess.TessDeleteText(text)
         finally:
             tess.TessMonitorDelete(monitor)
-            tess.TessBaseAPIClear(handle)
-            if pix:
-                self._libs.lept.pixDestroy(ctypes.byref(pix))
+            self._clear(pix)
+
+    def orientation(self, source: str | Image.Image) -> tuple[int, float]:
+        """Which way up the page is: (degrees counter-clockwise to turn it upright, confidence).
+
+        For an engine of the ``osd`` language; as ``tesseract --psm 0`` answers, and (0, 0.0)
+        when it cannot tell (too few characters).
+
+        Raises:
+            EngineError: the image could not be read.
+        """
+        tess = self._libs.tess
+        pix = self._set_image(source)
+        try:
+            degrees, confidence = ctypes.c_int(0), ctypes.c_float(0.0)
+            script, script_confidence = ctypes.c_char_p(), ctypes.c_float(0.0)
+            found = tess.TessBaseAPIDetectOrientationScript(
+                self._handle,
+                ctypes.byref(degrees),
+                ctypes.byref(confidence),
+                ctypes.byref(script),
+                ctypes.byref(script_confidence),
+            )
+        finally:
+            self._clear(pix)
+        if not found:
+            return 0, 0.0
+        # The program prints the confidence to two places; its callers compare that.
+        return degrees.value % 360, round(confidence.value, 2)
+
+    def _set_image(self, source: str | Image.Image) -> ctypes.c_void_p:
+        """Hand the engine an image; returns the Leptonica image to free after (or null)."""
+        tess, handle = self._libs.tess, self._handle
+        pix = _vp()
+        if isinstance(source, str):
+            pix = _vp(self._libs.lept.pixRead(os.fsencode(source)))
+            if not pix:
+                raise EngineError("tesseract could not read the image")
+            tess.TessBaseAPISetImage2(handle, pix)
+            return pix
+        image = source if source.mode in ("L", "1") else source.convert("L")
+        if image.mode == "1":
+            # Packed rows, a set bit white: Pillow's layout is the one the API takes.
+            data = image.tobytes("raw", "1")
+            tess.TessBaseAPISetImage(
+                handle, data, image.width, image.height, 0, (image.width + 7) // 8
+            )
+        else:
+            data = image.tobytes()
+            tess.TessBaseAPISetImage(handle, data, image.width, image.height, 1, image.width)
+        return pix
+
+    def _clear(self, pix: ctypes.c_void_p) -> None:
+        self._libs.tess.TessBaseAPIClear(self._handle)
+        if pix:
+            self._libs.lept.pixDestroy(ctypes.byref(pix))
 
 
 def available() -> bool:

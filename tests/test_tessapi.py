@@ -59,6 +59,19 @@ def test_the_library_reads_a_decoded_page_as_the_program_reads_its_pnm(
 
 @pytest.mark.needs_tesseract
 @needs_library
+def test_the_library_tells_which_way_up_a_page_is_as_the_program_does(tmp_path: Path) -> None:
+    path = scan(tmp_path, patients()[5], "png", "turned.png", degradations=("rotate_180",))
+    page = load_frame(path, 0, 80_000_000)
+    half = page.resize((page.width // 2, page.height // 2), Image.Resampling.BOX)
+    for image in (page, half, page.convert("1")):
+        by_library = ocr._detect_rotation(image, tmp_path, 60.0, "library")
+        by_program = ocr._detect_rotation(image, tmp_path, 60.0, "program")
+        assert by_library == by_program, image.size
+        assert by_library[0] == 180 and by_library[1] > 0
+
+
+@pytest.mark.needs_tesseract
+@needs_library
 def test_a_page_past_its_time_limit_in_the_library_ends_only_that_page(tmp_path: Path) -> None:
     path = scan(tmp_path, patients()[1], "png", "slow.png")
     hurried = replace(LIBRARY, timeout=0.05)
