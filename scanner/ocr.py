@@ -464,7 +464,7 @@ def _ocr(
     psm: int = tessapi.PSM_AUTO,
 ) -> _Reading:
     """Read an image file (as tesseract reads it) or a decoded page image: words and text."""
-    library = tessapi.engine(languages) if engine == "library" else None
+    library = _engine(languages) if engine == "library" else None
     if library is not None:
         try:
             tsv = library.tsv(source, psm, timeout)
@@ -492,7 +492,7 @@ def _detect_rotation(
     The library's OSD has no time limit of its own; it takes a fraction of a reading, and a
     worker stuck in it is ended by the page scheduler.
     """
-    library = tessapi.engine("osd") if engine == "library" else None
+    library = _engine("osd") if engine == "library" else None
     if library is not None:
         return library.orientation(image)
     source = str(folder / "osd.pgm")
@@ -512,6 +512,15 @@ def _detect_rotation(
         return 0, 0.0
     # OSD's "Rotate" is clockwise; PIL's rotate() turns counter-clockwise.
     return (360 - int(match.group(1))) % 360, float(confident.group(1))
+
+
+def _engine(languages: str) -> tessapi.Engine | None:
+    """The worker's loaded tesseract for ``languages``; None to run the program instead."""
+    try:
+        return tessapi.engine(languages)
+    except tessapi.EngineUnavailableError as exc:
+        # Its data gone while the daemon runs: wait until it is back, as for the program.
+        raise TesseractMissingError("tesseract's language data could not be loaded") from exc
 
 
 def _call(run: Callable[[], T]) -> T:

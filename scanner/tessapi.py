@@ -37,6 +37,10 @@ class EngineError(Exception):
     """Tesseract could not read this image (no timeout: its decoder or its engine refused)."""
 
 
+class EngineUnavailableError(EngineError):
+    """Tesseract's library could not start or load its language data: the world's failure."""
+
+
 class EngineTimeout(Exception):
     """The pass ran out of the page's time and was cancelled."""
 
@@ -126,14 +130,14 @@ class Engine:
         self._libs = libs
         self._handle = libs.tess.TessBaseAPICreate()
         if not self._handle:
-            raise EngineError("tesseract could not be started")
+            raise EngineUnavailableError("tesseract could not be started")
         tess = libs.tess
         # Its notes ("Estimating resolution as ...") would go to the daemon's stderr.
         tess.TessBaseAPISetVariable(self._handle, b"debug_file", os.devnull.encode())
         if tess.TessBaseAPIInit3(self._handle, None, languages.encode()) != 0:
             tess.TessBaseAPIDelete(self._handle)
             self._handle = None
-            raise EngineError(f"tesseract could not load the languages {languages!r}")
+            raise EngineUnavailableError(f"tesseract could not load the languages {languages!r}")
         if languages == "osd":
             # As scanner.ocr ran the program: decide from as few as 5 characters.
             tess.TessBaseAPISetVariable(self._handle, b"min_characters_to_try", b"5")
@@ -246,7 +250,7 @@ def engine(languages: str) -> Engine | None:
     """The engine of this thread for ``languages`` (loaded once); None without the library.
 
     Raises:
-        EngineError: the library is there but cannot load these languages.
+        EngineUnavailableError: the library is there but cannot load these languages.
     """
     engines: dict[str, Engine] | None = getattr(_local, "engines", None)
     if engines is None:
