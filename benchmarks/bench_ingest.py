@@ -8,9 +8,12 @@
    review, multi-page TIFFs and PDFs, a few text-layer PDFs) with ground truth. In one run,
    interleaved and repeated: ``chartclerk ingest`` of the files against bare
    ``tesseract PAGE -`` (OMP_THREAD_LIMIT=1, as many at a time as ingest has OCR workers)
-   on the same page images. Reports the ratio's range, tesseract passes per page by kind
-   (summed from ``documents show``'s per-page passes), start-up until the first page is in
-   tesseract, and the accuracy figures: misfiles, review recall, auto-file rate.
+   on the same page images. Reports the ratio's range (wall and CPU), tesseract passes per
+   page by kind and by file kind (summed from ``documents show``'s per-page passes), where
+   the CPU went (each pass's recorded CPU seconds by kind; the rest, with the ingest
+   process's own share), start-up until the first page is in tesseract (a ``tesseract``
+   program, or a worker that has loaded tesseract's library), and the accuracy figures:
+   misfiles, review recall, auto-file rate.
 2. Clean OCR pages: the same ratio on N clean single-page PNG scans.
 3. Text layer: pages per second, start-up included, for light and dense (EHR printout,
    about 5,000 characters a page) text-layer PDFs.
