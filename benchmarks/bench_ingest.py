@@ -8,9 +8,12 @@
    review, multi-page TIFFs and PDFs, a few text-layer PDFs) with ground truth. In one run,
    interleaved and repeated: ``chartclerk ingest`` of the files against bare
    ``tesseract PAGE -`` (OMP_THREAD_LIMIT=1, as many at a time as ingest has OCR workers)
-   on the same page images. Reports the ratio's range, tesseract passes per page by kind
-   (summed from ``documents show``'s per-page passes), start-up until the first page is in
-   tesseract, and the accuracy figures: misfiles, review recall, auto-file rate.
+   on the same page images. Reports the ratio's range (wall and CPU), tesseract passes per
+   page by kind and by file kind (summed from ``documents show``'s per-page passes), where
+   the CPU went (each pass's recorded CPU seconds by kind; the rest, with the ingest
+   process's own share), start-up until the first page is in tesseract (a ``tesseract``
+   program, or a worker that has loaded tesseract's library), and the accuracy figures:
+   misfiles, review recall, auto-file rate.
 2. Clean OCR pages: the same ratio on N clean single-page PNG scans.
 3. Text layer: pages per second, start-up included, for light and dense (EHR printout,
    about 5,000 characters a page) text-layer PDFs.
@@ -103,6 +106,10 @@ class IngestRun:
     first_tesseract_s: float | None
     rows: list[dict[str, Any]]
     cpu_s: float = 0.0
+    # CPU of the ingest process itself and of its OCR workers (their own, with tesseract's
+    # library in them; not the tesseract programs they start), as last seen while they ran.
+    main_cpu_s: float = 0.0
+    workers_cpu_s: float = 0.0
 
 
 def children_cpu() -> float:
@@ -130,13 +137,18 @@ def run_ingest(config: Path, files: list[Path], watch: bool = True) -> IngestRun
         peak = 0
         first: float | None = None
         watched = psutil.Process(proc.pid)
+        own: dict[int, float] = {}  # pid -> CPU of the ingest process and its workers
         while proc.poll() is None:
             if watch:
                 try:
                     tree = [watched, *watched.children(recursive=True)]
-                    if first is None and any(p.name() == "tesseract" for p in tree):
+                    if first is None and any(_in_tesseract(p) for p in tree):
                         first = time.perf_counter() - start
                     peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+                    for p in tree:
+                        if p.name() != "tesseract":
+                            times = p.cpu_times()
+                            own[p.pid] = times.user + times.system
                 except psutil.Error:
                     pass
             time.sleep(0.005 if first is None else 0.05)
@@ -145,7 +157,20 @@ def run_ingest(config: Path, files: list[Path], watch: bool = True) -> IngestRun
         text = out.read().decode()
     if proc.returncode != 0:
         raise SystemExit(f"chartclerk ingest exited {proc.returncode}")
-    return IngestRun(elapsed, peak, first, json.loads(text), children_cpu() - cpu)
+    main = own.pop(proc.pid, 0.0)
+    return IngestRun(
+        elapsed, peak, first, json.loads(text), children_cpu() - cpu, main, sum(own.values())
+    )
+
+
+def _in_tesseract(process: psutil.Process) -> bool:
+    """A tesseract program, or a worker that has loaded tesseract's library (a page began)."""
+    if process.name() == "tesseract":
+        return True
+    try:
+        return "libtesseract" in Path(f"/proc/{process.pid}/maps").read_text()
+    except OSError:
+        return False
 
 
 def bare_tesseract(files: list[Path]) -> tuple[float, float]:
@@ -220,6 +245,8 @@ def mix_costs(
     try:
         passes: Counter[str] = Counter()
         seconds: defaultdict[str, float] = defaultdict(float)
+        cpu: defaultdict[str, float] = defaultdict(float)
+        by_kind: defaultdict[str, Counter[str]] = defaultdict(Counter)
         whys: Counter[str] = Counter()
         pages = ocr_pages = 0
         misfiles = fileable = auto = must_review = reviewed = 0
@@ -232,6 +259,8 @@ def mix_costs(
                 for one in page.passes:
                     passes[one["kind"]] += 1
                     seconds[one["kind"]] += float(one["seconds"])
+                    cpu[one["kind"]] += float(one.get("cpu_seconds", 0.0))
+                    by_kind[f"{item.kind}/{item.damage}"][one["kind"]] += 1
                     whys[one["why"].split(" (")[0].split(";")[0]] += 1
             status, mrn = detail.summary.status, detail.summary.patient_mrn
             truth = item.truth
@@ -250,10 +279,13 @@ def mix_costs(
         "ocr_pages": ocr_pages,
         "passes": dict(passes),
         "pass_seconds": {k: round(v, 2) for k, v in seconds.items()},
+        "pass_cpu_s": {k: round(v, 2) for k, v in cpu.items()},
+        "passes_by_file": {k: dict(v) for k, v in sorted(by_kind.items())},
         "whys": dict(whys),
         "passes_per_page": round(sum(passes.values()) / max(pages, 1), 3),
         "read_passes_per_ocr_page": round(passes["read"] / max(ocr_pages, 1), 3),
         "tesseract_s": round(sum(seconds.values()), 2),
+        "tesseract_cpu_s": round(sum(cpu.values()), 2),
         "misfiles": misfiles,
         "auto_file_pct": round(100 * auto / max(fileable, 1), 1),
         "review_recall_pct": round(100 * reviewed / max(must_review, 1), 1),
@@ -285,6 +317,8 @@ def bench_mix(work: Path, docs: int, repeats: int, seed: int) -> dict[str, Any]:
             "ingest_cpu_s": round(ingest.cpu_s, 2),
             "ratio": round(ingest.seconds / bare_s, 3),
             "cpu_ratio": round(ingest.cpu_s / bare_sum, 3),
+            "main_cpu_s": round(ingest.main_cpu_s, 2),
+            "workers_cpu_s": round(ingest.workers_cpu_s, 2),
             "load_avg": round(os.getloadavg()[0], 1),
             "first_tesseract_s": round(ingest.first_tesseract_s or -1, 3),
             **costs,
@@ -294,6 +328,12 @@ def bench_mix(work: Path, docs: int, repeats: int, seed: int) -> dict[str, Any]:
             f"ratio {ingest.seconds / bare_s:.2f} (CPU {ingest.cpu_s:.0f} s / {bare_sum:.0f} s = "
             f"{ingest.cpu_s / bare_sum:.2f}; load {os.getloadavg()[0]:.1f}); first page in "
             f"tesseract after {ingest.first_tesseract_s or -1:.2f} s; passes {costs['passes']}",
+            flush=True,
+        )
+        print(
+            f"    CPU: tesseract passes {costs['tesseract_cpu_s']:.1f} s {costs['pass_cpu_s']}; "
+            f"the rest {ingest.cpu_s - costs['tesseract_cpu_s']:.1f} s (ingest process "
+            f"{ingest.main_cpu_s:.1f} s, workers' own {ingest.workers_cpu_s:.1f} s)",
             flush=True,
         )
     return {
@@ -326,6 +366,18 @@ def print_mix(mix: dict[str, Any]) -> None:
         f"  tesseract passes per page {last['passes_per_page']:.2f} by kind {last['passes']}; "
         f"wall seconds {last['pass_seconds']}"
     )
+    print(
+        "  CPU seconds: bare tesseract "
+        + ", ".join(f"{r['bare_cpu_s']:.1f}" for r in runs)
+        + "; ingest's tesseract passes "
+        + ", ".join(f"{r['tesseract_cpu_s']:.1f} {r['pass_cpu_s']}" for r in runs)
+        + "; the rest "
+        + ", ".join(f"{r['ingest_cpu_s'] - r['tesseract_cpu_s']:.1f}" for r in runs)
+        + " (ingest process "
+        + ", ".join(f"{r['main_cpu_s']:.1f}" for r in runs)
+        + ")"
+    )
+    print(f"  passes by file kind/damage: {last['passes_by_file']}")
     print(f"  why: {last['whys']}")
     print(f"  start-up until the first page is in tesseract: {min(first):.2f}-{max(first):.2f} s")
     print(

@@ -7,6 +7,11 @@ own threads made it several times slower per page on a 2-core machine. Orientati
 checked only when a page reads badly upright (low confidence, few real words), because a
 separate OSD pass costs nearly as much as reading the page.
 
+Readings (``ocr.engine: library``, the default) run tesseract's library inside the worker
+(``scanner.tessapi``), its model loaded once per worker: starting the ``tesseract`` program
+for every pass cost a sixth more CPU a page. ``ocr.engine: program`` (or a system without
+the library) runs the program through pytesseract for every pass.
+
 :func:`reread_top` reads the top of a page again (another segmentation mode, a small turn)
 for the filing stage, when a document's identification came out incomplete: a patient
 label pasted crooked over the letterhead is often garbled in the page's own reading.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import resource
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +40,7 @@ from chartclerk_errors import (
     content_reason,
     not_ready,
 )
+from scanner import tessapi
 from scanner.reading.pages import PageJob, load_frame, render_pdf_page
 from scanner.reading.pagetext import OcrPass, PageText, PassKind, Word
 from scanner.reading.textlayer import read_pdf_text_layer
@@ -74,15 +81,19 @@ def check_tesseract(languages: str) -> None:
         )
 
 
-def warm_up() -> None:
-    """Have pytesseract learn tesseract's version now; it asks once, before the first page.
+def warm_up(languages: str = "eng") -> None:
+    """Load tesseract's model (or have pytesseract learn the program's version) now.
 
-    Called as an OCR worker starts (``scanner.reading.workers``), so the question is asked
-    while the ingest process is still starting rather than in front of the first page.
+    Called as an OCR worker starts (``scanner.reading.workers``), before it knows the
+    configured languages: English, the default, is loaded while the ingest process is still
+    starting rather than in front of the first page. Whatever is wrong (tesseract missing)
+    is reported by the first page's reading.
     """
-    # Whatever is wrong (tesseract missing) is reported by the first page's reading.
     with contextlib.suppress(Exception):
-        pytesseract.get_tesseract_version()
+        if tessapi.available():
+            tessapi.engine(languages)
+        else:
+            pytesseract.get_tesseract_version()
 
 
 @dataclass(frozen=True)
@@ -152,12 +163,23 @@ class _Meter:
         return remaining
 
     def run(self, kind: PassKind, why: str, work: Callable[[float], T]) -> T:
-        """Run one tesseract pass with what is left of the time limit, and record it."""
-        started = time.perf_counter()
+        """Run one tesseract pass with what is left of the time limit, and record it.
+
+        The pass's CPU is this worker's own (the library engine reads in it) and that of
+        its finished children (the ``tesseract`` program) meanwhile; a worker runs one
+        pass at a time.
+        """
+        started, cpu = time.perf_counter(), _cpu()
         try:
             return work(self.left())
         finally:
-            self.passes.append(OcrPass(kind, time.perf_counter() - started, why))
+            spent = time.perf_counter() - started
+            self.passes.append(OcrPass(kind, spent, why, _cpu() - cpu))
+
+
+def _cpu() -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def _load(job: PageJob) -> Image.Image:
@@ -197,11 +219,13 @@ def _ocr_oriented(job: PageJob, folder: Path, meter: _Meter) -> PageText:
     def good(r: _Reading) -> bool:
         return r.strong_words >= options.min_words and r.confidence >= options.min_confidence
 
-    def read(source: str, why: str) -> _Reading:
+    def read(source: str | Image.Image, why: str) -> _Reading:
         return meter.run(
             "read",
             why,
-            lambda left: _ocr(source, options.languages, left, options.min_confidence),
+            lambda left: _ocr(
+                source, folder, options.languages, left, options.min_confidence, options.engine
+            ),
         )
 
     size = _readable_as_is(job)
@@ -209,15 +233,14 @@ def _ocr_oriented(job: PageJob, folder: Path, meter: _Meter) -> PageText:
     if size is None:
         image = _load(job)
         size = image.size
-    source = job.path if image is None else _image_file(image, folder)
-    best = read(source, "page")
+    best = read(job.path if image is None else image, "page")
     best_angle, best_size = 0, size
     if not good(best):
         # One cheap look decides the turn: OSD on a half-size copy (a quarter of a
         # reading's time). Only when it is unsure are the quarter turns tried in turn.
         image = image if image is not None else _load(job)
         weak = f"upright reading weak ({best.strong_words} words, conf {best.confidence:.0f})"
-        guess, sure = _look_for_rotation(image, folder, meter, weak)
+        guess, sure = _look_for_rotation(image, folder, meter, weak, options.engine)
         if sure:
             angles = [guess]
             why = f"OSD: turned {guess} degrees"
@@ -230,7 +253,7 @@ def _ocr_oriented(job: PageJob, folder: Path, meter: _Meter) -> PageText:
                 # reading it turned would only find garbage.
                 continue
             turned = image.rotate(angle, expand=True)
-            reading = read(_image_file(turned, folder), f"{why} ({angle})")
+            reading = read(turned, f"{why} ({angle})")
             if reading.strong_words > best.strong_words:
                 best, best_angle, best_size = reading, angle, turned.size
             if good(reading):
@@ -250,7 +273,7 @@ def _ocr_oriented(job: PageJob, folder: Path, meter: _Meter) -> PageText:
 
 
 def _look_for_rotation(
-    image: Image.Image, folder: Path, meter: _Meter, why: str
+    image: Image.Image, folder: Path, meter: _Meter, why: str, engine: str
 ) -> tuple[int, bool]:
     """Which way up the page is, from OSD on a half-size copy: (degrees, sure).
 
@@ -262,18 +285,17 @@ def _look_for_rotation(
     small = small.resize(
         (max(1, image.width // 2), max(1, image.height // 2)), Image.Resampling.BOX
     )
-    path = folder / "osd-small.pgm"
-    small.save(path)
     angle, confidence = meter.run(
-        "orientation", f"{why}; half-size OSD", lambda left: _detect_rotation(str(path), left)
+        "orientation",
+        f"{why}; half-size OSD",
+        lambda left: _detect_rotation(small, folder, left, engine),
     )
     if confidence >= OSD_SURE:
         return angle, True
-    full = _image_file(image, folder)
     angle2, confidence2 = meter.run(
         "orientation",
         "half-size OSD unsure; full-size OSD",
-        lambda left: _detect_rotation(full, left),
+        lambda left: _detect_rotation(image, folder, left, engine),
     )
     if confidence2 >= OSD_SURE:
         return angle2, True
@@ -333,7 +355,6 @@ def _reread_top(
     if top.mode == "1":
         top = top.convert("L")
     options = job.options
-    config = f"--psm {int(psm)}"
     readings: list[PageText] = []
     meter = _Meter(options.timeout)
     with tempfile.TemporaryDirectory(prefix="chartclerk-reread-") as tmp:
@@ -343,13 +364,18 @@ def _reread_top(
                 if angle
                 else top
             )
-            source = _image_file(turned, Path(tmp))
             try:
                 reading = meter.run(
                     "second_look",
                     f"identification incomplete; top re-read, psm {int(psm)}, {angle:+g} deg",
-                    lambda left, source=source: _ocr(  # type: ignore[misc]
-                        source, options.languages, left, options.min_confidence, config
+                    lambda left, turned=turned: _ocr(  # type: ignore[misc]
+                        turned,
+                        Path(tmp),
+                        options.languages,
+                        left,
+                        options.min_confidence,
+                        options.engine,
+                        int(psm),
                     ),
                 )
             except InputFileError:
@@ -377,12 +403,29 @@ def _image_file(image: Image.Image, folder: Path) -> str:
     return str(path)
 
 
-def _ocr(source: str, languages: str, timeout: float, strong: float, config: str = "") -> _Reading:
+def _ocr(
+    source: str | Image.Image,
+    folder: Path,
+    languages: str,
+    timeout: float,
+    strong: float,
+    engine: str,
+    psm: int = tessapi.PSM_AUTO,
+) -> _Reading:
+    """Read an image file (as tesseract reads it) or a decoded page image: words and text."""
+    library = _engine(languages) if engine == "library" else None
+    if library is not None:
+        try:
+            tsv = library.tsv(source, psm, timeout)
+        except tessapi.EngineTimeout as exc:
+            raise InputFileError("OCR time limit reached on this page") from exc
+        return _words_from_tsv(tessapi.parse_tsv(tsv), strong)
+    path = source if isinstance(source, str) else _image_file(source, folder)
     data = _call(
         lambda: pytesseract.image_to_data(
-            source,
+            path,
             lang=languages,
-            config=config,
+            config=f"--psm {psm}",
             output_type=pytesseract.Output.DICT,
             timeout=timeout,
         )
@@ -390,8 +433,19 @@ def _ocr(source: str, languages: str, timeout: float, strong: float, config: str
     return _words_from_tsv(data, strong)
 
 
-def _detect_rotation(source: str, timeout: float) -> tuple[int, float]:
-    """How many degrees counter-clockwise to turn the page upright, and OSD's confidence."""
+def _detect_rotation(
+    image: Image.Image, folder: Path, timeout: float, engine: str
+) -> tuple[int, float]:
+    """How many degrees counter-clockwise to turn the page upright, and OSD's confidence.
+
+    The library's OSD has no time limit of its own; it takes a fraction of a reading, and a
+    worker stuck in it is ended by the page scheduler.
+    """
+    library = _engine("osd") if engine == "library" else None
+    if library is not None:
+        return library.orientation(image)
+    source = str(folder / "osd.pgm")
+    (image if image.mode in ("L", "1") else image.convert("L")).save(source)
     try:
         osd = _call(
             lambda: pytesseract.image_to_osd(
@@ -407,6 +461,15 @@ def _detect_rotation(source: str, timeout: float) -> tuple[int, float]:
         return 0, 0.0
     # OSD's "Rotate" is clockwise; PIL's rotate() turns counter-clockwise.
     return (360 - int(match.group(1))) % 360, float(confident.group(1))
+
+
+def _engine(languages: str) -> tessapi.Engine | None:
+    """The worker's loaded tesseract for ``languages``; None to run the program instead."""
+    try:
+        return tessapi.engine(languages)
+    except tessapi.EngineUnavailableError as exc:
+        # Its data gone while the daemon runs: wait until it is back, as for the program.
+        raise TesseractMissingError("tesseract's language data could not be loaded") from exc
 
 
 def _call(run: Callable[[], T]) -> T:

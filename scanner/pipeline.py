@@ -108,6 +108,7 @@ class Ingestor:
             min_confidence=ocr.orientation_min_confidence,
             min_words=ocr.orientation_min_words,
             max_pages=ingest.max_pages,
+            engine=ocr.engine,
         )
         self._identifier_settings = filing.identifiers.model_dump_json()
         # Every document's pages share the workers through one queue, largest first.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,6 +46,10 @@ class OcrSettings(BaseModel):
     orientation_min_confidence: float = Field(default=60.0, ge=0, le=100)
     orientation_min_words: int = Field(default=8, ge=0)
     text_layer_min_chars: int = Field(default=20, ge=0)
+    # "library": each OCR worker keeps tesseract's library loaded and reads every page in
+    # it; "program": the tesseract program is started for every pass (a sixth more CPU a
+    # page: a process and the model loaded each time). See scanner.tessapi.
+    engine: Literal["library", "program"] = "library"
 
 
 class IngestSettings(BaseModel):

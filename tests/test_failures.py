@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 import scanner.ocr as ocr
 import scanner.pipeline as pipeline
 import scanner.reading.pages as pages
+import scanner.tessapi as tessapi
 from chartclerk_errors import (
     DiskFullError,
     InputFileError,
@@ -129,7 +131,14 @@ def test_a_page_raises_the_worlds_failures(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(DiskFullError):
         ocr.read_page(job)
     monkeypatch.undo()
+    # The tesseract program gone (ocr.engine: program, or no library to load) ...
+    program = replace(job, options=replace(OPTIONS, engine="program"))
     monkeypatch.setattr(pytesseract, "image_to_data", raiser(pytesseract.TesseractNotFoundError()))
+    with pytest.raises(TesseractMissingError):
+        ocr.read_page(program)
+    # ... or its library unable to load its language data (ocr.engine: library).
+    unavailable = tessapi.EngineUnavailableError("no data")
+    monkeypatch.setattr(tessapi, "engine", raiser(unavailable))
     with pytest.raises(TesseractMissingError):
         ocr.read_page(job)
 

@@ -107,6 +107,7 @@ def test_documents_show_lists_each_pages_passes(tmp_path: Path, config_path: Pat
         first = page["passes"][0]
         assert first["kind"] == "read" and first["why"] == "page"
         assert isinstance(first["seconds"], float) and first["seconds"] > 0
+        assert isinstance(first["cpu_seconds"], float) and first["cpu_seconds"] > 0
 
 
 def test_a_scanned_pdf_page_is_read_at_its_own_resolution(tmp_path: Path) -> None:

@@ -36,6 +36,8 @@ class ReadOptions:
     min_confidence: float
     min_words: int
     max_pages: int
+    # "library": tesseract's library in the worker; "program": the tesseract program per pass.
+    engine: Literal["library", "program"] = "library"
 
 
 @dataclass(frozen=True)

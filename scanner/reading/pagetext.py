@@ -48,15 +48,23 @@ class OcrPass:
 
     ``kind`` is ``read`` (a full-page reading), ``orientation`` (an OSD look at which way
     up the page is) or ``second_look`` (the label region read again by the filing stage).
+    ``seconds`` is the pass's wall time in its worker; ``cpu_seconds`` is the CPU time of
+    the tesseract it ran (user + system), which a busy machine does not inflate as much.
     """
 
     kind: PassKind
     seconds: float
     why: str
+    cpu_seconds: float = 0.0
 
     def to_json(self) -> dict[str, object]:
         """The pass as stored with its page and shown by ``documents show``."""
-        return {"kind": self.kind, "seconds": round(self.seconds, 3), "why": self.why}
+        return {
+            "kind": self.kind,
+            "seconds": round(self.seconds, 3),
+            "why": self.why,
+            "cpu_seconds": round(self.cpu_seconds, 3),
+        }
 
 
 @dataclass(frozen=True)
