@@ -169,12 +169,12 @@ class _Meter:
         its finished children (the ``tesseract`` program) meanwhile; a worker runs one
         pass at a time.
         """
-        started, cpu = time.perf_counter(), _cpu()
+        started, cpu, began = time.perf_counter(), _cpu(), time.time()
         try:
             return work(self.left())
         finally:
             spent = time.perf_counter() - started
-            self.passes.append(OcrPass(kind, spent, why, _cpu() - cpu))
+            self.passes.append(OcrPass(kind, spent, why, _cpu() - cpu, began))
 
 
 def _cpu() -> float:

@@ -50,12 +50,14 @@ class OcrPass:
     up the page is) or ``second_look`` (the label region read again by the filing stage).
     ``seconds`` is the pass's wall time in its worker; ``cpu_seconds`` is the CPU time of
     the tesseract it ran (user + system), which a busy machine does not inflate as much.
+    ``started_at`` is when it began (seconds since the epoch, UTC).
     """
 
     kind: PassKind
     seconds: float
     why: str
     cpu_seconds: float = 0.0
+    started_at: float | None = None
 
     def to_json(self) -> dict[str, object]:
         """The pass as stored with its page and shown by ``documents show``."""
@@ -64,6 +66,7 @@ class OcrPass:
             "seconds": round(self.seconds, 3),
             "why": self.why,
             "cpu_seconds": round(self.cpu_seconds, 3),
+            "started_at": round(self.started_at, 3) if self.started_at is not None else None,
         }
 
 
