@@ -178,6 +178,10 @@ def test_unlabelled_numbers_never_become_mrns() -> None:
         # OCR specks: a semicolon for the comma, a hyphen inside the label, a stray comma
         ("— Patient- Name: Moore; Margaret L", (PersonName("Moore", "Margaret", "L"),)),
         ("Patient: THOMAS BAKER, - -", (PersonName("Baker", "Thomas"),)),
+        # a speck read as a closing quote (bench: "Perez”" cut the name to "Marcus Alan")
+        ("Name: Marcus Alan Perez”", (PersonName("Perez", "Marcus", "Alan"),)),
+        ("Patient: PEREZ”, MARCUS", (PersonName("Perez", "Marcus"),)),
+        ("Name: Marcus ” Perez", ()),
         ("CONFIDENTIAL PATIENT INFORMATION a, a ot", ()),  # bench doc57: a footer
         ("Patient DOE J, ANN", ()),
         ("Reed; Andre\nMRN: 21801790", (PersonName("Reed", "Andre"),)),
