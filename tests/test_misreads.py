@@ -28,6 +28,7 @@ KEVIN = RegisteredPatient("86783323", "Peña", "Kevin", dt.date(2012, 6, 21), "M
     [
         ("Pefia", "Peña"),  # the tilde read as the dot of an i
         ("Peiia", "Peña"),
+        ("Nufez", "Núñez"),
         ("Kirn", "Kim"),  # m read as rn
         ("Marn", "Mam"),
         ("Ciark", "Clark"),  # l read as i

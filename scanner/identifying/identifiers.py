@@ -255,6 +255,12 @@ def _finder(settings_json: str) -> LabelFinder:
     )
 
 
+def _capitalised_comma_form(segment: str) -> bool:
+    """``DOE, JANE`` or ``Doe, Jane`` right after a bare label; not ``in consultation, ...``."""
+    match = _COMMA_FORM.match(segment)
+    return match is not None and all(word[:1].isupper() for word in match.group(0).split())
+
+
 class _Reader:
     """Turns the text after one label into a typed value for its kind."""
 
@@ -277,7 +283,7 @@ class _Reader:
             # "Patient" and "Name" alone are ordinary words: demand a colon or a comma form
             # right after them ("Patient DOE, JANE"), not a comma further on in the prose
             # ("the patient rested comfortably overnight.   Results reviewed with, ...").
-            if not hit.has_colon and hit.words < 2 and not _COMMA_FORM.match(segment):
+            if not hit.has_colon and hit.words < 2 and not _capitalised_comma_form(segment):
                 return None
             return parse_name(segment)
         if kind == "sex":

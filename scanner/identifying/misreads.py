@@ -29,7 +29,7 @@ _BOTH_WAYS: tuple[tuple[str, str], ...] = (
     ("l", "i"),
     ("e", "c"),
 )
-_ONE_WAY: tuple[tuple[str, str], ...] = (("ñ", "fi"), ("ñ", "ii"), ("ñ", "fl"))
+_ONE_WAY: tuple[tuple[str, str], ...] = (("ñ", "fi"), ("ñ", "f"), ("ñ", "ii"), ("ñ", "fl"))
 _CONFUSIONS: tuple[tuple[str, str], ...] = (
     *_BOTH_WAYS,
     *((read, printed) for printed, read in _BOTH_WAYS),

@@ -146,6 +146,7 @@ class Sections:
 
     def heading(self, line: str, finder: LabelFinder) -> str | None:
         """The role a heading line starts, or None when the line is no heading."""
+        line = _without_speck_value(line)
         if re.search(r"[:;#]\s*[^\W_]", line):
             return None  # a label with its value (Patient ID: 7730021) heads nothing
         text = _without_specks(line)
@@ -160,6 +161,21 @@ class Sections:
         if caps and not finder.find(text):
             return PATIENT  # another section begins (INSURANCE, CHIEF COMPLAINT:)
         return None
+
+
+_SPECK = re.compile(r"[\W_]*[a-z]{0,3}[\W_]*")
+
+
+def _without_speck_value(line: str) -> str:
+    """The line without a "value" after its label that is only OCR specks (``GUARANTOR: fee``).
+
+    Specks read as marks or a few lower-case letters; a name, a number or a capitalised word
+    (``Guarantor: Self``, ``DOB: 01/02/1960``) is a value and stays.
+    """
+    label, colon, rest = line.partition(":")
+    if colon and rest.split() and all(_SPECK.fullmatch(t) for t in rest.split()):
+        return label + colon
+    return line
 
 
 def _without_specks(line: str) -> str:
