@@ -148,6 +148,7 @@ def test_a_heading_whose_colon_ocr_followed_with_specks_is_still_a_heading() -> 
         "Guarantor: Self",  # a value, capitalised: no heading
         "Guarantor: ROE, RICHARD",
         "GUARANTOR: 12345678",  # a number is a value, not a speck
+        "Emergency Contact: mom",  # not printed as a heading
     ],
 )
 def test_a_role_label_with_a_real_value_heads_nothing(line: str) -> None:

@@ -169,11 +169,14 @@ _SPECK = re.compile(r"[\W_]*[a-z]{0,3}[\W_]*")
 def _without_speck_value(line: str) -> str:
     """The line without a "value" after its label that is only OCR specks (``GUARANTOR: fee``).
 
-    Specks read as marks or a few lower-case letters; a name, a number or a capitalised word
-    (``Guarantor: Self``, ``DOB: 01/02/1960``) is a value and stays.
+    Only after a label in capitals, as headings are printed. Specks read as marks or a few
+    lower-case letters; a name, a number or a capitalised word (``Guarantor: Self``,
+    ``DOB: 01/02/1960``) is a value and stays.
     """
     label, colon, rest = line.partition(":")
-    if colon and rest.split() and all(_SPECK.fullmatch(t) for t in rest.split()):
+    if not (colon and label.isupper() and rest.split()):
+        return line
+    if all(_SPECK.fullmatch(t) for t in rest.split()):
         return label + colon
     return line
 
