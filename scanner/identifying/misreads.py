@@ -67,7 +67,7 @@ def _misreads(page: str, record: str) -> int | None:
     if len(record) < MIN_LETTERS or len(page) < MIN_LETTERS:
         return None
     best: dict[tuple[int, int], int] = {(0, 0): 0}
-    # A breadth-first walk over positions in both strings; each step is one equal letter
+    # A walk over positions in both strings; each step is one equal letter
     # (ñ on the record equals n on the page: folded printing) or one confusion.
     frontier = [(0, 0)]
     while frontier:
