@@ -155,6 +155,7 @@ def test_unlabelled_numbers_never_become_mrns() -> None:
         ("Name: Jane Doe Female", (PersonName("Doe", "Jane"),)),
         ("Patient Name JANE DOE", (PersonName("Doe", "Jane"),)),
         ("Patient DOE, JANE", (PersonName("Doe", "Jane"),)),
+        ("Patient de la Cruz, Maria", (PersonName("De La Cruz", "Maria"),)),
         ("Name Jane Doe", ()),  # a bare one-word label needs a colon or a comma form
         # accented names (bench: Muñoz, Renée were dropped)
         ("Patient: Muñoz, Tony Lee", (PersonName("Muñoz", "Tony", "Lee"),)),

@@ -256,9 +256,12 @@ def _finder(settings_json: str) -> LabelFinder:
 
 
 def _capitalised_comma_form(segment: str) -> bool:
-    """``DOE, JANE`` or ``Doe, Jane`` right after a bare label; not ``in consultation, ...``."""
+    """``DOE, JANE`` or ``de la Cruz, Maria`` after a bare label; not ``in consultation, ...``.
+
+    A surname is capitalised where it meets its comma; prose running on is not.
+    """
     match = _COMMA_FORM.match(segment)
-    return match is not None and all(word[:1].isupper() for word in match.group(0).split())
+    return match is not None and match.group(0).rstrip(" ,;").split()[-1][:1].isupper()
 
 
 class _Reader:
