@@ -155,6 +155,7 @@ def test_unlabelled_numbers_never_become_mrns() -> None:
         ("Name: Jane Doe Female", (PersonName("Doe", "Jane"),)),
         ("Patient Name JANE DOE", (PersonName("Doe", "Jane"),)),
         ("Patient DOE, JANE", (PersonName("Doe", "Jane"),)),
+        ("Patient de la Cruz, Maria", (PersonName("De La Cruz", "Maria"),)),
         ("Name Jane Doe", ()),  # a bare one-word label needs a colon or a comma form
         # accented names (bench: Muñoz, Renée were dropped)
         ("Patient: Muñoz, Tony Lee", (PersonName("Muñoz", "Tony", "Lee"),)),
@@ -178,6 +179,10 @@ def test_unlabelled_numbers_never_become_mrns() -> None:
         # OCR specks: a semicolon for the comma, a hyphen inside the label, a stray comma
         ("— Patient- Name: Moore; Margaret L", (PersonName("Moore", "Margaret", "L"),)),
         ("Patient: THOMAS BAKER, - -", (PersonName("Baker", "Thomas"),)),
+        # a speck read as a closing quote (bench: "Perez”" cut the name to "Marcus Alan")
+        ("Name: Marcus Alan Perez”", (PersonName("Perez", "Marcus", "Alan"),)),
+        ("Patient: PEREZ”, MARCUS", (PersonName("Perez", "Marcus"),)),
+        ("Name: Marcus ” Perez", ()),
         ("CONFIDENTIAL PATIENT INFORMATION a, a ot", ()),  # bench doc57: a footer
         ("Patient DOE J, ANN", ()),
         ("Reed; Andre\nMRN: 21801790", (PersonName("Reed", "Andre"),)),

@@ -133,6 +133,30 @@ def test_headings_are_read_through_ocr_specks() -> None:
             ("emergency_contact", "name", N("Smith", "Anna"))} <= roles(ids)  # fmt: skip
 
 
+def test_a_heading_whose_colon_ocr_followed_with_specks_is_still_a_heading() -> None:
+    """Bench (seed 2): ``GUARANTOR: .- fee`` put the guarantor's name and DOB on the patient."""
+    for heading in ("GUARANTOR: .- fee", "GUARANTOR: a o", "GUARANTOR:"):
+        ids = read(f"Patient Name: DOE, JANE\n{heading}\nName: ROE, RICHARD\nDOB: 07/04/1975")
+        assert ids.names == (N("Doe", "Jane"),), heading
+        assert ids.dobs == (), heading
+        assert ("guarantor", "dob", D(1975, 7, 4)) in roles(ids)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Guarantor: Self",  # a value, capitalised: no heading
+        "Guarantor: ROE, RICHARD",
+        "GUARANTOR: 12345678",  # a number is a value, not a speck
+        "Emergency Contact: mom",  # not printed as a heading
+    ],
+)
+def test_a_role_label_with_a_real_value_heads_nothing(line: str) -> None:
+    ids = read(f"{line}\nName: DOE, JANE\nDOB: 03/14/1962")
+    assert ids.names == (N("Doe", "Jane"),)
+    assert ids.dobs == (D(1962, 3, 14),)
+
+
 def test_a_heading_ends_at_the_page() -> None:
     ids = read("GUARANTOR\nName: ROE, RICHARD", "Name: DOE, JANE\nMRN: 00482913")
     assert ids.names == (N("Doe", "Jane"),)
@@ -187,6 +211,9 @@ def test_prose_subject(text: str, name: PersonName, dob: dt.date | None) -> None
         "RE: Lab results for the above patient",
         "Recommend Mrs. Smith follow up in two weeks.",  # no birth date: not the subject
         "To: Dr. Chidi Okonkwo     From: Health Information Management",
+        # bench (seed 2): a bare "patient" in prose, OCR eating the space before "in"
+        "Thank you for asking me to see this patient.in consultation, | accompanied by",
+        "Thank you for asking me to see this patient in consultation, as requested.",
     ],
 )
 def test_prose_that_names_no_patient(text: str) -> None:

@@ -257,6 +257,15 @@ def _finder(settings_json: str) -> LabelFinder:
     )
 
 
+def _capitalised_comma_form(segment: str) -> bool:
+    """``DOE, JANE`` or ``de la Cruz, Maria`` after a bare label; not ``in consultation, ...``.
+
+    A surname is capitalised where it meets its comma; prose running on is not.
+    """
+    match = _COMMA_FORM.match(segment)
+    return match is not None and match.group(0).rstrip(" ,;").split()[-1][:1].isupper()
+
+
 class _Reader:
     """Turns the text after one label into a typed value for its kind."""
 
@@ -279,7 +288,7 @@ class _Reader:
             # "Patient" and "Name" alone are ordinary words: demand a colon or a comma form
             # right after them ("Patient DOE, JANE"), not a comma further on in the prose
             # ("the patient rested comfortably overnight.   Results reviewed with, ...").
-            if not hit.has_colon and hit.words < 2 and not _COMMA_FORM.match(segment):
+            if not hit.has_colon and hit.words < 2 and not _capitalised_comma_form(segment):
                 return None
             return parse_name(segment)
         if kind == "sex":

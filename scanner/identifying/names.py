@@ -15,6 +15,7 @@ from records.patient_records import letters_key
 from records.patient_records import surname_parts as registry_surname_parts
 
 _APOSTROPHES = "'’‘`´"
+_QUOTES = '"“”„«»'
 _LETTER = r"[^\W\d_]"  # any letter, accented ones included (Muñoz, Renée)
 _TOKEN = re.compile(rf"{_LETTER}(?:{_LETTER}|['’‘`´])*(?:-{_LETTER}(?:{_LETTER}|['’‘`´])*)*\.?")
 _SURNAME_PREFIXES = frozenset({"O", "D"})
@@ -51,7 +52,9 @@ def _tidy(token: str) -> str:
 def _name_tokens(segment: str, limit: int) -> list[str]:
     """The leading run of name-like tokens in ``segment`` (at most ``limit``)."""
     tokens: list[str] = []
-    for raw in segment.split():
+    for word in segment.split():
+        # OCR reads a speck after a word as a closing quote ("Perez”"): no name ends in one.
+        raw = word.rstrip(_QUOTES) or word
         if not _TOKEN.fullmatch(raw) or raw.rstrip(".").lower() in _NOT_NAMES:
             break
         tokens.append(raw)
@@ -182,6 +185,11 @@ def nicknames_of(name: str) -> frozenset[str]:
     groups = _nickname_groups()
     found = {other for number in _nickname_index().get(key, ()) for other in groups[number]}
     return frozenset(found - {key})
+
+
+def is_given_name(name: str) -> bool:
+    """Whether ``name`` is a given name of the nickname list (Mamie, Ian), spelled as listed."""
+    return spelling_key(name) in _nickname_index()
 
 
 def are_nicknames(first: str, second: str) -> bool:

@@ -146,6 +146,7 @@ class Sections:
 
     def heading(self, line: str, finder: LabelFinder) -> str | None:
         """The role a heading line starts, or None when the line is no heading."""
+        line = _without_speck_value(line)
         if _LABELLED_VALUE.search(line):
             return None  # a label with its value (Patient ID: 7730021) heads nothing
         text = _without_specks(line)
@@ -165,6 +166,22 @@ class Sections:
 _LABELLED_VALUE = re.compile(r"[:;#]\s*[^\W_]")
 _LETTER = re.compile(r"[^\W\d_]")
 _NOT_LETTER = re.compile(r"[\W\d_]")
+_SPECK = re.compile(r"[\W_]*[a-z]{0,3}[\W_]*")
+
+
+def _without_speck_value(line: str) -> str:
+    """The line without a "value" after its label that is only OCR specks (``GUARANTOR: fee``).
+
+    Only after a label in capitals, as headings are printed. Specks read as marks or a few
+    lower-case letters; a name, a number or a capitalised word (``Guarantor: Self``,
+    ``DOB: 01/02/1960``) is a value and stays.
+    """
+    label, colon, rest = line.partition(":")
+    if not (colon and label.isupper() and rest.split()):
+        return line
+    if all(_SPECK.fullmatch(t) for t in rest.split()):
+        return label + colon
+    return line
 
 
 def _without_specks(line: str) -> str:

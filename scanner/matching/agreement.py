@@ -18,7 +18,14 @@ from pydantic import BaseModel, ConfigDict
 from rapidfuzz.distance import JaroWinkler
 
 from scanner.identifying.dates import swapped_day_month
-from scanner.identifying.names import PersonName, are_nicknames, spelling_key, surname_parts
+from scanner.identifying.misreads import ocr_misread
+from scanner.identifying.names import (
+    PersonName,
+    are_nicknames,
+    is_given_name,
+    spelling_key,
+    surname_parts,
+)
 
 # exact/close count as an agreeing identifier; weak helps ranking only; differs contradicts.
 Level = Literal["exact", "close", "weak", "absent", "differs"]
@@ -150,6 +157,9 @@ def compare_last(page: str, record: str, w: FieldWeights, threshold: float) -> F
         return FieldResult("close", w.last_similar, f"last name similar ({similarity:.2f})")
     if similarity >= PHONETIC_FLOOR and sounds_alike(a, b):
         return FieldResult("close", w.last_similar, "last name phonetic match")
+    if ocr_misread(page, record):
+        # Pefia for Peña, Kirn for Kim: the record's name with one glyph misread.
+        return FieldResult("close", w.last_similar, "last name misread by ocr")
     return FieldResult("differs", w.last_disagree, "last name differs")
 
 
@@ -172,6 +182,9 @@ def compare_first(page: str, record: str, w: FieldWeights, threshold: float) -> 
         return FieldResult("close", w.first_similar, f"first name similar ({similarity:.2f})")
     if similarity >= PHONETIC_FLOOR and sounds_alike(a, b):
         return FieldResult("close", w.first_phonetic, "first name phonetic match")
+    if ocr_misread(page, record) and not is_given_name(page):
+        # Kcvin for Kevin; but Mamie is a name of its own, not Marnie misread.
+        return FieldResult("close", w.first_similar, "first name misread by ocr")
     return FieldResult("differs", w.first_disagree, "first name differs")
 
 

@@ -23,10 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scanner.identifying.dates import swapped_day_month
 from scanner.identifying.identifiers import Identifiers
+from scanner.identifying.misreads import ocr_misread
 from scanner.identifying.names import PersonName, spelling_key, surname_parts
 from scanner.matching.agreement import (
     FieldResult,
     FieldWeights,
+    NameResult,
     best,
     compare_dob,
     compare_mrn,
@@ -143,6 +145,9 @@ class _Scored:
     agreeing: frozenset[str]
     relevant: bool
     contradicted: bool
+    # Only a name contradicts, and it is this record's name with one glyph misread
+    # (Mamie for Marnie): the page may well be this patient's.
+    misread_only: bool = False
 
     def candidate(self) -> Candidate:
         return Candidate(self.record.mrn, round(self.score, 2), self.reasons)
@@ -175,7 +180,9 @@ def _score(
     conflicts += [
         r for n in names if n.contradicts for r in (n.last, n.first) if r.level == "differs"
     ]
-    shown = [r for r in chosen if r.reason] + [r for r in conflicts if r not in chosen]
+    # Another reading of the name that agrees only closely (misread by OCR) is shown too.
+    also = [r for n in names if n is not name for r in (n.last, n.first) if r.level == "close"]
+    shown = [r for r in chosen if r.reason] + [r for r in (*conflicts, *also) if r not in chosen]
     agreeing = set()
     if best(mrns).level == "exact":
         agreeing.add("mrn")
@@ -195,6 +202,9 @@ def _score(
         agreeing=frozenset(agreeing),
         relevant=relevant,
         contradicted=bool(conflicts),
+        misread_only=bool(conflicts)
+        and not any(r.level == "differs" for r in (*mrns, *dobs, *sexes))
+        and _misread_only(ids.names, names, record),
     )
 
 
@@ -231,7 +241,7 @@ def _review_reason(ids: Identifiers, ranked: list[_Scored], s: MatchSettings) ->
         return MULTIPLE_PATIENTS
     if not (ids.mrns or ids.dobs or ids.prior_mrns):
         return NAME_ONLY  # before ambiguity: with namesakes, the name is still all there is
-    if any(not c.contradicted for c in ranked[1:]):
+    if any(not c.contradicted or c.misread_only for c in ranked[1:]):
         # Someone else fits every identifier on the page as well (a namesake whose birth
         # date is not on record, a twin under a nickname): the page cannot tell them apart.
         return AMBIGUOUS
@@ -246,6 +256,25 @@ def _review_reason(ids: Identifiers, ranked: list[_Scored], s: MatchSettings) ->
     if top.score < s.auto_file_threshold:
         return LOW_SCORE
     return None
+
+
+def _misread_only(
+    page_names: Sequence[PersonName], results: Sequence[NameResult], record: RegisteredPatient
+) -> bool:
+    """Whether the record's only contradictions are name parts OCR may have misread.
+
+    Any glyph confusion counts here, even one that makes another given name: to take a twin
+    for a misread would send a page to review, never file it.
+    """
+    return all(
+        ocr_misread(page, mine)
+        for name, result in zip(page_names, results, strict=True)
+        for part, page, mine in (
+            (result.last, name.last, record.last_name),
+            (result.first, name.first, record.first_name),
+        )
+        if part.level == "differs"
+    )
 
 
 def _exactly(name: PersonName, record: RegisteredPatient) -> bool:
