@@ -17,6 +17,7 @@ Nothing here logs a name, MRN or date of birth.
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
@@ -114,6 +115,11 @@ class SurnameVocabulary:
     # The matcher's answers about this vocabulary (surnames repeat: Smith, Smith, Smith);
     # a new generation of the index brings a new vocabulary and so an empty memo.
     memo: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
+
+    @functools.cached_property
+    def key_set(self) -> frozenset[str]:
+        """:attr:`keys` as a set, to look keys up in."""
+        return frozenset(self.keys)
 
 
 def mrn_variants(mrn: str) -> set[str]:

@@ -359,3 +359,36 @@ def test_key_prefilters_are_exact(threshold: float, store: Store, tmp_path: Path
             if compare_last(page, n, w, threshold).level != "differs"
         }
         assert surnames == expected | {""}
+
+
+def test_an_undated_patient_whose_name_the_page_may_misread_is_fetched(
+    store: Store, tmp_path: Path
+) -> None:
+    """Kirn may be Kim misread (rn for m): Kirn, with no birth date on record, fits the page.
+
+    The index keeps folded keys and Jaro-Winkler puts KIM and KIRN below the rule's floor,
+    so only the misread keys bring Kirn into the lookup; without him the page was filed.
+    """
+    people = [
+        Person("700001", "Kim", "John", DOBS[0], "M"),
+        Person("700002", "Kirn", "John", None, "M"),
+        Person("700003", "Peña", "Ana", None, "F"),
+        *(Person(f"7001{n:02}", "Smith", GIVEN[n % 8], DOBS[n % 3], "F") for n in range(30)),
+    ]
+    registry = load(store, people, tmp_path)
+    page = Identifiers(names=(PersonName("Kim", "John"),), dobs=(DOBS[0],))
+    decision, looked_up = lookup_and_decide(page, store, MatchSettings())
+    assert "700002" in {r.mrn for r in looked_up}
+    whole = decide(page, registry, MatchSettings())
+    assert (
+        (decision.action, decision.reason)
+        == (whole.action, whole.reason)
+        == (
+            "review",
+            "ambiguous candidates",
+        )
+    )
+    # Peña is stored as PENA; the page's Pefia (the tilde read as "fi") still reaches her.
+    page = Identifiers(names=(PersonName("Pefia", "Ana"),), dobs=(DOBS[1],))
+    _, looked_up = lookup_and_decide(page, store, MatchSettings())
+    assert "700003" in {r.mrn for r in looked_up}

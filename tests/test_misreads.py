@@ -10,9 +10,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from records.patient_records import letters_key
 from scanner.identifying.identifiers import Identifiers, IdentifierSettings, extract_identifiers
-from scanner.identifying.misreads import ocr_misread
+from scanner.identifying.misreads import misread_keys, ocr_misread
 from scanner.identifying.names import PersonName
 from scanner.matching.decision import MatchSettings, RegisteredPatient, decide
 from scanner.reading.pagetext import PageText
@@ -145,3 +148,29 @@ def test_a_near_namesake_in_the_registry_is_not_taken_for_a_misread() -> None:
 def test_a_misread_name_never_outweighs_a_contradicting_birth_date() -> None:
     ids = page(PersonName("Pefia", "Hannah"), dob=dt.date(1962, 4, 7))
     assert decide(ids, [HANNAH], S).reason == "identifier conflict"
+
+
+# Glyph confusions as the test knows them (printed, read), written apart from misreads.py.
+SHAPES = [("m", "rn"), ("rn", "m"), ("d", "cl"), ("cl", "d"), ("l", "i"), ("i", "l")]
+SHAPES += [("e", "c"), ("c", "e"), ("w", "vv"), ("ñ", "fi"), ("ñ", "f"), ("h", "li")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    record=st.text(alphabet="abcdeilmnorñwhv", min_size=3, max_size=9),
+    shape=st.sampled_from(SHAPES),
+    where=st.integers(min_value=0, max_value=8),
+)
+def test_the_lookup_keys_of_a_misread_reach_the_records_key(
+    record: str, shape: tuple[str, str], where: int
+) -> None:
+    """Every record a reading may be a misread of is found by its folded index key."""
+    printed, read = shape
+    at = record.find(printed, min(where, len(record)))
+    if at == -1:
+        at = record.find(printed)
+    if at == -1:
+        return
+    page = record[:at] + read + record[at + len(printed) :]
+    if ocr_misread(page, record):
+        assert letters_key(record) in misread_keys(page)

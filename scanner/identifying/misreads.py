@@ -86,3 +86,24 @@ def _misreads(page: str, record: str) -> int | None:
                 best[(ni, nj)] = ncost
                 frontier.append((ni, nj))
     return best.get((len(record), len(page)))
+
+
+def misread_keys(name: str) -> frozenset[str]:
+    """The index keys (``letters_key``) of every spelling ``name`` may be a misread of.
+
+    For the candidate lookup, which probes the index by key: a record whose name
+    :func:`ocr_misread` calls misread must be fetched, and the index keeps only folded
+    keys (``Peña`` as PENA), which :func:`ocr_misread` cannot tell from ``Pena``. Each
+    confusion is undone once at each place it fits; some keys found belong to no such
+    record (harmless: the rule weighs whoever is fetched), none is missed.
+    """
+    page = _letters(name)
+    if len(page) < MIN_LETTERS:
+        return frozenset()
+    keys = set()
+    for printed, read in _CONFUSIONS:
+        at = page.find(read)
+        while at != -1:
+            keys.add(letters_key(page[:at] + printed + page[at + len(read) :]))
+            at = page.find(read, at + 1)
+    return frozenset(keys)

@@ -17,6 +17,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
 from records.candidates import GivenNameVocabulary, SurnameVocabulary
+from scanner.identifying.misreads import misread_keys
 from scanner.identifying.names import nicknames_of, spelling_key, surname_parts
 from scanner.matching.agreement import PHONETIC_FLOOR, compare_first, compare_last, sounds_alike
 from scanner.matching.decision import MatchSettings
@@ -87,6 +88,10 @@ def _related_surnames(
             compare_last(last, form, s.weights, threshold).level != "differs" for form in forms
         ):
             related.add(stored)
+    # A surname OCR may have misread (Kirn for Kim, Pefia for Peña) agrees with the record,
+    # and makes a page ambiguous between its owners; the index keeps keys folded (PENA), on
+    # which the rule cannot see the misread: every key the reading may be a misread of.
+    related.update(misread_keys(last) & vocabulary.key_set)
     return frozenset(related)
 
 
@@ -116,7 +121,7 @@ def related_given_names(first: str, present: Collection[str], s: MatchSettings) 
         other
         for other in near
         if compare_first(first, other, s.weights, threshold).level != "differs"
-    )
+    ) | misread_keys(first).intersection(keys)  # misreads: see related_surnames
 
 
 def indexed_given_names(first: str, given: GivenNameVocabulary, s: MatchSettings) -> frozenset[str]:
