@@ -105,12 +105,12 @@ class IngestRun:
     peak_rss: int
     first_tesseract_s: float | None
     rows: list[dict[str, Any]]
-    began_at: float = 0.0  # when the command was started (seconds since the epoch)
     cpu_s: float = 0.0
     # CPU of the ingest process itself and of its OCR workers (their own, with tesseract's
     # library in them; not the tesseract programs they start), as last seen while they ran.
     main_cpu_s: float = 0.0
     workers_cpu_s: float = 0.0
+    began_at: float = 0.0  # when the command was started (seconds since the epoch)
 
 
 def children_cpu() -> float:
@@ -164,10 +164,10 @@ def run_ingest(config: Path, files: list[Path], watch: bool = True) -> IngestRun
         peak,
         first,
         json.loads(text),
-        children_cpu() - cpu,
-        main,
-        sum(own.values()),
-        began_at,
+        cpu_s=children_cpu() - cpu,
+        main_cpu_s=main,
+        workers_cpu_s=sum(own.values()),
+        began_at=began_at,
     )
 
 

@@ -26,10 +26,12 @@ def desk_server(ctx: typer.Context, host: str | None, port: int | None) -> uvico
     import uvicorn
 
     from clerk.web.app import create_app
+    from records.users import prepare_sign_in
 
     # Serving the desk is the service's job, like watching the inbox: the account that owns
     # the data folder (a supervisor). Each person on the desk is then checked per request.
     app = app_of(ctx, Action.IMPORT)
+    prepare_sign_in()
     settings = app.settings.web
     config = uvicorn.Config(
         create_app(app),

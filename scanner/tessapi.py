@@ -62,11 +62,25 @@ def _load() -> _Libraries | None:
     with _load_lock:
         if _libraries is None and not _load_failed:
             try:
-                _libraries = _Libraries(_open(TESSERACT_LIBRARIES), _open(LEPTONICA_LIBRARIES))
+                tess = _open(TESSERACT_LIBRARIES)
+                _libraries = _Libraries(tess, _leptonica_of(tess))
                 _declare(_libraries)
             except (OSError, AttributeError):
                 _load_failed = True
         return _libraries
+
+
+def _leptonica_of(tess: ctypes.CDLL) -> ctypes.CDLL:
+    """The Leptonica libtesseract itself is linked with (its ``Pix`` is the one it reads).
+
+    Looked up through libtesseract's own handle, which searches its dependencies: with two
+    Leptonica versions installed, opening one by name could give the other's layout.
+    """
+    try:
+        tess.pixRead  # noqa: B018 - resolving the symbol is the test
+    except AttributeError:
+        return _open(LEPTONICA_LIBRARIES)
+    return tess
 
 
 def _open(names: tuple[str, ...]) -> ctypes.CDLL:
@@ -168,8 +182,10 @@ class Engine:
         monitor = tess.TessMonitorCreate()
         try:
             tess.TessBaseAPISetPageSegMode(handle, psm)
-            tess.TessMonitorSetDeadlineMSecs(monitor, max(1, int(timeout * 1000)))
+            # Timed from before the deadline is set: a pass cancelled at its deadline then
+            # always reads as the time limit, never as an unreadable image.
             started = time.monotonic()
+            tess.TessMonitorSetDeadlineMSecs(monitor, max(1, int(timeout * 1000)))
             failed = tess.TessBaseAPIRecognize(handle, monitor) != 0
             if time.monotonic() - started >= timeout:
                 raise EngineTimeout("OCR time limit reached")

@@ -77,11 +77,21 @@ def test_the_patients_name_read_twice_once_misread_files() -> None:
     assert "last name misread by ocr" in decision.candidates[0].reasons
 
 
-def test_a_single_misread_name_with_its_birth_date_files() -> None:
-    """Bench doc0050: ``your patient Kevin Pefia (date of birth June 21, 2012)``."""
+def test_a_misread_alone_never_files_a_page() -> None:
+    """Bench doc0050: ``your patient Kevin Pefia (date of birth June 21, 2012)``.
+
+    A misread takes a contradiction away; it is no agreement. Clay and Day, Horn and Hom
+    are real surnames one confused glyph apart: a new patient Mary Clay, born the same day
+    as the registered Mary Day, must not be filed into Day's chart on name and birth date.
+    """
     ids = page(PersonName("Pefia", "Kevin"), mrn=None, dob=KEVIN.dob)  # type: ignore[arg-type]
-    decision = decide(ids, [HANNAH, KEVIN], S)
-    assert (decision.action, decision.mrn) == ("file", KEVIN.mrn)
+    assert decide(ids, [HANNAH, KEVIN], S).action == "review"
+    day = RegisteredPatient("100", "Day", "Mary", dt.date(1970, 3, 4), "F")
+    clay = page(PersonName("Clay", "Mary"), mrn=None, dob=day.dob)  # type: ignore[arg-type]
+    assert decide(clay, [day], S).action == "review"
+    # With her MRN and birth date on the page, the misread surname no longer contradicts.
+    with_mrn = page(PersonName("Clay", "Mary"), mrn=day.mrn, dob=day.dob)  # type: ignore[arg-type]
+    assert (decide(with_mrn, [day], S).action, decide(with_mrn, [day], S).mrn) == ("file", "100")
 
 
 def test_the_misread_name_from_page_text_files() -> None:

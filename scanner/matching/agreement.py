@@ -158,8 +158,10 @@ def compare_last(page: str, record: str, w: FieldWeights, threshold: float) -> F
     if similarity >= PHONETIC_FLOOR and sounds_alike(a, b):
         return FieldResult("close", w.last_similar, "last name phonetic match")
     if ocr_misread(page, record):
-        # Pefia for Peña, Kirn for Kim: the record's name with one glyph misread.
-        return FieldResult("close", w.last_similar, "last name misread by ocr")
+        # Pefia for Peña, Kirn for Kim: perhaps the record's name with one glyph misread, so
+        # no contradiction - but no agreement either: Clay and Day, Horn and Hom are real
+        # surnames, and a misread alone must never be what files a page.
+        return FieldResult("weak", w.last_similar, "last name misread by ocr")
     return FieldResult("differs", w.last_disagree, "last name differs")
 
 
@@ -183,8 +185,9 @@ def compare_first(page: str, record: str, w: FieldWeights, threshold: float) -> 
     if similarity >= PHONETIC_FLOOR and sounds_alike(a, b):
         return FieldResult("close", w.first_phonetic, "first name phonetic match")
     if ocr_misread(page, record) and not is_given_name(page):
-        # Kcvin for Kevin; but Mamie is a name of its own, not Marnie misread.
-        return FieldResult("close", w.first_similar, "first name misread by ocr")
+        # Kcvin for Kevin; but Mamie is a name of its own, not Marnie misread. Weak, as for
+        # surnames: it takes away a contradiction, it never adds an agreement.
+        return FieldResult("weak", w.first_similar, "first name misread by ocr")
     return FieldResult("differs", w.first_disagree, "first name differs")
 
 

@@ -180,8 +180,14 @@ def _score(
     conflicts += [
         r for n in names if n.contradicts for r in (n.last, n.first) if r.level == "differs"
     ]
-    # Another reading of the name that agrees only closely (misread by OCR) is shown too.
-    also = [r for n in names if n is not name for r in (n.last, n.first) if r.level == "close"]
+    # Another reading of the name that agrees only closely or was misread by OCR is shown too.
+    also = [
+        r
+        for n in names
+        if n is not name
+        for r in (n.last, n.first)
+        if r.level in ("close", "weak") and r.reason
+    ]
     shown = [r for r in chosen if r.reason] + [r for r in (*conflicts, *also) if r not in chosen]
     agreeing = set()
     if best(mrns).level == "exact":
