@@ -15,9 +15,12 @@ READING_COMMANDS = frozenset({"ingest", "watch", "run"})
 def main() -> None:
     """Run the chartclerk command line."""
     if READING_COMMANDS.intersection(sys.argv[1:6]):
+        from scanner.reading import ahead
         from scanner.reading.workers import start_workers_early
 
         start_workers_early()
+        # `ingest` names its files: the workers read the first ones while the rest loads.
+        ahead.start(sys.argv[1:])
     from clerk.cli import main as run
 
     run()

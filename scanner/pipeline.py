@@ -42,7 +42,14 @@ from scanner.health import Health
 from scanner.identifying.classify import Classifier, KeywordClassifier
 from scanner.matching.filing import Filing, FilingSettings, decide_filing
 from scanner.ocr import reread_top
-from scanner.reading.document import GRACE_SECONDS, FindOnPage, read_pages, run_urgent
+from scanner.reading import ahead
+from scanner.reading.document import (
+    GRACE_SECONDS,
+    FindOnPage,
+    read_pages,
+    result_or_none,
+    run_urgent,
+)
 from scanner.reading.pages import ReadOptions
 from scanner.reading.pagetext import PageText
 from scanner.reading.schedule import JobCrashedError, JobStuckError, PageScheduler
@@ -100,19 +107,12 @@ class Ingestor:
         self.indexer = indexer
         # The seam for another classifier (a trained model): anything with .classify(pages).
         self.classifier: Classifier = KeywordClassifier(filing.classify)
-        self.options = ReadOptions(
-            dpi=ocr.dpi,
-            max_pixels=int(ingest.max_page_megapixels * 1_000_000),
-            timeout=ocr.page_timeout_seconds,
-            languages=ocr.languages,
-            min_confidence=ocr.orientation_min_confidence,
-            min_words=ocr.orientation_min_words,
-            max_pages=ingest.max_pages,
-            engine=ocr.engine,
-        )
+        self.options = ReadOptions.from_settings(ocr, ingest)
         self._identifier_settings = filing.identifiers.model_dump_json()
         # Every document's pages share the workers through one queue, largest first.
-        self.scheduler = PageScheduler(make_pool, worker_count(ocr.workers))
+        # `chartclerk ingest` started it before the program loaded, reading its first files.
+        workers = worker_count(ocr.workers)
+        self.scheduler = ahead.take_scheduler(workers) or PageScheduler(make_pool, workers)
         # Two copies of one file dropped at once must not both become documents. Striped
         # by hash prefix, so the daemon holds a fixed number of locks however long it runs.
         self._hash_locks = [threading.Lock() for _ in range(64)]
@@ -125,15 +125,42 @@ class Ingestor:
         """The OCR worker pool, started on first use (and again after a worker died)."""
         return self.scheduler.pool()
 
-    def _read(self, archived: Path, media_type: str) -> list[PageText]:
+    def _read(
+        self, archived: Path, media_type: str, read_ahead: ahead.ReadAhead | None = None
+    ) -> list[PageText]:
         """Read the pages on the shared workers; a page that hangs or crashes is unread.
 
-        Each page's identifiers are found there too, beside the reading.
+        Each page's identifiers are found there too, beside the reading. ``read_ahead``:
+        what a worker read of these very bytes while the program started.
         """
         find = FindOnPage(self._identifier_settings, date.today())
         return read_pages(
-            archived, media_type, self.options, self.ocr.text_layer_min_chars, self.scheduler, find
+            archived,
+            media_type,
+            self.options,
+            self.ocr.text_layer_min_chars,
+            self.scheduler,
+            find,
+            read_ahead,
         )
+
+    def _read_ahead(self, held: Claim, intake: Intake) -> ahead.ReadAhead | None:
+        """What a worker read ahead of this file, if it read these bytes as we would."""
+        future = ahead.take(held.original)
+        if future is None:
+            return None
+        found: ahead.ReadAhead | None = result_or_none(self.scheduler, future)
+        if (
+            found is None
+            or found.sha256 != intake.sha256
+            or found.media_type != intake.media_type
+            or found.options != self.options
+            or found.text_layer_min_chars != self.ocr.text_layer_min_chars
+        ):
+            log.debug("a reading ahead was not of this file's bytes or settings; read again")
+            return None
+        log.debug("%d of %d pages read ahead", len(found.pages), len(found.jobs))
+        return found
 
     def ingest(self, path: Path, *, release_source: bool = True) -> Outcome:
         """Run one file through every stage; never raises for anything a file holds.
@@ -242,7 +269,7 @@ class Ingestor:
             reason = "not a PDF or an image (unrecognised contents)"
             return self._quarantine(held, intake, reason, release_source, archived=True)
         try:
-            pages = self._read(archived, intake.media_type)
+            pages = self._read(archived, intake.media_type, self._read_ahead(held, intake))
         except InputFileError as exc:
             return self._quarantine(held, intake, str(exc), release_source, archived=True)
         filing = self._decide(pages)

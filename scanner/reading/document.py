@@ -28,6 +28,7 @@ from scanner.reading.schedule import (
 
 if TYPE_CHECKING:
     from scanner.identifying.identifiers import IdentifierSettings
+    from scanner.reading.ahead import ReadAhead
 
 # How often a waiting document looks for a worker stuck past its page's time limit.
 CHECK_SECONDS = 1.0
@@ -51,16 +52,46 @@ def read_pages(
     text_layer_min_chars: int,
     scheduler: PageScheduler,
     find: FindOnPage | None = None,
+    ahead: ReadAhead | None = None,
 ) -> list[PageText]:
     """Read every page of a file on the shared workers (text layer, else OCR), in order.
 
     A page that hangs or kills its worker comes back unread (``error`` set); the others
     read on. With ``find``, each page also comes back with its identifiers found (see
-    :func:`read_and_find`).
+    :func:`read_and_find`). With ``ahead`` (this file's pages as a worker read them while
+    the program started, checked by the caller to be of these bytes and options), its plan
+    and pages are taken and only the pages it did not reach are read.
 
     Raises:
         InputFileError: the file cannot be opened as pages at all.
     """
+    limit = options.timeout + GRACE_SECONDS
+    if ahead is not None:
+        here = ahead.for_file(path)
+        jobs, done = list(here.jobs), list(here.pages)
+    else:
+        jobs, done = _plan(path, media_type, options, text_layer_min_chars, scheduler), []
+    left = jobs[len(done) :]
+    futures = [
+        scheduler.submit(read_page, job, cost=job.cost, limit=limit)
+        if find is None
+        else scheduler.submit(read_and_find, job, find, cost=job.cost, limit=limit)
+        for job in left
+    ]
+    pages = done + [
+        _page(job, future) for job, future in zip(left, _wait(scheduler, futures), strict=True)
+    ]
+    pages.sort(key=lambda page: page.number)
+    return pages
+
+
+def _plan(
+    path: Path,
+    media_type: str,
+    options: ReadOptions,
+    text_layer_min_chars: int,
+    scheduler: PageScheduler,
+) -> list[PageJob]:
     limit = options.timeout + GRACE_SECONDS
     plan = scheduler.submit(
         plan_pages, path, media_type, options, text_layer_min_chars, priority=URGENT, limit=limit
@@ -71,17 +102,7 @@ def read_pages(
         raise InputFileError("the file could not be opened in time (reader stuck)") from exc
     except JobCrashedError as exc:
         raise InputFileError("the file crashed the reader") from exc
-    futures = [
-        scheduler.submit(read_page, job, cost=job.cost, limit=limit)
-        if find is None
-        else scheduler.submit(read_and_find, job, find, cost=job.cost, limit=limit)
-        for job in jobs
-    ]
-    pages = [
-        _page(job, future) for job, future in zip(jobs, _wait(scheduler, futures), strict=True)
-    ]
-    pages.sort(key=lambda page: page.number)
-    return pages
+    return jobs
 
 
 def read_and_find(job: PageJob, find: FindOnPage) -> PageText:
@@ -120,6 +141,14 @@ def run_urgent(scheduler: PageScheduler, fn: Any, *args: Any, limit: float) -> A
     """
     future = scheduler.submit(fn, *args, priority=URGENT, limit=limit)
     return _wait(scheduler, [future])[0].result()
+
+
+def result_or_none(scheduler: PageScheduler, future: Future[Any]) -> Any:
+    """A job's result once it is done, or None when it failed in any way (a guess's job)."""
+    try:
+        return _wait(scheduler, [future])[0].result()
+    except Exception:  # noqa: BLE001 - stuck, crashed, cancelled or raised: no result
+        return None
 
 
 def _wait(scheduler: PageScheduler, futures: list[Future[Any]]) -> list[Future[Any]]:

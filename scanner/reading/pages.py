@@ -11,12 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pypdfium2 as pdfium
 from PIL import Image, ImageChops, ImageOps, ImageStat, UnidentifiedImageError
 
 from chartclerk_errors import InputFileError, content_reason, not_ready
+
+if TYPE_CHECKING:
+    from scanner.settings import IngestSettings, OcrSettings
 
 # Mean grey-level difference (0-255) under which a decoded scan matches its page rendered.
 LOOKS_THE_SAME = 24.0
@@ -38,6 +41,20 @@ class ReadOptions:
     max_pages: int
     # "library": tesseract's library in the worker; "program": the tesseract program per pass.
     engine: Literal["library", "program"] = "library"
+
+    @classmethod
+    def from_settings(cls, ocr: OcrSettings, ingest: IngestSettings) -> ReadOptions:
+        """The options the configured OCR and ingest settings mean."""
+        return cls(
+            dpi=ocr.dpi,
+            max_pixels=int(ingest.max_page_megapixels * 1_000_000),
+            timeout=ocr.page_timeout_seconds,
+            languages=ocr.languages,
+            min_confidence=ocr.orientation_min_confidence,
+            min_words=ocr.orientation_min_words,
+            max_pages=ingest.max_pages,
+            engine=ocr.engine,
+        )
 
 
 @dataclass(frozen=True)

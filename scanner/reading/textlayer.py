@@ -125,6 +125,11 @@ def _close_open() -> None:
 atexit.register(_close_open)
 
 
+def close_open_pdf() -> None:
+    """Close the PDF this worker keeps open (before its file is removed)."""
+    _close_open()
+
+
 def _document(path: str) -> pdfium.PdfDocument:
     global _open
     if _open is not None and _open[0] == path:

@@ -31,13 +31,20 @@ def _init_worker() -> None:
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     # What every page needs, loaded now: the worker is otherwise idle while the ingest
     # process imports and opens its store. A failure here must not break the pool; the
-    # first page's reading reports it.
+    # first page's reading reports it. Tesseract's model first: a page read ahead
+    # (scanner.reading.ahead) goes to tesseract as soon as it is loaded, while the
+    # identifying code, wanted only once the page is read, loads beside it.
     with contextlib.suppress(Exception):
         from scanner import ocr
-        from scanner.identifying import identifiers  # noqa: F401 - pages are identified here
-        from scanner.reading import document  # noqa: F401 - the jobs' functions
 
         ocr.warm_up()
+    threading.Thread(target=_import_the_rest, daemon=True).start()
+
+
+def _import_the_rest() -> None:
+    with contextlib.suppress(Exception):
+        from scanner.identifying import identifiers  # noqa: F401 - pages are identified here
+        from scanner.reading import document  # noqa: F401 - the jobs' functions
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -1,0 +1,311 @@
+"""Reading the first files of ``chartclerk ingest`` while the program is still starting.
+
+The ingest process needs about a second to import itself, open the store and the index, and
+claim, hash and archive its first file; its OCR workers are ready in under half of that.
+So the command names its first files to the workers at once (before importing anything
+heavy), and each worker reads one of them *ahead*: it copies the file's bytes to a private
+folder, hashing what it copies, plans its pages and reads them for a short time budget.
+
+What is read ahead is a guess, never a record. The pipeline takes the file as always (claim,
+hash, archive) and keeps the reading ahead only when it was made from bytes with the same
+sha256, of the same media type, with the same reading options: the very reading it would
+have made. Anything else (another version of the file, a changed setting, an error, a
+crash) costs only the time; the file is then read as usual. Nothing is stored, moved or
+logged with a file's name here.
+
+This module imports only the standard library and the scheduler at the top: the command
+imports it before the rest of the program. What a worker needs is imported in the worker.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import stat
+import tempfile
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scanner.reading.schedule import PageScheduler
+from scanner.reading.workers import make_pool, worker_count
+
+if TYPE_CHECKING:
+    from scanner.reading.document import FindOnPage
+    from scanner.reading.pages import PageJob, ReadOptions
+    from scanner.reading.pagetext import PageText
+
+# Pages of one file read ahead until this many seconds have passed (one page at least):
+# about what the ingest process needs to start, so its workers do not wait for it.
+BUDGET_SECONDS = 0.3
+# Files read ahead per worker: enough to keep them busy through the ingest process's start.
+FILES_PER_WORKER = 2
+# A bigger file is left to the pipeline: copying it would cost more than it saves.
+MAX_BYTES = 64 * 2**20
+# Beyond the budget and a page's OCR time limit, what the job may take before its worker is
+# taken for stuck (as for a page: see scanner.reading.document).
+GRACE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class ReadAhead:
+    """A file's pages as a worker read them ahead, and what they were read from and with.
+
+    ``jobs`` plans every page; ``pages`` are the first ``len(pages)`` of them, read. Their
+    paths name the worker's private copy, which is gone: :meth:`for_file` points them at
+    the archived file.
+    """
+
+    sha256: str
+    media_type: str
+    options: ReadOptions
+    text_layer_min_chars: int
+    jobs: tuple[PageJob, ...]
+    pages: tuple[PageText, ...]
+
+    def for_file(self, path: Path) -> ReadAhead:
+        """The same reading, its jobs pointing at ``path`` (the archived copy)."""
+        from dataclasses import replace
+
+        where = str(path)
+        pages = tuple(
+            page if page.job is None else replace(page, job=replace(page.job, path=where))
+            for page in self.pages
+        )
+        return replace(self, jobs=tuple(replace(j, path=where) for j in self.jobs), pages=pages)
+
+
+# -- in the ingest process ------------------------------------------------------------------
+
+_scheduler: PageScheduler | None = None
+_ahead: dict[str, Future[ReadAhead | None]] = {}
+
+
+def start(argv: list[str]) -> None:
+    """Have the workers read ahead the first files ``chartclerk ingest`` names in ``argv``.
+
+    Called by the console script before the rest of the program is imported. Files are
+    taken as the command will take them: each file named, and the files of each folder
+    named (skipping hidden names; the command's own skip list comes with the settings).
+    """
+    global _scheduler
+    command = _ingest_arguments(argv)
+    if command is None:
+        return
+    config, paths = command
+    workers = worker_count(0)
+    files = _first_files(paths, FILES_PER_WORKER * workers)
+    if not files:
+        return
+    scheduler = PageScheduler(make_pool, workers)
+    limit = BUDGET_SECONDS + GRACE_SECONDS
+    for path in files:
+        # Ordered by when they were queued, like the pages of files named together.
+        _ahead[path] = scheduler.submit(read_ahead, path, config, BUDGET_SECONDS, limit=limit)
+    _scheduler = scheduler
+
+
+def take_scheduler(workers: int) -> PageScheduler | None:
+    """The scheduler the reading ahead runs on, for an ingestor of ``workers`` workers.
+
+    It is handed over once. When the settings ask for another number of workers the
+    reading ahead is given up (its scheduler stopped) and None is returned.
+    """
+    global _scheduler
+    scheduler, _scheduler = _scheduler, None
+    if scheduler is None or scheduler.workers == workers:
+        return scheduler
+    _ahead.clear()
+    scheduler.close()
+    return None
+
+
+def take(path: Path) -> Future[ReadAhead | None] | None:
+    """The reading ahead of the file dropped at ``path``, if one was started (once)."""
+    return _ahead.pop(str(Path(path).absolute()), None)
+
+
+def _ingest_arguments(argv: list[str]) -> tuple[str, list[str]] | None:
+    """The configuration file and the paths of an ``ingest`` command line, else None."""
+    config = "config.yaml"
+    args = iter(argv)
+    for arg in args:
+        if arg == "--config":
+            config = next(args, config)
+        elif arg.startswith("--config="):
+            config = arg.removeprefix("--config=")
+        elif arg == "ingest":
+            break
+        elif not arg.startswith("-"):
+            return None  # another command
+    else:
+        return None
+    paths: list[str] = []
+    options_done = False
+    for arg in args:
+        if arg == "--" and not options_done:
+            options_done = True
+        elif options_done or not arg.startswith("-"):
+            paths.append(arg)
+    return str(Path(config).absolute()), paths
+
+
+def _first_files(paths: list[str], limit: int) -> list[str]:
+    files: list[str] = []
+    for path in paths:
+        if len(files) >= limit:
+            break
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode):
+            files.append(str(Path(path).absolute()))
+        elif stat.S_ISDIR(info.st_mode):
+            try:
+                with os.scandir(path) as entries:
+                    names = sorted(
+                        e.name
+                        for e in entries
+                        if not e.name.startswith(".") and e.is_file(follow_symlinks=False)
+                    )
+            except OSError:
+                continue
+            folder = Path(path).absolute()
+            files.extend(str(folder / name) for name in names[: limit - len(files)])
+    return files[:limit]
+
+
+# -- in an OCR worker -----------------------------------------------------------------------
+
+
+def read_ahead(path: str, config: str, budget: float) -> ReadAhead | None:
+    """Copy a file privately, plan its pages and read them for ``budget`` seconds.
+
+    Runs in an OCR worker. Returns None for anything that is not a plain readable file of a
+    known kind, or that the pipeline would refuse or quarantine: the pipeline finds out for
+    itself and says why. Reading errors on one page come back on that page, as always.
+    """
+    try:
+        options, min_chars, max_bytes = _reading(config)
+    except Exception:  # noqa: BLE001 - the command reports a bad configuration itself
+        return None
+    with tempfile.TemporaryDirectory(prefix="chartclerk-ahead-") as folder:
+        copy = Path(folder) / "file"
+        copied = _copy(path, copy, min(max_bytes, MAX_BYTES))
+        if copied is None:
+            return None
+        sha256, media_type = copied
+        return _read(copy, sha256, media_type, options, min_chars, config, budget)
+
+
+def _read(
+    copy: Path,
+    sha256: str,
+    media_type: str,
+    options: ReadOptions,
+    min_chars: int,
+    config: str,
+    budget: float,
+) -> ReadAhead | None:
+    from scanner.ocr import read_page
+    from scanner.reading.pages import plan_pages
+    from scanner.reading.textlayer import close_open_pdf
+
+    began = time.monotonic()
+    try:
+        jobs = plan_pages(copy, media_type, options, min_chars)
+        # The first page straight to the reader: the identifying code is still loading
+        # (scanner.reading.workers), and the ingest process finds that page's identifiers.
+        pages: list[PageText] = [read_page(jobs[0])] if jobs else []
+        for job in jobs[1:]:
+            if time.monotonic() - began > budget:
+                break
+            pages.append(_read_and_find(job, config))
+    except Exception:  # noqa: BLE001 - a file the pipeline quarantines, tesseract missing,
+        return None  # anything: the pipeline reads the file itself and says what is wrong
+    finally:
+        close_open_pdf()  # the private copy is removed next
+    return ReadAhead(sha256, media_type, options, min_chars, tuple(jobs), tuple(pages))
+
+
+def _read_and_find(job: PageJob, config: str) -> PageText:
+    from scanner.reading.document import read_and_find
+
+    return read_and_find(job, _finding(config))
+
+
+@functools.lru_cache(maxsize=2)
+def _reading(config: str) -> tuple[ReadOptions, int, int]:
+    """How pages are read, from the configuration file's own sections (as ``load_config``)."""
+    from scanner.reading.pages import ReadOptions
+    from scanner.settings import IngestSettings, OcrSettings
+
+    raw = _raw(config)
+    ocr = OcrSettings.model_validate(raw.get("ocr") or {})
+    ingest = IngestSettings.model_validate(raw.get("ingest") or {})
+    max_bytes = int(ingest.max_file_mb * 2**20)
+    return ReadOptions.from_settings(ocr, ingest), ocr.text_layer_min_chars, max_bytes
+
+
+@functools.lru_cache(maxsize=2)
+def _finding(config: str) -> FindOnPage:
+    """How identifiers are found: settings as the ingest process has them, and the day.
+
+    Findings made with other settings or on another day are found again by the ingest
+    process (``identifiers.findings_key``), so a difference here costs time, not truth.
+    """
+    import datetime as dt
+
+    from scanner.identifying.identifiers import IdentifierSettings
+    from scanner.reading.document import FindOnPage
+
+    filing = _raw(config).get("filing") or {}
+    identifiers = IdentifierSettings.model_validate(filing.get("identifiers") or {})
+    return FindOnPage(identifiers.model_dump_json(), dt.date.today())
+
+
+@functools.lru_cache(maxsize=2)
+def _raw(config: str) -> dict[str, Any]:
+    import yaml
+
+    raw = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
+    if not isinstance(raw, dict):
+        raise ValueError("configuration: not a mapping")
+    return raw
+
+
+def _copy(path: str, copy: Path, max_bytes: int) -> tuple[str, str] | None:
+    """Copy a plain file's bytes, hashing them: (sha256, media type), or None."""
+    import hashlib
+
+    from scanner.dropped.intake import sniff
+
+    try:
+        # As intake opens a dropped file: never through a link, never waiting on a FIFO.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    digest = hashlib.sha256()
+    head = b""
+    try:
+        with os.fdopen(fd, "rb") as source, copy.open("wb") as target:
+            info = os.fstat(source.fileno())
+            if not stat.S_ISREG(info.st_mode) or not 0 < info.st_size <= max_bytes:
+                return None
+            size = 0
+            while chunk := source.read(1 << 20):
+                head = head or chunk[:1024]
+                size += len(chunk)
+                if size > max_bytes:
+                    return None  # still growing: the pipeline waits for it
+                digest.update(chunk)
+                target.write(chunk)
+    except OSError:
+        return None
+    media_type = sniff(head)
+    if media_type is None:
+        return None
+    return digest.hexdigest(), media_type

@@ -1,0 +1,260 @@
+"""Files read ahead while ``chartclerk ingest`` starts: kept only when they are the same reading.
+
+A reading ahead is a guess made from a private copy of a file before the pipeline has taken
+it. These tests check that it is the reading the pipeline would make, that it is used, and
+above all that a file changed since (or read with other settings) is never filed on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clerk.app import App
+from clerk.config import load_config
+from records.audit import Actor
+from records.patients import import_patients
+from scanner.ocr import read_page
+from scanner.reading import ahead
+from scanner.reading.pages import ReadOptions, plan_pages
+from scanner.reading.schedule import PageScheduler
+from scanner.reading.workers import make_pool
+from synthetic import write_registry_csv
+from synthetic.files import text_of, write_text_pdf
+from tests.conftest import write_config as write_test_config
+from tests.scans import patients, scan, spec_for
+
+
+def write_config(folder: Path) -> Path:
+    """A test configuration with as many OCR workers as the command starts early."""
+    path = write_test_config(folder)
+    text = path.read_text().replace("workers: 2 ", f"workers: {ahead.worker_count(0)} ")
+    path.write_text(text)
+    return path
+
+
+def test_the_command_line_names_the_config_and_the_files() -> None:
+    assert ahead._ingest_arguments(["ingest", "a.pdf", "--json", "b"]) == (
+        str(Path("config.yaml").absolute()),
+        ["a.pdf", "b"],
+    )
+    assert ahead._ingest_arguments(["--config", "/s/c.yaml", "ingest", "x"]) == (
+        "/s/c.yaml",
+        ["x"],
+    )
+    assert ahead._ingest_arguments(["--config=/s/c.yaml", "ingest", "--", "-odd.pdf"]) == (
+        "/s/c.yaml",
+        ["-odd.pdf"],
+    )
+    # Other commands read nothing ahead, even when a later word is "ingest".
+    assert ahead._ingest_arguments(["search", "ingest"]) is None
+    assert ahead._ingest_arguments(["watch"]) is None
+
+
+def test_the_first_files_are_taken_as_the_command_takes_them(tmp_path: Path) -> None:
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    for name in ("b.pdf", "a.pdf", ".hidden.pdf", "c.pdf"):
+        (folder / name).write_bytes(b"%PDF-1.4\n")
+    (folder / "sub").mkdir()
+    (folder / "link.pdf").symlink_to(folder / "a.pdf")
+    single = tmp_path / "one.png"
+    single.write_bytes(b"x")
+    files = ahead._first_files([str(single), str(folder), str(tmp_path / "gone")], 3)
+    # Named files first, then a folder's plain files by name; no hidden name, no link, no
+    # folder, nothing missing, and no more than asked.
+    assert files == [str(single), str(folder / "a.pdf"), str(folder / "b.pdf")]
+
+
+@pytest.fixture
+def scheduler() -> Iterator[PageScheduler]:
+    running = PageScheduler(make_pool, 2)
+    yield running
+    running.close()
+
+
+@pytest.mark.needs_tesseract
+def test_a_file_read_ahead_is_the_reading_of_its_bytes(
+    tmp_path: Path, scheduler: PageScheduler
+) -> None:
+    config = write_config(tmp_path)
+    patient = patients()[2]
+    pdf = write_text_pdf(text_of(spec_for(patient, pages=3)), tmp_path / "t.pdf")
+    png = scan(tmp_path, patient, "png", "p.png")
+    settings = load_config(config)
+    options = ReadOptions.from_settings(settings.ocr, settings.ingest)
+    min_chars = settings.ocr.text_layer_min_chars
+    for path, media_type in ((pdf, "application/pdf"), (png, "image/png")):
+        future = scheduler.submit(ahead.read_ahead, str(path), str(config), 10.0)
+        got = future.result(timeout=120)
+        assert got is not None
+        assert got.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert got.media_type == media_type
+        assert (got.options, got.text_layer_min_chars) == (options, min_chars)
+        # Read from a private copy, now gone; pointed at the file, it is the file's plan
+        # and the file's pages, page by page.
+        here = got.for_file(path)
+        assert here.jobs == tuple(plan_pages(path, media_type, options, min_chars))
+        assert len(here.pages) == len(here.jobs)  # a generous budget: every page
+        for job, page in zip(here.jobs, here.pages, strict=True):
+            direct = read_page(job)
+            assert (page.number, page.text, page.source) == (
+                direct.number,
+                direct.text,
+                direct.source,
+            )
+            assert page.job is None or page.job.path == str(path)
+        temp = Path(tempfile.gettempdir())
+        assert not any(p.name.startswith("chartclerk-ahead-") for p in temp.iterdir())
+
+
+def test_what_the_pipeline_would_refuse_is_not_read_ahead(
+    tmp_path: Path, scheduler: PageScheduler
+) -> None:
+    config = write_config(tmp_path)
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    unknown = tmp_path / "notes.txt"
+    unknown.write_text("not a scan")
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\nnot really a pdf")
+    link = tmp_path / "link.pdf"
+    link.symlink_to(broken)
+    fifo = tmp_path / "pipe.pdf"
+    os.mkfifo(fifo)
+    bad_config = tmp_path / "bad.yaml"
+    bad_config.write_text("ocr: [not, a, mapping]\n")
+    pdf = write_text_pdf(text_of(spec_for(patients()[1])), tmp_path / "t.pdf")
+    jobs = [
+        (empty, config),
+        (unknown, config),
+        (broken, config),
+        (link, config),
+        (fifo, config),
+        (tmp_path / "gone.pdf", config),
+        (pdf, bad_config),
+    ]
+    futures = [scheduler.submit(ahead.read_ahead, str(p), str(c), 1.0) for p, c in jobs]
+    assert [f.result(timeout=60) for f in futures] == [None] * len(jobs)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[Path, App]]:
+    config = write_config(tmp_path)
+    app = App(load_config(config), actor="test-clerk")
+    csv = write_registry_csv(patients(), tmp_path / "registry.csv")
+    import_patients(app.store, csv, actor=Actor("test", "cli"))
+    yield config, app
+    app.close()
+    # A reading ahead nobody took is given up with its scheduler.
+    left = ahead.take_scheduler(-1)
+    assert left is None
+
+
+def _start(config: Path, *paths: Path) -> None:
+    ahead.start(["--config", str(config), "ingest", "--json", *map(str, paths)])
+
+
+@pytest.mark.needs_tesseract
+def test_the_pipeline_takes_a_reading_ahead_of_the_same_bytes(
+    site: tuple[Path, App], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config, app = site
+    patient = patients()[4]
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    path = scan(folder, patient, "pdf_text", "chart.pdf", pages=2)
+    _start(config, folder)
+    caplog.set_level(logging.DEBUG, logger="chartclerk.ingest")
+    outcome = app.ingestor.ingest(path, release_source=False)
+    assert "2 of 2 pages read ahead" in caplog.text
+    assert (outcome.kind, app.store.get_document(outcome.document_id or 0).summary.patient_mrn) == (
+        "filed",
+        patient.mrn,
+    )
+    # The same file read the usual way (another copy, so not a duplicate) is the same.
+    again = folder / "again.pdf"
+    again.write_bytes(path.read_bytes() + b"\n%")
+    usual = app.ingestor.ingest(again, release_source=False)
+    first = app.store.get_document(outcome.document_id or 0)
+    second = app.store.get_document(usual.document_id or 0)
+    assert [p.text for p in first.pages] == [p.text for p in second.pages]
+    assert (first.summary.status, first.summary.patient_mrn, first.summary.doc_type) == (
+        second.summary.status,
+        second.summary.patient_mrn,
+        second.summary.doc_type,
+    )
+
+
+@pytest.mark.needs_tesseract
+def test_a_file_changed_after_it_was_read_ahead_is_read_again(
+    site: tuple[Path, App], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config, app = site
+    first, second = patients()[4], patients()[6]
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    path = scan(folder, first, "pdf_text", "chart.pdf", pages=1)
+    _start(config, path)
+    # Wait for the reading ahead of the first patient's page, then put another patient's
+    # page in its place, as a scanner overwriting a file would.
+    scheduler = app.ingestor.scheduler
+    pending = ahead._ahead[str(path.absolute())]
+    assert pending.result(timeout=120) is not None
+    replacement = scan(tmp_path, second, "pdf_text", "other.pdf", pages=1)
+    path.write_bytes(replacement.read_bytes())
+    caplog.set_level(logging.DEBUG, logger="chartclerk.ingest")
+    outcome = app.ingestor.ingest(path, release_source=False)
+    assert "not of this file's bytes or settings" in caplog.text
+    detail = app.store.get_document(outcome.document_id or 0)
+    assert detail.summary.patient_mrn == second.mrn
+    assert first.mrn not in detail.text.replace(" ", "")
+    assert scheduler is app.ingestor.scheduler
+
+
+@pytest.mark.needs_tesseract
+def test_a_reading_ahead_with_other_settings_is_not_taken(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = write_config(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    # The reading ahead follows a configuration whose pages are rendered at another dpi.
+    text = config.read_text().replace("dpi: 300", "dpi: 200")
+    assert text != config.read_text()
+    (other / "config.yaml").write_text(text)
+    path = scan(tmp_path, patients()[1], "png", "p.png")
+    _start(other / "config.yaml", path)
+    app = App(load_config(config), actor="test-clerk")
+    try:
+        caplog.set_level(logging.DEBUG, logger="chartclerk.ingest")
+        app.ingestor.ingest(path, release_source=False)
+        assert "not of this file's bytes or settings" in caplog.text
+    finally:
+        app.close()
+
+
+def test_an_ingestor_of_another_size_gives_the_reading_ahead_up(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    path = write_text_pdf(text_of(spec_for(patients()[1])), tmp_path / "t.pdf")
+    _start(config, path)
+    assert ahead.take_scheduler(7) is None
+    assert ahead.take(path) is None
+    # And with the size it was started for, it is handed over once.
+    _start(config, path)
+    started = ahead.take_scheduler(ahead.worker_count(0))
+    assert started is not None
+    try:
+        assert ahead.take_scheduler(ahead.worker_count(0)) is None
+        future = ahead.take(path)
+        assert future is not None
+        got = future.result(timeout=60)
+        assert got is not None and got.jobs and got.pages
+    finally:
+        started.close()
