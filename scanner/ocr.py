@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import pytesseract
 from PIL import Image
 
 from chartclerk_errors import (
@@ -63,6 +62,8 @@ def check_tesseract(languages: str) -> None:
         MissingDependencyError: tesseract is not installed.
         ConfigError: a configured language has no traineddata installed.
     """
+    import pytesseract  # the program's wrapper loads only where the program is run
+
     try:
         installed = set(pytesseract.get_languages(config=""))
     except (pytesseract.TesseractNotFoundError, FileNotFoundError) as exc:
@@ -93,6 +94,8 @@ def warm_up(languages: str = "eng") -> None:
         if tessapi.available():
             tessapi.engine(languages)
         else:
+            import pytesseract
+
             pytesseract.get_tesseract_version()
 
 
@@ -420,6 +423,8 @@ def _ocr(
         except tessapi.EngineTimeout as exc:
             raise InputFileError("OCR time limit reached on this page") from exc
         return _words_from_tsv(tessapi.parse_tsv(tsv), strong)
+    import pytesseract
+
     path = source if isinstance(source, str) else _image_file(source, folder)
     data = _call(
         lambda: pytesseract.image_to_data(
@@ -444,6 +449,8 @@ def _detect_rotation(
     library = _engine("osd") if engine == "library" else None
     if library is not None:
         return library.orientation(image)
+    import pytesseract
+
     source = str(folder / "osd.pgm")
     (image if image.mode in ("L", "1") else image.convert("L")).save(source)
     try:
@@ -473,6 +480,8 @@ def _engine(languages: str) -> tessapi.Engine | None:
 
 
 def _call(run: Callable[[], T]) -> T:
+    import pytesseract
+
     try:
         return run()
     except RuntimeError as exc:

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from scanner.reading.defaults import INGEST, OCR
+
 
 class WatchSettings(BaseModel):
     """How the inbox is watched."""
@@ -39,17 +41,17 @@ class OcrSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    languages: str = "eng"
-    workers: int = Field(default=0, ge=0)
-    dpi: int = Field(default=300, ge=72, le=600)
-    page_timeout_seconds: float = Field(default=120.0, gt=0)
-    orientation_min_confidence: float = Field(default=60.0, ge=0, le=100)
-    orientation_min_words: int = Field(default=8, ge=0)
-    text_layer_min_chars: int = Field(default=20, ge=0)
+    languages: str = OCR.languages
+    workers: int = Field(default=OCR.workers, ge=0)
+    dpi: int = Field(default=OCR.dpi, ge=72, le=600)
+    page_timeout_seconds: float = Field(default=OCR.page_timeout_seconds, gt=0)
+    orientation_min_confidence: float = Field(default=OCR.orientation_min_confidence, ge=0, le=100)
+    orientation_min_words: int = Field(default=OCR.orientation_min_words, ge=0)
+    text_layer_min_chars: int = Field(default=OCR.text_layer_min_chars, ge=0)
     # "library": each OCR worker keeps tesseract's library loaded and reads every page in
     # it; "program": the tesseract program is started for every pass (a sixth more CPU a
     # page: a process and the model loaded each time). See scanner.tessapi.
-    engine: Literal["library", "program"] = "library"
+    engine: Literal["library", "program"] = OCR.engine
 
 
 class IngestSettings(BaseModel):
@@ -59,7 +61,7 @@ class IngestSettings(BaseModel):
 
     # Identifying and filing a document once its pages are read run in this process, one at a
     # time: with 4 in flight both OCR workers often sat idle meanwhile (bench_ingest --mix).
-    documents_in_flight: int = Field(default=8, ge=1)
-    max_file_mb: float = Field(default=512.0, gt=0)
-    max_pages: int = Field(default=500, ge=1)
-    max_page_megapixels: float = Field(default=89.0, gt=0)
+    documents_in_flight: int = Field(default=INGEST.documents_in_flight, ge=1)
+    max_file_mb: float = Field(default=INGEST.max_file_mb, gt=0)
+    max_pages: int = Field(default=INGEST.max_pages, ge=1)
+    max_page_megapixels: float = Field(default=INGEST.max_page_megapixels, gt=0)

@@ -258,3 +258,38 @@ def test_an_ingestor_of_another_size_gives_the_reading_ahead_up(tmp_path: Path) 
         assert got is not None and got.jobs and got.pages
     finally:
         started.close()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"dpi: 300": "dpi: 200", "max_pages: 500": "max_pages: 40"},
+        {"engine: library": "engine: program", "languages: eng": "languages: eng+osd"},
+    ],
+)
+def test_a_worker_reads_the_settings_as_the_ingest_process_does(
+    tmp_path: Path, changes: dict[str, str]
+) -> None:
+    # The worker reads the configuration without pydantic; what it makes of it must be
+    # what the checked settings make of it, or every reading ahead is thrown away.
+    path = write_config(tmp_path)
+    text = path.read_text()
+    for old, new in changes.items():
+        assert old in text
+        text = text.replace(old, new)
+    path.write_text(text)
+    settings = load_config(path)
+    options, min_chars, max_bytes = ahead._reading(str(path))
+    assert options == ReadOptions.from_settings(settings.ocr, settings.ingest)
+    assert min_chars == settings.ocr.text_layer_min_chars
+    assert max_bytes == int(settings.ingest.max_file_mb * 2**20)
+
+
+def test_a_worker_reads_missing_sections_as_their_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("data_dir: var\n")
+    settings = load_config(path)
+    options, min_chars, _ = ahead._reading(str(path))
+    assert options == ReadOptions.from_settings(settings.ocr, settings.ingest)
+    assert min_chars == settings.ocr.text_layer_min_chars

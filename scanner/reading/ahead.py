@@ -239,15 +239,29 @@ def _read_and_find(job: PageJob, config: str) -> PageText:
 
 @functools.lru_cache(maxsize=2)
 def _reading(config: str) -> tuple[ReadOptions, int, int]:
-    """How pages are read, from the configuration file's own sections (as ``load_config``)."""
+    """How pages are read, from the configuration file's ``ocr`` and ``ingest`` sections.
+
+    Taken as written over the defaults, unchecked: pydantic is not loaded yet, and need
+    not be. The ingest process keeps the reading only when its own checked options are
+    equal, so a value it would read otherwise (or refuse) costs time, never the truth.
+    """
+    from types import SimpleNamespace
+
+    from scanner.reading.defaults import INGEST, OCR
     from scanner.reading.pages import ReadOptions
-    from scanner.settings import IngestSettings, OcrSettings
 
     raw = _raw(config)
-    ocr = OcrSettings.model_validate(raw.get("ocr") or {})
-    ingest = IngestSettings.model_validate(raw.get("ingest") or {})
-    max_bytes = int(ingest.max_file_mb * 2**20)
-    return ReadOptions.from_settings(ocr, ingest), ocr.text_layer_min_chars, max_bytes
+    ocr = SimpleNamespace(**{**OCR._asdict(), **_section(raw, "ocr")})
+    ingest = SimpleNamespace(**{**INGEST._asdict(), **_section(raw, "ingest")})
+    options = ReadOptions.from_settings(ocr, ingest)  # type: ignore[arg-type]
+    return options, int(ocr.text_layer_min_chars), int(float(ingest.max_file_mb) * 2**20)
+
+
+def _section(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise ValueError(f"configuration: {key}: not a mapping")
+    return value
 
 
 @functools.lru_cache(maxsize=2)
@@ -262,7 +276,7 @@ def _finding(config: str) -> FindOnPage:
     from scanner.identifying.identifiers import IdentifierSettings
     from scanner.reading.document import FindOnPage
 
-    filing = _raw(config).get("filing") or {}
+    filing = _section(_raw(config), "filing")
     identifiers = IdentifierSettings.model_validate(filing.get("identifiers") or {})
     return FindOnPage(identifiers.model_dump_json(), dt.date.today())
 
@@ -271,7 +285,9 @@ def _finding(config: str) -> FindOnPage:
 def _raw(config: str) -> dict[str, Any]:
     import yaml
 
-    raw = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
+    # libyaml's loader where it is built in: a tenth of the pure-Python one's time.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    raw = yaml.load(Path(config).read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506
     if not isinstance(raw, dict):
         raise ValueError("configuration: not a mapping")
     return raw
