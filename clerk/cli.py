@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
 
 from chartclerk_errors import ChartclerkError, ConfigError, NotReadyError, error_origin
 from clerk import cli_ops, options
@@ -261,10 +260,12 @@ def reindex(ctx: typer.Context) -> None:
     """Rebuild the search index from the record store."""
     app = _app(ctx, Action.IMPORT)
     total = app.store.count_documents()
-    with Progress(console=console, transient=True) as progress:
+    from rich.progress import Progress
+
+    with Progress(console=console(), transient=True) as progress:
         task = progress.add_task("reindexing", total=total or None)
         count = app.indexer.rebuild(progress=lambda n: progress.update(task, completed=n))
-    console.print(f"reindexed {count} document(s)")
+    console().print(f"reindexed {count} document(s)")
 
 
 @cli.command()
@@ -342,11 +343,11 @@ def demo(
     mrns = [line.split(",", 1)[0] for line in registry.read_text(encoding="utf-8").splitlines()[1:]]
     cli_ops.remember_demo(folder, mrns, [path.name for path, _ in dropped])
     report = patient_index.import_patients(app.store, registry, actor=app.actor)
-    console.print(
+    console().print(
         f"loaded {report.added + report.updated + report.unchanged} synthetic patients; "
         f"dropped {len(dropped)} scans into {app.settings.inbox.path}"
     )
-    console.print(
+    console().print(
         "run `make run` (or `chartclerk watch`) to file them, then "
         "`chartclerk documents list`, `chartclerk review list`, `chartclerk search hemoglobin`"
     )

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
 
 from clerk import options
 from clerk.app import App
@@ -250,6 +248,9 @@ def patients_import(
 ) -> None:
     """Load or update the patient master index; bad rows are reported and skipped."""
     app = app_of(ctx, Action.IMPORT)
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
+
     # A bar on stderr (a million patients take a while); gone when done, absent if piped.
     with Progress(
         "{task.description}",

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
 
-console = Console()
+
+@functools.cache
+def console() -> Console:
+    """The terminal's console; rich is loaded only by commands that print for people.
+
+    (A tenth of a second at start: ``chartclerk ingest --json`` and scripts never need it.)
+    """
+    from rich.console import Console
+
+    return Console()
 
 
 def print_json(data: Any) -> None:
@@ -19,9 +29,11 @@ def print_json(data: Any) -> None:
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print a table for a person at a terminal."""
+    from rich.table import Table
+
     table = Table(title=title)
     for column in columns:
         table.add_column(column)
     for row in rows:
         table.add_row(*("" if cell is None else str(cell) for cell in row))
-    console.print(table)
+    console().print(table)
