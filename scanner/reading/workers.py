@@ -8,9 +8,11 @@ worker by :func:`_init_worker`, in parallel with the ingest process's own start.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -19,6 +21,10 @@ from multiprocessing import get_context
 
 def _init_worker() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    # Registered first, so it runs last: once the worker's own exit handlers have run (a
+    # PDF closed), it leaves without tearing down every module and object one by one,
+    # which took a tenth of a second that every `chartclerk ingest` waited for at its end.
+    atexit.register(_leave_now)
     # A stop is the daemon's to handle: it finishes the files in hand, which needs these
     # workers. Their own process group keeps a terminal's Ctrl-C from reaching them (and
     # their tesseract children); SIGTERM sent to the whole group is ignored.
@@ -45,6 +51,13 @@ def _import_the_rest() -> None:
     with contextlib.suppress(Exception):
         from scanner.identifying import identifiers  # noqa: F401 - pages are identified here
         from scanner.reading import document  # noqa: F401 - the jobs' functions
+
+
+def _leave_now() -> None:
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(0)
 
 
 def _exit_with_parent(parent: int) -> None:
