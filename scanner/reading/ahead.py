@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scanner.reading.defaults import INGEST
 from scanner.reading.schedule import PageScheduler
 from scanner.reading.workers import make_pool, worker_count
 
@@ -40,8 +41,9 @@ if TYPE_CHECKING:
 # Pages of one file read ahead until this many seconds have passed (one page at least):
 # about what the ingest process needs to start, so its workers do not wait for it.
 BUDGET_SECONDS = 0.3
-# Files read ahead per worker: enough to keep them busy through the ingest process's start.
-FILES_PER_WORKER = 2
+# Files read ahead: as many as the command takes in at once by default (each waits for its
+# own), enough to keep the workers busy through the ingest process's start.
+FILES_AHEAD = INGEST.documents_in_flight
 # A bigger file is left to the pipeline: copying it would cost more than it saves.
 MAX_BYTES = 64 * 2**20
 # Beyond the budget and a page's OCR time limit, what the job may take before its worker is
@@ -96,7 +98,7 @@ def start(argv: list[str]) -> None:
         return
     config, paths = command
     workers = worker_count(0)
-    files = _first_files(paths, FILES_PER_WORKER * workers)
+    files = _first_files(paths, max(FILES_AHEAD, workers))
     if not files:
         return
     scheduler = PageScheduler(make_pool, workers)
