@@ -18,6 +18,9 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
+# How long after it starts a worker loads the identifying code (see _init_worker).
+IMPORT_DELAY_SECONDS = 1.0
+
 
 def _init_worker() -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
@@ -38,13 +41,17 @@ def _init_worker() -> None:
     # What every page needs, loaded now: the worker is otherwise idle while the ingest
     # process imports and opens its store. A failure here must not break the pool; the
     # first page's reading reports it. Tesseract's model first: a page read ahead
-    # (scanner.reading.ahead) goes to tesseract as soon as it is loaded, while the
-    # identifying code, wanted only once the page is read, loads beside it.
+    # (scanner.reading.ahead) goes to tesseract as soon as it is loaded. The identifying
+    # code, wanted only once a page is read, loads a moment later: loaded at once it would
+    # hold the interpreter lock against that first page's way to tesseract. (A job that
+    # needs it sooner imports it itself.)
     with contextlib.suppress(Exception):
         from scanner import ocr
 
         ocr.warm_up()
-    threading.Thread(target=_import_the_rest, daemon=True).start()
+    later = threading.Timer(IMPORT_DELAY_SECONDS, _import_the_rest)
+    later.daemon = True
+    later.start()
 
 
 def _import_the_rest() -> None:
