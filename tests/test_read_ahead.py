@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -293,3 +294,30 @@ def test_a_worker_reads_missing_sections_as_their_defaults(tmp_path: Path) -> No
     options, min_chars, _ = ahead._reading(str(path))
     assert options == ReadOptions.from_settings(settings.ocr, settings.ingest)
     assert min_chars == settings.ocr.text_layer_min_chars
+
+
+def test_the_first_workers_are_forked_only_while_no_other_thread_runs() -> None:
+    from scanner.reading import workers
+
+    def method_of_early_pool() -> str:
+        workers.start_workers_early(1)
+        pool = workers.make_pool(1)
+        try:
+            assert pool.submit(os.getpid).result(timeout=60) != os.getpid()
+            context = pool._mp_context  # noqa: SLF001 - which start method the pool uses
+            assert context is not None
+            return str(context.get_start_method())
+        finally:
+            pool.shutdown(wait=True)
+
+    alone = threading.active_count() == 1
+    assert method_of_early_pool() == ("fork" if alone else "spawn")
+    # Another thread that might hold a lock: the workers are spawned, never forked.
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert method_of_early_pool() == "spawn"
+    finally:
+        stop.set()
+        other.join()

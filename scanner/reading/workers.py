@@ -86,12 +86,18 @@ def start_workers_early(workers: int = 0) -> None:
     """Start OCR workers now, to be claimed by the first :func:`make_pool` of that size.
 
     ``chartclerk ingest`` and ``watch`` call this before importing the rest of the
-    program: the workers' own start (a Python each, importing this module) then overlaps
-    the main process's imports and set-up instead of following them.
+    program: the workers' own start then overlaps the main process's imports and set-up
+    instead of following them.
+
+    These first workers are forked, not spawned, when nothing but this thread runs yet (as
+    at the console script's start): a fork is ready at once, where a spawned Python took
+    0.2-0.45 s to reach its first line. Forking is unsafe only once other threads may hold
+    locks, so every later pool is spawned.
     """
     global _early
     count = worker_count(workers)
-    pool = _new_pool(count)
+    alone = threading.active_count() == 1
+    pool = _new_pool(count, "fork" if alone else "spawn")
     for _ in range(count):
         pool.submit(os.getpid)  # each submit starts one worker
     _early = (count, pool)
@@ -109,7 +115,8 @@ def make_pool(workers: int) -> ProcessPoolExecutor:
     return _new_pool(count)
 
 
-def _new_pool(count: int) -> ProcessPoolExecutor:
-    # spawn, not fork: the daemon has observer and ingest threads, and forking a
-    # threaded process can copy a held lock into the child.
-    return ProcessPoolExecutor(count, mp_context=get_context("spawn"), initializer=_init_worker)
+def _new_pool(count: int, method: str = "spawn") -> ProcessPoolExecutor:
+    # spawn, not fork, but for the first workers of a process that has no other thread
+    # yet: the daemon has observer and ingest threads, and forking a threaded process can
+    # copy a held lock into the child.
+    return ProcessPoolExecutor(count, mp_context=get_context(method), initializer=_init_worker)
