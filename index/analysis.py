@@ -35,7 +35,7 @@ from whoosh.support.charset import accent_map
 _PLANS: dict[Any, _Plan] = {}
 
 #: Words whose folded form is kept; past this the memo is emptied (OCR text invents words).
-MEMO_WORDS = 100_000
+MEMO_WORDS = 50_000
 
 # The same match as the tokenizer's pattern with its one group made non-capturing, so that
 # ``findall`` returns whole matches. Keyed by the tokenizer's pattern (whoosh-reloaded's
