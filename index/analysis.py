@@ -1,8 +1,8 @@
 """Text analysis for indexing: Whoosh's analyzer chains, and a one-loop way to index with them.
 
 Whoosh indexes a text field by running its analyzer chain as a stream of ``Token`` objects,
-one generator per filter, per word: on a dense page (about 5,000 characters) that was most of
-the index's CPU. The chains used here (tokenizer, lowercase, accent folding, stop words,
+one generator per filter, per word: on a dense page (about 5,000 characters) that was over half
+of the index's CPU. The chains used here (tokenizer, lowercase, accent folding, stop words,
 stemming) turn each word into a term on its own; only the stop filter's renumbering of
 positions looks at neighbours. So :class:`FoldedText` folds each distinct word once, keeps
 the result in a dict, and builds the postings in one pass, producing the very bytes Whoosh's
@@ -32,6 +32,7 @@ from whoosh.fields import TEXT
 from whoosh.formats import Positions
 from whoosh.support.charset import accent_map
 
+# Plans by what they do (see _plan_for), shared by every unpickled copy of a field.
 _PLANS: dict[Any, _Plan] = {}
 
 #: Words whose folded form is kept; past this the memo is emptied (OCR text invents words).
