@@ -103,7 +103,7 @@ def test_a_burst_is_written_in_few_commits_each_document_within_the_delay(
     for at, doc_id in enqueued:
         written = [c.at for c in recording.commits if c.at >= at and doc_id in c.ids]
         assert written, doc_id
-        assert min(written) - at <= 1.0 + 1.0
+        assert min(written) - at <= 1.0 + 2.0
 
 
 def test_a_lone_document_is_written_once_the_queue_is_quiet(
@@ -151,4 +151,5 @@ def test_unmerged_commits_in_a_row_are_bounded(stored: App, recording: Recording
         longest = max(longest, run)
     assert longest == UNMERGED_COMMITS - 1
     assert merges.count(True) == 2
-    assert SearchIndex(stored.settings.index).ids() >= {doc_id}
+    with SearchIndex(stored.settings.index) as index:
+        assert doc_id in index.ids()
