@@ -4,14 +4,15 @@ Used by ``bench_ingest.py`` (text-layer figures): each stage of the pipeline is 
 this process, on the same PDFs the ingest read, and timed in CPU seconds (not wall), so the
 figures hold on a loaded machine. Two references do the least any text pipeline must do:
 pdfium's own text extraction (no word boxes) and indexing the same text in a fresh search
-index (Whoosh, through ``index/`` as the pipeline writes it).
+index (Whoosh, through ``index/`` as the pipeline writes it); the index is also timed as bare
+Whoosh with its own ``TEXT`` fields (``index_plain_whoosh``), which it was until schema 3.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pypdfium2 as pdfium
 from clerk.config import load_config
 from index import IndexDocument, SearchIndex
 from index.models import IndexSettings
+from index.reference import write_plain_index
 from scanner.identifying.classify import KeywordClassifier
 from scanner.identifying.identifiers import extract_identifiers
 from scanner.reading.pagetext import PageText
@@ -65,30 +67,30 @@ def stage_costs(files: list[Path], config: Path) -> dict[str, float]:
         for doc in docs:
             classifier.classify(doc)
 
-    def index() -> None:
+    def documents() -> Iterator[IndexDocument]:
         received = datetime.now(UTC)
+        for number, doc in enumerate(docs, 1):
+            text = "\n".join(p.text for p in doc)
+            yield IndexDocument(
+                number, None, None, None, None, None, received, "review", "bench.pdf", text
+            )
+
+    def index() -> None:
         with tempfile.TemporaryDirectory(prefix="chartclerk-bench-index-") as folder:
             search = SearchIndex(IndexSettings(path=Path(folder) / "index"))
-            search.add(
-                IndexDocument(
-                    number,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    received,
-                    "review",
-                    "bench.pdf",
-                    "\n".join(p.text for p in doc),
-                )
-                for number, doc in enumerate(docs, 1)
-            )
+            search.add(documents())
             search.close()
+
+    def plain_index() -> None:
+        # The same documents in one commit of bare Whoosh, with Whoosh's own TEXT fields:
+        # what the index stage cost before index.analysis.FoldedText.
+        with tempfile.TemporaryDirectory(prefix="chartclerk-bench-index-") as folder:
+            write_plain_index(Path(folder) / "index", documents())
 
     figures = {"bare_pdfium_text_ms": _cpu_ms_per_page(pages, bare_text)}
     figures["read_words_and_boxes_ms"] = _cpu_ms_per_page(pages, read)
     figures["identify_ms"] = _cpu_ms_per_page(pages, identify)
     figures["classify_ms"] = _cpu_ms_per_page(pages, classify)
     figures["index_ms"] = _cpu_ms_per_page(pages, index)
+    figures["index_plain_whoosh_ms"] = _cpu_ms_per_page(pages, plain_index)
     return figures

@@ -116,8 +116,15 @@ class SearchIndex:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def add(self, docs: Iterable[IndexDocument]) -> int:
+    def add(self, docs: Iterable[IndexDocument], merge: bool = True) -> int:
         """Add or replace (by id) documents, committing every ``commit_batch`` documents.
+
+        Args:
+            docs: the documents.
+            merge: let each commit merge small segments (the engine's default). A writer
+                that commits again and again during a burst passes False, and calls
+                :meth:`merge` when the burst is over: otherwise the same small segments
+                are merged again at every commit.
 
         Returns:
             The number of documents written.
@@ -133,10 +140,20 @@ class SearchIndex:
                 except BaseException:
                     writer.cancel()
                     raise
-                writer.commit()
+                writer.commit(merge=merge)
             written += len(batch)
             logger.debug("indexed documents %s", [doc.id for doc in batch])
         return written
+
+    def merge(self) -> None:
+        """Merge small segments, as a commit of :meth:`add` does unless told not to."""
+        with self._lock, engine_errors("merge"):
+            writer = self._writer()
+            try:
+                writer.commit()
+            except BaseException:
+                writer.cancel()
+                raise
 
     def remove(self, doc_id: int) -> bool:
         """Remove a document from the index; return False when it was not there."""

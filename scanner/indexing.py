@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 from chartclerk_errors import ChartclerkError
@@ -37,6 +38,10 @@ def index_document(detail: DocumentDetail, patient: PatientView | None) -> Index
     )
 
 
+#: Commits in a row that may skip merging small segments while documents keep coming.
+UNMERGED_COMMITS = 8
+
+
 class StoreIndexer:
     """Feeds committed documents from the store to the search index.
 
@@ -44,43 +49,99 @@ class StoreIndexer:
     them in batches, because one index commit per document costs more than reading a
     text-layer document. What is queued but not yet written is still pending in the store
     (``indexed_at``), so a crash loses nothing: :meth:`catch_up` takes it at the next start.
+
+    When to commit: once no document has come for ``flush_seconds`` (a clerk's action, or
+    the end of a burst, is searchable that long after it), or once the oldest queued
+    document has waited ``max_delay_seconds`` (during a burst of ingest: larger commits,
+    each document still searchable within about that long). Each commit writes a segment,
+    and a segment's cost is mostly per distinct word, so two documents a commit cost a
+    dense page about four times the CPU of twenty a commit (``benchmarks/bench_index_cost.py``).
+    Commits during a burst leave the merging of small segments to the commit that ends it
+    (or to every :data:`UNMERGED_COMMITS`-th), so that the same small segments are not merged
+    again and again.
     """
 
-    def __init__(self, store: Store, search: SearchIndex, flush_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        store: Store,
+        search: SearchIndex,
+        flush_seconds: float = 0.5,
+        max_delay_seconds: float = 2.0,
+    ) -> None:
         self.store = store
         self.search = search
         self.flush_seconds = flush_seconds
+        self.max_delay_seconds = max(max_delay_seconds, flush_seconds)
         self._lock = threading.Lock()
         self._queued: set[int] = set()
         self._queue_lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._first_queued = 0.0  # monotonic time the oldest queued document came
+        self._last_queued = 0.0  # ... and the newest
+        self._unmerged = 0  # commits since the last one that merged small segments
 
     def enqueue(self, ids: Sequence[int]) -> None:
         """Index these documents soon, in a batch with others."""
         with self._queue_lock:
+            moment = time.monotonic()
+            if not self._queued:
+                self._first_queued = moment
+            self._last_queued = moment
             self._queued.update(ids)
             if self._thread is None:
                 self._stopping = False
                 self._thread = threading.Thread(target=self._run, name="index-writer", daemon=True)
                 self._thread.start()
 
+    def _due(self) -> float | None:
+        """When the queue should be written (monotonic time); None when it is empty."""
+        if not self._queued:
+            return None
+        quiet = self._last_queued + self.flush_seconds
+        return min(quiet, self._first_queued + self.max_delay_seconds)
+
     def _run(self) -> None:
         while True:
-            self._wake.wait(self.flush_seconds)
+            with self._queue_lock:
+                due = self._due()
+            wait = self.flush_seconds if due is None else max(due - time.monotonic(), 0.0)
+            self._wake.wait(wait)
             self._wake.clear()
-            self.flush()
+            with self._queue_lock:
+                stopping, due = self._stopping, self._due()
+                # Documents still coming (the last one less than flush_seconds ago): a burst.
+                burst = time.monotonic() < self._last_queued + self.flush_seconds
+            if stopping or (due is not None and due <= time.monotonic()):
+                self.flush(merge=stopping or not burst)
+            elif due is None and not burst and self._unmerged:
+                self._merge()  # the burst ended on a commit that did not merge
             with self._queue_lock:
                 if self._stopping and not self._queued:
                     return
 
-    def flush(self) -> None:
-        """Write everything queued so far."""
+    def flush(self, merge: bool = True) -> None:
+        """Write everything queued so far.
+
+        Args:
+            merge: let the commit merge small segments; False during a burst (see the
+                class's docstring), and then at most :data:`UNMERGED_COMMITS` times in a row.
+        """
         with self._queue_lock:
             ids, self._queued = sorted(self._queued), set()
         if ids:
-            self.index_documents(ids)
+            merge = merge or self._unmerged + 1 >= UNMERGED_COMMITS
+            self.index_documents(ids, merge=merge)
+            self._unmerged = 0 if merge else self._unmerged + 1
+
+    def _merge(self) -> None:
+        try:
+            with self._lock, self.search.writing():
+                self.search.merge()
+            self._unmerged = 0
+        except ChartclerkError as exc:
+            log.warning("index merge deferred: %s", exc)
 
     def close(self) -> None:
         """Write what is queued and stop the background writer."""
@@ -92,6 +153,8 @@ class StoreIndexer:
             with self._queue_lock:
                 self._thread = None
         self.flush()
+        if self._unmerged:
+            self._merge()
 
     def _documents(self, ids: Sequence[int] | None) -> Iterator[IndexDocument]:
         for batch in _batched(self.store.iter_details(ids), 200):
@@ -99,14 +162,19 @@ class StoreIndexer:
             for detail in batch:
                 yield index_document(detail, patients.get(detail.summary.patient_mrn or ""))
 
-    def index_documents(self, ids: list[int]) -> None:
-        """Index these documents now; on failure they stay pending for a later retry."""
+    def index_documents(self, ids: list[int], merge: bool = True) -> None:
+        """Index these documents now; on failure they stay pending for a later retry.
+
+        Args:
+            ids: the documents.
+            merge: let the commit merge small segments (see :meth:`SearchIndex.add`).
+        """
         stamp = now()
         try:
             # Written and recorded under the index's write lock, which a rebuild in another
             # process takes around its swap: it sees this write and carries it over.
             with self._lock, self.search.writing():
-                self.search.add(self._documents(ids))
+                self.search.add(self._documents(ids), merge=merge)
                 self.store.mark_indexed(ids, stamp)
         except ChartclerkError as exc:
             log.warning("index update deferred for %d document(s): %s", len(ids), exc)

@@ -11,6 +11,7 @@ import pytest
 from clerk.app import App
 from clerk.config import load_config
 from index import SearchFilters
+from index.reference import write_plain_index
 from records import review
 from records.audit import Actor
 from records.patients import import_patients
@@ -98,5 +99,21 @@ def test_a_schema_version_change_rebuilds_the_index(stocked: App, config_path: P
     try:
         assert again.search.needs_rebuild is False
         assert index_view(again) == before
+    finally:
+        again.close()
+
+
+def test_a_version_2_whoosh_index_is_rebuilt_at_start(stocked: App, config_path: Path) -> None:
+    # An index written before FoldedText (plain Whoosh TEXT fields, stamped version 2) and
+    # missing the store's documents: the next start notices and refills it from the store.
+    before = store_view(stocked)
+    stocked.close()
+    index_path = load_config(config_path).index.path
+    shutil.rmtree(index_path)
+    write_plain_index(index_path, [])
+    again = App(load_config(config_path), actor=Actor("t", "cli"))
+    try:
+        assert index_view(again) == before
+        assert again.search.needs_rebuild is False
     finally:
         again.close()
