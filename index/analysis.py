@@ -235,3 +235,20 @@ class FoldedText(TEXT):
         state = self.__dict__.copy()
         state.pop("_folded_plan", None)
         return state
+
+
+def fold_text_fields(schema: Any) -> int:
+    """Index an older index's plain ``TEXT`` fields the ``FoldedText`` way; returns how many.
+
+    An index written before ``FoldedText`` has Whoosh's own ``TEXT`` pickled in its table of
+    contents. ``FoldedText`` adds no state of its own to ``TEXT`` and yields the same
+    postings, so the writer's copy of the schema is switched field by field, and its commit
+    records the fields as ``FoldedText``: the index indexes at the new speed from its next
+    write on, with no rebuild (which takes minutes per 100,000 documents at start).
+    """
+    switched = 0
+    for _, field in schema.items():
+        if type(field) is TEXT:
+            field.__class__ = FoldedText
+            switched += 1
+    return switched

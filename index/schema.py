@@ -16,9 +16,10 @@ from index.models import IndexDocument
 
 #: Bump whenever the schema or an analyzer changes: an index stamped with another version is
 #: reported as ``needs_rebuild`` and recreated empty, for the store to refill.
-#: 3: the text fields are ``FoldedText`` (same terms and postings, indexed in one loop): a
-#: version 2 index would go on indexing the slow way, as its pickled schema says.
-SCHEMA_VERSION = 3
+#: (Not bumped for ``FoldedText``: its terms and postings are Whoosh ``TEXT``'s, so an index
+#: written before it is the same index; its plain fields are upgraded at its next write,
+#: :func:`index.analysis.fold_text_fields`, rather than the whole index rebuilt at start.)
+SCHEMA_VERSION = 2
 VERSION_FILE = "chartclerk-index.json"
 ENGINE = "whoosh"
 

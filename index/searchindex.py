@@ -19,6 +19,7 @@ from whoosh.index import LockError
 
 from chartclerk_errors import SearchIndexError
 from index import folders
+from index.analysis import fold_text_fields
 from index.models import IndexDocument, IndexSettings, SearchFilters, SearchHit, SearchResult
 from index.querying import (
     QueryBuilder,
@@ -175,13 +176,17 @@ class SearchIndex:
         attempts = self._settings.retries + 1
         for attempt in range(1, attempts + 1):
             try:
-                return engine.writer(timeout=self._settings.lock_timeout_seconds, **options)
+                writer = engine.writer(timeout=self._settings.lock_timeout_seconds, **options)
             except LockError:
                 if attempt == attempts:
                     break
                 logger.info("search index writer lock busy (attempt %d/%d)", attempt, attempts)
                 time.sleep(delay)
                 delay *= 2
+            else:
+                if fold_text_fields(writer.schema):
+                    logger.info("search index: text fields upgraded to the faster indexing")
+                return writer
         raise SearchIndexError(
             f"search index at {self._path} is locked by another writer "
             f"(gave up after {attempts} attempts)"

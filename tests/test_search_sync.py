@@ -103,17 +103,33 @@ def test_a_schema_version_change_rebuilds_the_index(stocked: App, config_path: P
         again.close()
 
 
-def test_a_version_2_whoosh_index_is_rebuilt_at_start(stocked: App, config_path: Path) -> None:
-    # An index written before FoldedText (plain Whoosh TEXT fields, stamped version 2) and
-    # missing the store's documents: the next start notices and refills it from the store.
+def test_an_index_written_with_plain_whoosh_fields_is_kept_and_upgraded_at_its_next_write(
+    stocked: App, config_path: Path
+) -> None:
+    # An index written before FoldedText (Whoosh's own TEXT fields, the same postings) holds
+    # the store's documents: the next start keeps it (no rebuild: minutes per 100,000
+    # documents), and its next write records the faster fields for good.
     before = store_view(stocked)
+    docs = list(stocked.indexer._documents(None))  # noqa: SLF001 - the store's index view
     stocked.close()
     index_path = load_config(config_path).index.path
     shutil.rmtree(index_path)
-    write_plain_index(index_path, [])
+    write_plain_index(index_path, docs)
     again = App(load_config(config_path), actor=Actor("t", "cli"))
     try:
-        assert index_view(again) == before
         assert again.search.needs_rebuild is False
+        assert index_view(again) == before
+        assert _text_field_kinds(again) == {"TEXT"}
+        # One document written again (as a review action would): same index, new fields.
+        again.indexer.index_documents([next(iter(before))])
+        assert _text_field_kinds(again) == {"FoldedText"}
+        assert index_view(again) == before
+        hits = again.search.search("report", limit=1000).hits
+        assert hits and {h.id for h in hits} <= set(before)
     finally:
         again.close()
+
+
+def _text_field_kinds(app: App) -> set[str]:
+    schema = app.search._engine().schema  # noqa: SLF001 - what the index's contents say
+    return {type(schema[name]).__name__ for name in ("text", "name", "source")}
