@@ -156,8 +156,11 @@ class Ingestor:
             or found.media_type != intake.media_type
             or found.options != self.options
             or found.text_layer_min_chars != self.ocr.text_layer_min_chars
+            # A page the worker could not read ahead is read again the usual way: whatever
+            # went wrong there (its private copy, its time) must not decide this page.
+            or any(page.error is not None for page in found.pages)
         ):
-            log.debug("a reading ahead was not of this file's bytes or settings; read again")
+            log.debug("a reading ahead was not of this file's bytes or settings, or failed; read again")
             return None
         log.debug("%d of %d pages read ahead", len(found.pages), len(found.jobs))
         return found

@@ -19,15 +19,17 @@ imports it before the rest of the program. What a worker needs is imported in th
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import stat
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.reading.defaults import INGEST
 from scanner.reading.schedule import PageScheduler
@@ -194,13 +196,27 @@ def read_ahead(path: str, config: str, budget: float) -> ReadAhead | None:
         options, min_chars, max_bytes = _reading(config)
     except Exception:  # noqa: BLE001 - the command reports a bad configuration itself
         return None
-    with tempfile.TemporaryDirectory(prefix="chartclerk-ahead-") as folder:
-        copy = Path(folder) / "file"
-        copied = _copy(path, copy, min(max_bytes, MAX_BYTES))
+    with _private_file() as (copy, target):
+        copied = _copy(path, target, min(max_bytes, MAX_BYTES))
         if copied is None:
             return None
         sha256, media_type = copied
         return _read(copy, sha256, media_type, options, min_chars, config, budget)
+
+
+@contextlib.contextmanager
+def _private_file() -> Iterator[tuple[Path, BinaryIO]]:
+    """A file in a folder only this worker's user can reach, removed when the block ends.
+
+    In shared memory (/dev/shm) where there is one: a scan's copy never reaches a disk.
+    (An anonymous memory file would vanish even with a killed worker, but the PDF library
+    resolves its /proc path to a name that does not exist.)
+    """
+    memory = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108
+    with tempfile.TemporaryDirectory(prefix="chartclerk-ahead-", dir=memory) as folder:
+        copy = Path(folder) / "file"
+        with copy.open("w+b") as handle:
+            yield copy, handle
 
 
 def _read(
@@ -217,6 +233,9 @@ def _read(
     from scanner.reading.textlayer import close_open_pdf
 
     began = time.monotonic()
+    # The worker keeps its last PDF open by path, and a descriptor's path names another
+    # file once the number is reused: nothing of a PDF read before may be taken for this one.
+    close_open_pdf()
     try:
         jobs = plan_pages(copy, media_type, options, min_chars)
         # The first page straight to the reader: the identifying code is still loading
@@ -295,7 +314,7 @@ def _raw(config: str) -> dict[str, Any]:
     return raw
 
 
-def _copy(path: str, copy: Path, max_bytes: int) -> tuple[str, str] | None:
+def _copy(path: str, target: BinaryIO, max_bytes: int) -> tuple[str, str] | None:
     """Copy a plain file's bytes, hashing them: (sha256, media type), or None."""
     import hashlib
 
@@ -309,7 +328,7 @@ def _copy(path: str, copy: Path, max_bytes: int) -> tuple[str, str] | None:
     digest = hashlib.sha256()
     head = b""
     try:
-        with os.fdopen(fd, "rb") as source, copy.open("wb") as target:
+        with os.fdopen(fd, "rb") as source:
             info = os.fstat(source.fileno())
             if not stat.S_ISREG(info.st_mode) or not 0 < info.st_size <= max_bytes:
                 return None
@@ -321,6 +340,7 @@ def _copy(path: str, copy: Path, max_bytes: int) -> tuple[str, str] | None:
                     return None  # still growing: the pipeline waits for it
                 digest.update(chunk)
                 target.write(chunk)
+        target.flush()
     except OSError:
         return None
     media_type = sniff(head)
