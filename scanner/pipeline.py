@@ -160,7 +160,7 @@ class Ingestor:
             # went wrong there (its private copy, its time) must not decide this page.
             or any(page.error is not None for page in found.pages)
         ):
-            log.debug("a reading ahead was not of this file's bytes or settings, or failed; read again")
+            log.debug("a reading ahead was not of these bytes or settings, or failed; read again")
             return None
         log.debug("%d of %d pages read ahead", len(found.pages), len(found.jobs))
         return found

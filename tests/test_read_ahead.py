@@ -215,7 +215,7 @@ def test_a_file_changed_after_it_was_read_ahead_is_read_again(
     path.write_bytes(replacement.read_bytes())
     caplog.set_level(logging.DEBUG, logger="chartclerk.ingest")
     outcome = app.ingestor.ingest(path, release_source=False)
-    assert "not of this file's bytes or settings" in caplog.text
+    assert "not of these bytes or settings" in caplog.text
     detail = app.store.get_document(outcome.document_id or 0)
     assert detail.summary.patient_mrn == second.mrn
     assert first.mrn not in detail.text.replace(" ", "")
@@ -239,7 +239,7 @@ def test_a_reading_ahead_with_other_settings_is_not_taken(
     try:
         caplog.set_level(logging.DEBUG, logger="chartclerk.ingest")
         app.ingestor.ingest(path, release_source=False)
-        assert "not of this file's bytes or settings" in caplog.text
+        assert "not of these bytes or settings" in caplog.text
     finally:
         app.close()
 
