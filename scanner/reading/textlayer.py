@@ -13,12 +13,13 @@ from __future__ import annotations
 import atexit
 import logging
 import re
+from array import array
 from typing import NamedTuple
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from scanner.reading.pagetext import PageText, Word
+from scanner.reading.pagetext import PageText, TextLayerWords, Word
 
 # Words whose tops are within this many points sit on one line.
 LINE_TOLERANCE = 3.0
@@ -83,25 +84,29 @@ def read_text_layer(page: pdfium.PdfPage, number: int) -> PageText:
     finally:
         textpage.close()
     words: list[Word] = []
+    flat: list[float] = []
     lines: list[str] = []
     for line_number, line in enumerate(_lines(boxes), 1):
         for box in line:
-            words.append(
-                Word(
-                    box.text,
-                    box.left,
-                    box.top,
-                    box.right - box.left,
-                    box.bottom - box.top,
-                    100.0,
-                    line=line_number,
-                )
+            word = Word(
+                box.text,
+                box.left,
+                box.top,
+                box.right - box.left,
+                box.bottom - box.top,
+                100.0,
+                line=line_number,
             )
+            words.append(word)
+            flat += (word.left, word.top, word.width, word.height)
         lines.append(" ".join(box.text for box in line))
+    text = "\n".join(lines)
     return PageText(
         number=number,
-        text="\n".join(lines),
-        words=tuple(words),
+        text=text,
+        # Carried to the ingest process as the text and an array of boxes (see
+        # TextLayerWords); here, where they are identified, as the words already made.
+        words=TextLayerWords(text, array("d", flat), tuple(words)),
         confidence=None,
         source="text_layer",
         width=float(width),
