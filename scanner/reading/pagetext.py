@@ -5,19 +5,20 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 if TYPE_CHECKING:
     from scanner.identifying.identifiers import PageFindings
     from scanner.reading.pages import PageJob
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(NamedTuple):
     """One word with its box in page pixels (or PDF points for a text layer).
 
     ``block``, ``par`` and ``line`` are tesseract's layout numbers; for a PDF text layer they
     are derived from the word's vertical position so that words on one baseline share a line.
+    A named tuple, not a dataclass: a dense page has ~800 words, and a frozen dataclass
+    costs four times as much to make (about 1 ms a page more).
     """
 
     text: str
