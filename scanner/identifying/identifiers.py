@@ -337,6 +337,8 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
         if section is None:
             continue  # a heading: GUARANTOR, PATIENT INFORMATION
         hits = finder.find(line)
+        if not hits:
+            continue  # most lines of a dense page: no label, so nothing to read after one
         roles = line_roles(hits, section)
         for which, segment in enumerate(segments(line, hits)):
             hit = hits[which]
@@ -417,6 +419,8 @@ def _values_below_words(
     lines = word_lines(words)
     for index, line in enumerate(lines):
         found = finder.find(line.text)
+        if not found:
+            continue
         found_roles = line_roles(found, PATIENT)
         keep = [i for i in range(len(found)) if not _role_prefix(line.text, found, i)]
         hits = [found[i] for i in keep]
