@@ -42,11 +42,12 @@ _DAY_FIRST = re.compile(
     re.I,
 )
 _EARLIEST_YEAR = 1880
+_SPACES_KEPT = re.compile(r"(\s+)")
 
 
 def _fix_numeric_tokens(text: str) -> str:
     """Repair OCR letter-for-digit slips in tokens that look like numeric dates."""
-    parts = re.split(r"(\s+)", text)
+    parts = _SPACES_KEPT.split(text)
     fixed_parts = []
     for part in parts:
         fixed = fix_digit_token(part, separators="-./") if part.strip() else None

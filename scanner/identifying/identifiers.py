@@ -32,7 +32,7 @@ from scanner.identifying.labels import (
 )
 from scanner.identifying.names import PersonName, parse_name, spelling_key
 from scanner.identifying.numbers import CheckDigitScheme, check_digit_ok, read_code, read_number
-from scanner.identifying.people import proper_name, providers, subjects
+from scanner.identifying.people import ProperNames, providers, subjects
 from scanner.identifying.roles import (
     PATIENT,
     PRIOR_MRN,
@@ -273,6 +273,7 @@ class _Reader:
         self.settings = settings
         self.today = today
         self.mrn_pattern = re.compile(settings.mrn_pattern)
+        self.proper_name = ProperNames(settings.roles)
 
     def read(self, kind: str, hit: LabelHit, segment: str) -> FoundValue | None:
         s = self.settings
@@ -301,7 +302,7 @@ class _Reader:
         if role == PRIOR_MRN:
             mrn = self.read("mrn", hit, segment)
             return [("mrn", mrn, PRIOR_MRN)] if mrn is not None else []
-        name, credentials = proper_name(segment, self.settings.roles)
+        name, credentials = self.proper_name(segment)
         if name is None:
             return []
         if role == SUBJECT:  # RE: whom a letter or fax is about
@@ -310,7 +311,7 @@ class _Reader:
 
     def name_role(self, segment: str, role: str) -> str:
         """A name printed with credentials (``Helen Abernathy, MD``) is a provider's."""
-        if role == PATIENT and proper_name(segment, self.settings.roles)[1]:
+        if role == PATIENT and self.proper_name(segment)[1]:
             return PROVIDER
         return role
 
@@ -336,6 +337,8 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
         if section is None:
             continue  # a heading: GUARANTOR, PATIENT INFORMATION
         hits = finder.find(line)
+        if not hits:
+            continue  # most lines of a dense page: no label, so nothing to read after one
         roles = line_roles(hits, section)
         for which, segment in enumerate(segments(line, hits)):
             hit = hits[which]
@@ -416,6 +419,8 @@ def _values_below_words(
     lines = word_lines(words)
     for index, line in enumerate(lines):
         found = finder.find(line.text)
+        if not found:
+            continue
         found_roles = line_roles(found, PATIENT)
         keep = [i for i in range(len(found)) if not _role_prefix(line.text, found, i)]
         hits = [found[i] for i in keep]

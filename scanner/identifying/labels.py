@@ -219,21 +219,23 @@ def word_lines(words: Sequence[Word]) -> list[WordLine]:
     kept = [w for w in words if w.text.strip() and (rule(w.text) is None or not is_rule(w.text))]
     kept.sort(key=_TOP_LEFT)
     row: list[Word] = []
+    row_top = 0.0  # the top edge of the row's first word
     for word in kept:
         top, height = word.top, word.height
-        if row and row[0].top <= top + height / 2 <= bottom:
+        if row and row_top <= top + height / 2 <= bottom:
             row.append(word)
             if top + height > bottom:
                 bottom = top + height
         else:
             row = [word]
             rows.append(row)
+            row_top = top
             bottom = top + height
     lines = []
     for row in rows:
         row.sort(key=_LEFT)
         texts = [w.text for w in row]
-        offsets = tuple(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+        offsets = tuple(itertools.accumulate([len(t) + 1 for t in texts[:-1]], initial=0))
         lines.append(WordLine(tuple(row), " ".join(texts), offsets))
     return lines
 

@@ -26,6 +26,14 @@ _NOT_NAMES = frozenset(
      "from", "to", "cc", "attn", "phone", "tel", "relationship", "pages", "page", "your",
      "our", "his", "her", "their", "this", "who", "was", "is"}
 )  # fmt: skip
+# Compiled once: proper_name runs on every title, credential and role label of a page.
+_FIRST_CELL = re.compile(r"\s{2,}|\t|\|")
+_COMMA_NAME = re.compile(rf"({_CAP}(?:\s+{_CAP})?)\s*,\s*({_CAP})(?:\s+({_CAP}|{_INITIAL}))?")
+_TOKEN = re.compile(r"\S+")
+_NAME_WORD = re.compile(rf"{_CAP}|{_INITIAL}")
+_INITIAL_ONLY = re.compile(_INITIAL)
+_COMMA_NAME_AT_END = re.compile(rf"({_CAP}(?:\s+{_CAP})?)\s*,\s*({_CAP})(?:\s+{_INITIAL})?\s*$")
+_NAME_RUN_AT_END = re.compile(rf"((?:(?:{_CAP}|{_INITIAL})\s+){{1,2}}{_CAP})\s*$")
 _DOB_CUE = re.compile(
     r"^[\s,;(\[]*(?:born(?:\s+on)?|dob|d\.o\.b\.?|date\s+of\s+birth)\b[\s:#]*", re.I
 )
@@ -77,13 +85,32 @@ def proper_name(
     Returns:
         ``(name, has_credentials)``; the name is None when no first and last name lead.
     """
-    p = _patterns(settings.model_dump_json())
-    text = re.split(r"\s{2,}|\t|\|", text.strip().lstrip("|:;-* "), maxsplit=1)[0]
+    return _proper_name(text, _patterns(settings.model_dump_json()), strip_titles, prose)
+
+
+class ProperNames:
+    """:func:`proper_name` with one site's settings, their patterns looked up once."""
+
+    def __init__(self, settings: RoleSettings) -> None:
+        """Names read with ``settings`` (titles, honorifics, credentials)."""
+        self._patterns = _patterns(settings.model_dump_json())
+
+    def __call__(
+        self, text: str, *, strip_titles: bool = True, prose: bool = False
+    ) -> tuple[PersonName | None, bool]:
+        """See :func:`proper_name`."""
+        return _proper_name(text, self._patterns, strip_titles, prose)
+
+
+def _proper_name(
+    text: str, p: _Patterns, strip_titles: bool, prose: bool
+) -> tuple[PersonName | None, bool]:
+    text = _FIRST_CELL.split(text.strip().lstrip("|:;-* "), maxsplit=1)[0]
     for _ in range(2):
         match = p.title.match(text) or (p.honorific.match(text) if strip_titles else None)
         if match:
             text = text[match.end() :]
-    comma = re.match(rf"({_CAP}(?:\s+{_CAP})?)\s*,\s*({_CAP})(?:\s+({_CAP}|{_INITIAL}))?", text)
+    comma = _COMMA_NAME.match(text)
     tokens: list[str] = []
     if comma and (not prose or comma.group(0).isupper()):
         last, first, middle = comma.group(1), comma.group(2), comma.group(3)
@@ -95,10 +122,10 @@ def proper_name(
             surname = " ".join(_tidy(t) for t in last.split())
             name = PersonName(surname, _tidy(first), _tidy(middle) if middle else None)
             return (_plausible(name), bool(p.credential.match(text[end:])))
-    for match in re.finditer(r"\S+", text):
+    for match in _TOKEN.finditer(text):
         raw = match.group(0)
         word = raw.rstrip(",;:")
-        if not re.fullmatch(rf"{_CAP}|{_INITIAL}", word) or word.lower() in _NOT_NAMES:
+        if not _NAME_WORD.fullmatch(word) or word.lower() in _NOT_NAMES:
             break
         if word.upper().replace(".", "") in p.credentials and len(tokens) >= 2:
             break
@@ -107,7 +134,7 @@ def proper_name(
         tokens.append(word)
         if raw != word or len(tokens) >= 4:
             break
-    if len(tokens) < 2 or re.fullmatch(_INITIAL, tokens[-1]):
+    if len(tokens) < 2 or _INITIAL_ONLY.fullmatch(tokens[-1]):
         return None, False
     rest = text[text.find(tokens[-1]) + len(tokens[-1]) :]
     name = PersonName(
@@ -145,12 +172,12 @@ def subjects(
     found: list[tuple[PersonName, dt.date | None]] = []
     starts = [m.end() for m in p.subject.finditer(text)]
     for match in p.honorific.finditer(text):
-        name, _ = proper_name(text[match.end() :], settings, prose=True)
+        name, _ = _proper_name(text[match.end() :], p, True, True)
         salutation = text[max(0, match.start() - 6) : match.start()].strip().lower() == "dear"
         if name is not None and (salutation or _birth_follows(text, match.end(), name)):
             starts.append(match.start())
     for start in starts:
-        name, credentials = proper_name(text[start:], settings, prose=True)
+        name, credentials = _proper_name(text[start:], p, True, True)
         if name is None or credentials:
             continue
         dob = None
@@ -189,24 +216,24 @@ def providers(lines: Sequence[str], settings: RoleSettings) -> list[PersonName]:
     found: list[PersonName] = []
     for line in lines:
         for match in p.title.finditer(line):
-            name, _ = proper_name(line[match.end() :], settings, strip_titles=False)
+            name, _ = _proper_name(line[match.end() :], p, False, False)
             if name is not None:
                 found.append(name)
         for match in p.credential.finditer(line):
-            name = _name_before(line[: match.start()], settings)
+            name = _name_before(line[: match.start()], p)
             if name is not None:
                 found.append(name)
     return found
 
 
-def _name_before(text: str, settings: RoleSettings) -> PersonName | None:
+def _name_before(text: str, p: _Patterns) -> PersonName | None:
     """The name that ends ``text`` (``... Helen Abernathy``, ``ABERNATHY, HELEN``)."""
-    comma = re.search(rf"({_CAP}(?:\s+{_CAP})?)\s*,\s*({_CAP})(?:\s+{_INITIAL})?\s*$", text)
+    comma = _COMMA_NAME_AT_END.search(text)
     if comma:
         before = text[: comma.start()].rstrip()
         if not before or before[-1] in ":;|(":
-            return proper_name(comma.group(0), settings)[0]
-    run = re.search(rf"((?:(?:{_CAP}|{_INITIAL})\s+){{1,2}}{_CAP})\s*$", text)
+            return _proper_name(comma.group(0), p, True, False)[0]
+    run = _NAME_RUN_AT_END.search(text)
     if run is None:
         return None
-    return proper_name(run.group(1), settings)[0]
+    return _proper_name(run.group(1), p, True, False)[0]

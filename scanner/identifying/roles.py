@@ -112,8 +112,11 @@ def role_of(hit: LabelHit) -> str | None:
     return hit.kind[len(ROLE_PREFIX) :] if hit.kind.startswith(ROLE_PREFIX) else None
 
 
+_NOT_LETTERS = re.compile(r"[^a-z]+")
+
+
 def _key(text: str) -> str:
-    return re.sub(r"[^a-z]+", " ", text.lower()).strip()
+    return _NOT_LETTERS.sub(" ", text.lower()).strip()
 
 
 class Sections:

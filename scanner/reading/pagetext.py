@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, overload
 
 if TYPE_CHECKING:
     from scanner.identifying.identifiers import PageFindings
     from scanner.reading.pages import PageJob
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(NamedTuple):
     """One word with its box in page pixels (or PDF points for a text layer).
 
     ``block``, ``par`` and ``line`` are tesseract's layout numbers; for a PDF text layer they
     are derived from the word's vertical position so that words on one baseline share a line.
+    A named tuple, not a dataclass: a dense page has ~800 words, and a frozen dataclass
+    costs four times as much to make (about 1 ms a page more).
     """
 
     text: str
@@ -37,6 +40,98 @@ class Word:
     def bottom(self) -> float:
         """The y coordinate of the word's bottom edge."""
         return self.top + self.height
+
+
+class TextLayerWords(Sequence[Word]):
+    """A text layer's words, kept as the page's text and one array of boxes until looked at.
+
+    A text-layer page's text is its words joined by single spaces, its lines by newlines
+    (see ``scanner.reading.textlayer``), so only the boxes need carrying: four floats a
+    word. A dense page (an EHR printout, ~800 words) as Word objects costs about 3 ms to
+    pickle in the OCR worker and unpickle in the ingest process, which takes the page's
+    identifiers from the worker (``PageText.findings``) and so seldom looks at its words.
+    They are made again, exactly, on first use (``len`` needs none).
+    """
+
+    __slots__ = ("_boxes", "_text", "_words")
+
+    def __init__(self, text: str, boxes: array[float], words: tuple[Word, ...] | None = None):
+        """Words of ``text`` (tokens split on spaces, lines on newlines) with their boxes.
+
+        Args:
+            text: the page's text as the text layer reader joined it.
+            boxes: left, top, width and height of every word in reading order.
+            words: the same words already made (by the reader), or None to make on use.
+
+        Raises:
+            ValueError: ``boxes`` does not hold four numbers for every word of ``text``.
+        """
+        count = text.count(" ") + text.count("\n") + 1 if text else 0
+        if boxes.typecode != "d" or len(boxes) != 4 * count:
+            raise ValueError(f"{len(boxes)} box values for {count} words")
+        self._text = text
+        self._boxes = boxes
+        self._words = words
+
+    def _made(self) -> tuple[Word, ...]:
+        words = self._words
+        if words is None:
+            words = self._words = _words_of(self._text, self._boxes)
+        return words
+
+    def __len__(self) -> int:
+        return len(self._boxes) // 4
+
+    @overload
+    def __getitem__(self, index: int) -> Word: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Word, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Word | tuple[Word, ...]:
+        return self._made()[index]
+
+    def __iter__(self) -> Iterator[Word]:
+        return iter(self._made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, TextLayerWords):
+            return self._text == other._text and self._boxes == other._boxes
+        if isinstance(other, tuple):
+            return self._made() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._made())
+
+    def __repr__(self) -> str:
+        return repr(self._made())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Only the text (which pickle sends once, shared with the page's own) and the boxes.
+        return (TextLayerWords, (self._text, self._boxes))
+
+
+def _words_of(text: str, boxes: array[float]) -> tuple[Word, ...]:
+    if not text:
+        return ()
+    words: list[Word] = []
+    at = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        for token in line.split(" "):
+            words.append(
+                Word(
+                    token,
+                    boxes[at],
+                    boxes[at + 1],
+                    boxes[at + 2],
+                    boxes[at + 3],
+                    100.0,
+                    line=number,
+                )
+            )
+            at += 4
+    return tuple(words)
 
 
 PassKind = Literal["read", "orientation", "second_look"]
@@ -77,7 +172,8 @@ class PageText:
     Attributes:
         number: 1-based page number within the document.
         text: the page's text, lines separated by newlines, in reading order.
-        words: the words with their boxes (empty when the reader gave none).
+        words: the words with their boxes (empty when the reader gave none); a tuple, or
+            for a text layer :class:`TextLayerWords`.
         confidence: mean word confidence 0-100 for OCR; None for a text layer.
         source: ``"text_layer"`` (read from the PDF) or ``"ocr"`` (tesseract).
         rotation: degrees the page was turned before it read well (0, 90, 180, 270).
@@ -94,7 +190,7 @@ class PageText:
 
     number: int
     text: str
-    words: tuple[Word, ...] = field(default=())
+    words: Sequence[Word] = field(default=())
     confidence: float | None = None
     source: Literal["text_layer", "ocr"] = "ocr"
     rotation: int = 0

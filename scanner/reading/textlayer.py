@@ -11,14 +11,15 @@ keeping text-layer PDFs well above 100 pages a second.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import logging
 import re
-from typing import NamedTuple
+from array import array
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from scanner.reading.pagetext import PageText, Word
+from scanner.reading.pagetext import PageText, TextLayerWords, Word
 
 # Words whose tops are within this many points sit on one line.
 LINE_TOLERANCE = 3.0
@@ -27,12 +28,9 @@ WORD = re.compile(r"\S+")
 log = logging.getLogger("chartclerk.pages")
 
 
-class _Box(NamedTuple):
-    text: str
-    left: float
-    top: float
-    right: float
-    bottom: float
+# A word as read: top, left and its index first, so that plain tuple order sorts it into
+# reading order, ties (words printed over each other) kept in the text layer's own order.
+_Box = tuple[float, float, int, str, float, float]  # top, left, index, text, right, bottom
 
 
 def _boxes(textpage: pdfium.PdfTextPage, height: float) -> list[_Box]:
@@ -45,33 +43,56 @@ def _boxes(textpage: pdfium.PdfTextPage, height: float) -> list[_Box]:
         # shifts string positions against character indices; read them one by one.
         text = "".join(textpage.get_text_range(i, 1) or " " for i in range(count))
     # pdfium's own call with one reused box: the wrapper's get_charbox makes a new ctypes
-    # structure per character, a third of the time of reading a dense page.
+    # structure per character, a third of the time of reading a dense page. Comparisons
+    # written out (not min/max calls) keep the loop cheap; they pick the same floats.
     rect = pdfium_c.FS_RECTF()
+    pointer = ctypes.byref(rect)
     charbox = pdfium_c.FPDFText_GetLooseCharBox
     handle = textpage.raw
     boxes: list[_Box] = []
-    for match in WORD.finditer(text):
-        first, last = match.start(), match.end() - 1
-        if not charbox(handle, first, rect):
+    for index, match in enumerate(WORD.finditer(text)):
+        first, end = match.span()
+        if not charbox(handle, first, pointer):
             raise pdfium.PdfiumError("Failed to get charbox.")
         left, bottom, right, top = rect.left, rect.bottom, rect.right, rect.top
-        if last != first:
-            if not charbox(handle, last, rect):
+        if end - 1 != first:
+            if not charbox(handle, end - 1, pointer):
                 raise pdfium.PdfiumError("Failed to get charbox.")
-            left, right = min(left, rect.left), max(right, rect.right)
-            bottom, top = min(bottom, rect.bottom), max(top, rect.top)
-        boxes.append(_Box(match.group(), left, height - top, right, height - bottom))
+            value = rect.left
+            if value < left:
+                left = value
+            value = rect.right
+            if value > right:
+                right = value
+            value = rect.bottom
+            if value < bottom:
+                bottom = value
+            value = rect.top
+            if value > top:
+                top = value
+        boxes.append((height - top, left, index, match.group(), right, height - bottom))
     return boxes
 
 
 def _lines(boxes: list[_Box]) -> list[list[_Box]]:
+    """Boxes whose tops are within LINE_TOLERANCE of a line's first box, left to right."""
     lines: list[list[_Box]] = []
-    for box in sorted(boxes, key=lambda b: (b.top, b.left)):
-        if lines and abs(box.top - lines[-1][0].top) <= LINE_TOLERANCE:
-            lines[-1].append(box)
+    line: list[_Box] = []
+    line_top = 0.0
+    boxes.sort()
+    for box in boxes:
+        if line and abs(box[0] - line_top) <= LINE_TOLERANCE:
+            line.append(box)
         else:
-            lines.append([box])
-    return [sorted(line, key=lambda b: b.left) for line in lines]
+            line = [box]
+            line_top = box[0]
+            lines.append(line)
+    # By left edge; boxes with the same left stay in reading order (top, then index).
+    return [sorted(line, key=_LEFT_TOP_INDEX) for line in lines]
+
+
+def _LEFT_TOP_INDEX(box: _Box) -> tuple[float, float, int]:  # noqa: N802 - a sort key
+    return box[1], box[0], box[2]
 
 
 def read_text_layer(page: pdfium.PdfPage, number: int) -> PageText:
@@ -83,25 +104,24 @@ def read_text_layer(page: pdfium.PdfPage, number: int) -> PageText:
     finally:
         textpage.close()
     words: list[Word] = []
+    flat: list[float] = []
     lines: list[str] = []
+    make = Word._make  # a named tuple from a tuple: a third cheaper than calling the class
     for line_number, line in enumerate(_lines(boxes), 1):
-        for box in line:
-            words.append(
-                Word(
-                    box.text,
-                    box.left,
-                    box.top,
-                    box.right - box.left,
-                    box.bottom - box.top,
-                    100.0,
-                    line=line_number,
-                )
-            )
-        lines.append(" ".join(box.text for box in line))
+        texts = []
+        for top, left, _, word, right, bottom in line:
+            texts.append(word)
+            box = (left, top, right - left, bottom - top)
+            flat += box
+            words.append(make((word, *box, 100.0, 0, 0, line_number)))
+        lines.append(" ".join(texts))
+    text = "\n".join(lines)
     return PageText(
         number=number,
-        text="\n".join(lines),
-        words=tuple(words),
+        text=text,
+        # Carried to the ingest process as the text and an array of boxes (see
+        # TextLayerWords); here, where they are identified, as the words already made.
+        words=TextLayerWords(text, array("d", flat), tuple(words)),
         confidence=None,
         source="text_layer",
         width=float(width),
