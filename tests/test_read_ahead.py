@@ -105,6 +105,8 @@ def test_a_file_read_ahead_is_the_reading_of_its_bytes(
         here = got.for_file(path)
         assert here.jobs == tuple(plan_pages(path, media_type, options, min_chars))
         assert len(here.pages) == len(here.jobs)  # a generous budget: every page
+        # Their identifiers found there too (the first page's once it was read).
+        assert all(p.findings is not None for p in here.pages)
         for job, page in zip(here.jobs, here.pages, strict=True):
             direct = read_page(job)
             assert (page.number, page.text, page.source) == (

@@ -238,13 +238,15 @@ def _read(
     close_open_pdf()
     try:
         jobs = plan_pages(copy, media_type, options, min_chars)
-        # The first page straight to the reader: the identifying code is still loading
-        # (scanner.reading.workers), and the ingest process finds that page's identifiers.
+        # The first page straight to the reader, its identifiers found once it is read:
+        # the identifying code is still loading (scanner.reading.workers).
         pages: list[PageText] = [read_page(jobs[0])] if jobs else []
+        if pages:
+            pages[0] = _found(pages[0], config)
         for job in jobs[1:]:
             if time.monotonic() - began > budget:
                 break
-            pages.append(_read_and_find(job, config))
+            pages.append(_found(read_page(job), config))
     except Exception:  # noqa: BLE001 - a file the pipeline quarantines, tesseract missing,
         return None  # anything: the pipeline reads the file itself and says what is wrong
     finally:
@@ -252,10 +254,10 @@ def _read(
     return ReadAhead(sha256, media_type, options, min_chars, tuple(jobs), tuple(pages))
 
 
-def _read_and_find(job: PageJob, config: str) -> PageText:
-    from scanner.reading.document import read_and_find
+def _found(page: PageText, config: str) -> PageText:
+    from scanner.reading.document import with_findings
 
-    return read_and_find(job, _finding(config))
+    return with_findings(page, _finding(config))
 
 
 @functools.lru_cache(maxsize=2)

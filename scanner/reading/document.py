@@ -113,7 +113,11 @@ def read_and_find(job: PageJob, find: FindOnPage) -> PageText:
     process. A failure to find is no failure to read: the page comes back without findings
     and is looked at again by ``extract_identifiers``.
     """
-    page = read_page(job)
+    return with_findings(read_page(job), find)
+
+
+def with_findings(page: PageText, find: FindOnPage) -> PageText:
+    """A page read, with its identifiers found (see :func:`read_and_find`)."""
     if page.error is not None or not page.text.strip():
         return page
     from scanner.identifying.identifiers import find_on_page  # only the workers need it here
