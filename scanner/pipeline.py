@@ -118,7 +118,8 @@ class Ingestor:
         self._hash_locks = [threading.Lock() for _ in range(64)]
 
     def close(self) -> None:
-        """Stop the OCR workers."""
+        """Stop the OCR workers (ending those reading ahead a file nobody took)."""
+        self.scheduler.drop(ahead.untaken())
         self.scheduler.close()
 
     def pool(self) -> ProcessPoolExecutor:
@@ -239,6 +240,12 @@ class Ingestor:
                     # Left in the processing folder: taken again at the next start.
                     log.error("could not put a waiting file back: %s", undo.strerror)
             raise failure from exc
+        finally:
+            # Not read after all (a duplicate, refused, gone, waiting): its reading ahead,
+            # if any, is waited for by nobody.
+            unread = ahead.take(held.original)
+            if unread is not None:
+                self.scheduler.drop([unread])
         self.health.succeeded(ocr_ran=outcome.ocr_ran)
         return outcome
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scanner.reading.defaults import INGEST, OCR
+from scanner.reading.defaults import IGNORE_PATTERNS, INGEST, OCR
 
 
 class WatchSettings(BaseModel):
@@ -24,9 +24,7 @@ class WatchSettings(BaseModel):
     # The inbox is a share's mount point: an unmounted (plain) folder there is an error.
     require_mount: bool = False
     catchup_interval_seconds: float = Field(default=300.0, gt=0)
-    ignore_patterns: list[str] = Field(
-        default_factory=lambda: [".*", "*.part", "*.tmp", "*.crdownload", "~$*", "Thumbs.db"]
-    )
+    ignore_patterns: list[str] = Field(default_factory=lambda: list(IGNORE_PATTERNS))
 
     @property
     def effective_stable_seconds(self) -> float:

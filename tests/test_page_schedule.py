@@ -7,7 +7,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -139,3 +139,37 @@ def test_a_page_queued_long_after_does_not_overtake_by_more_than_its_cost(
     late_big = scheduler.submit(time.monotonic, cost=0.3)  # 0.2 s more, 0.5 s later
     _wait(scheduler, [*busy, early, late_big])
     assert early.result() < late_big.result()
+
+
+def test_closing_waits_for_jobs_waited_for_and_ends_those_nobody_waits_for() -> None:
+    scheduler = PageScheduler(make_pool, 2)
+    # A file read ahead that nobody took, stuck in a decoder: dropped, it must not hold the
+    # stop for its time limit (here 300 s).
+    stuck = scheduler.submit(time.sleep, 300, limit=300.0)
+    waited = scheduler.submit(time.sleep, 1.0, limit=30.0)
+    time.sleep(0.5)  # both running
+    scheduler.drop([stuck])
+    started = time.monotonic()
+    scheduler.close()
+    assert time.monotonic() - started < 60, "the dropped job held the stop"
+    assert waited.result() is None, "a job somebody waits for is finished, not ended"
+    with pytest.raises(JobStuckError):
+        stuck.result()
+
+
+def test_a_pool_that_refuses_every_job_gives_the_queue_up_rather_than_loop() -> None:
+    # As at the interpreter's exit: every new pool refuses work. Replacing the pool again
+    # and again would never end.
+    made: list[ProcessPoolExecutor] = []
+
+    def shut_pool(workers: int) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(workers)
+        pool.shutdown()
+        made.append(pool)
+        return pool
+
+    scheduler = PageScheduler(shut_pool, 1)
+    future = scheduler.submit(os.getpid)
+    assert future.cancelled()
+    assert len(made) == 2, "one fresh pool tried, then given up"
+    scheduler.close()

@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -358,3 +361,58 @@ def test_a_page_that_failed_when_read_ahead_is_read_again(
     detail = app.store.get_document(outcome.document_id or 0)
     assert [p.error for p in detail.pages] == [None]
     assert (outcome.kind, detail.summary.patient_mrn) == ("filed", patient.mrn)
+
+
+def test_a_copy_read_ahead_is_private_and_gone_after() -> None:
+    with ahead._private_file() as (copy, handle):
+        handle.write(b"%PDF-1.4\n")
+        assert copy.stat().st_mode & 0o777 == 0o600
+        assert copy.parent.stat().st_mode & 0o777 == 0o700
+        assert copy.parent.name.startswith(f"{ahead.PREFIX}{os.getpid()}-")
+        if Path("/dev/shm").is_dir() and os.access("/dev/shm", os.W_OK):  # noqa: S108
+            assert copy.parent.parent == Path("/dev/shm")  # noqa: S108 - never on a disk
+    assert not copy.parent.exists()
+
+
+def test_copies_left_by_ended_workers_are_swept() -> None:
+    folder = Path(ahead._copies_folder() or tempfile.gettempdir())
+    # A pid no process has (above the kernel's maximum) and a live one (this process's).
+    dead = folder / f"{ahead.PREFIX}{2**23 + 17}-abc"
+    live = folder / f"{ahead.PREFIX}{os.getpid()}-abc"
+    for left in (dead, live):
+        left.mkdir(mode=0o700)
+        (left / "file").write_bytes(b"a patient's scan")
+    try:
+        ahead._sweep()
+        assert not dead.exists()
+        assert (live / "file").exists(), "a running worker's copy is its own to remove"
+    finally:
+        shutil.rmtree(dead, ignore_errors=True)
+        shutil.rmtree(live, ignore_errors=True)
+
+
+@pytest.mark.needs_tesseract
+def test_a_command_that_fails_before_its_pipeline_starts_still_exits(tmp_path: Path) -> None:
+    # The workers were given files to read ahead; the configuration is then refused. The
+    # command must end (exit 2, one line) with its workers and their copies gone.
+    config = write_config(tmp_path)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(config.read_text() + "\nno_such_section: {}\n")
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    for i in range(6):
+        scan(drop, patients()[i], "png", f"p{i}.png")
+    chartclerk = Path(sys.executable).with_name("chartclerk")
+    before = set(Path(ahead._copies_folder() or tempfile.gettempdir()).iterdir())
+    done = subprocess.run(
+        [str(chartclerk), "--config", str(bad), "ingest", str(drop)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "no_such_section" in done.stderr
+    after = set(Path(ahead._copies_folder() or tempfile.gettempdir()).iterdir())
+    assert not [p for p in after - before if p.name.startswith(ahead.PREFIX)]

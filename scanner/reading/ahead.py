@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from scanner.reading.defaults import INGEST
+from scanner.reading.defaults import IGNORE_PATTERNS, INGEST
 from scanner.reading.schedule import PageScheduler
 from scanner.reading.workers import make_pool, worker_count
 
@@ -51,6 +51,12 @@ MAX_BYTES = 64 * 2**20
 # Beyond the budget and a page's OCR time limit, what the job may take before its worker is
 # taken for stuck (as for a page: see scanner.reading.document).
 GRACE_SECONDS = 60.0
+# The most a page read ahead may take (its settings' limit, if less): bounds the job's own
+# time limit, set before the settings are read. A page that runs out comes back in error,
+# and the pipeline reads it again with the configured limit.
+PAGE_TIMEOUT_CAP = 600.0
+# The private folders of copies read ahead: ``chartclerk-ahead-<worker pid>-...``.
+PREFIX = "chartclerk-ahead-"
 
 
 @dataclass(frozen=True)
@@ -103,12 +109,31 @@ def start(argv: list[str]) -> None:
     files = _first_files(paths, max(FILES_AHEAD, workers))
     if not files:
         return
+    _sweep()
     scheduler = PageScheduler(make_pool, workers)
-    limit = BUDGET_SECONDS + GRACE_SECONDS
+    # A page begun within the budget has its own time limit, read ahead at most
+    # PAGE_TIMEOUT_CAP (the settings are not known here; a page past it is read again).
+    limit = BUDGET_SECONDS + PAGE_TIMEOUT_CAP + GRACE_SECONDS
     for path in files:
         # Ordered by when they were queued, like the pages of files named together.
         _ahead[path] = scheduler.submit(read_ahead, path, config, BUDGET_SECONDS, limit=limit)
     _scheduler = scheduler
+
+
+def abandon() -> None:
+    """Stop a reading ahead nobody took (the command ended before its pipeline started).
+
+    Called by the console script as the command ends, whatever ended it: otherwise its
+    queued jobs would hold the interpreter's exit. Copies left by workers it had to end are
+    removed.
+    """
+    global _scheduler
+    scheduler, _scheduler = _scheduler, None
+    left = untaken()
+    if scheduler is not None:
+        scheduler.drop(left)
+        scheduler.close()
+    _sweep()
 
 
 def take_scheduler(workers: int) -> PageScheduler | None:
@@ -121,14 +146,22 @@ def take_scheduler(workers: int) -> PageScheduler | None:
     scheduler, _scheduler = _scheduler, None
     if scheduler is None or scheduler.workers == workers:
         return scheduler
-    _ahead.clear()
+    scheduler.drop(untaken())
     scheduler.close()
+    _sweep()
     return None
 
 
 def take(path: Path) -> Future[ReadAhead | None] | None:
     """The reading ahead of the file dropped at ``path``, if one was started (once)."""
     return _ahead.pop(str(Path(path).absolute()), None)
+
+
+def untaken() -> list[Future[ReadAhead | None]]:
+    """Every reading ahead not taken yet, taken now: nobody will wait for them any more."""
+    left = list(_ahead.values())
+    _ahead.clear()
+    return left
 
 
 def _ingest_arguments(argv: list[str]) -> tuple[str, list[str]] | None:
@@ -157,6 +190,13 @@ def _ingest_arguments(argv: list[str]) -> tuple[str, list[str]] | None:
 
 
 def _first_files(paths: list[str], limit: int) -> list[str]:
+    """The first files the command will take: each file named, then each folder's, in order.
+
+    A folder's files are listed as the command lists them (``files_in``, sorted), skipping
+    the names no site takes (the site's own list comes with the settings, loaded later).
+    """
+    from scanner.dropped.stability import files_in
+
     files: list[str] = []
     for path in paths:
         if len(files) >= limit:
@@ -169,16 +209,10 @@ def _first_files(paths: list[str], limit: int) -> list[str]:
             files.append(str(Path(path).absolute()))
         elif stat.S_ISDIR(info.st_mode):
             try:
-                with os.scandir(path) as entries:
-                    names = sorted(
-                        e.name
-                        for e in entries
-                        if not e.name.startswith(".") and e.is_file(follow_symlinks=False)
-                    )
+                found = sorted(files_in(Path(path), IGNORE_PATTERNS))
             except OSError:
                 continue
-            folder = Path(path).absolute()
-            files.extend(str(folder / name) for name in names[: limit - len(files)])
+            files.extend(str(p.absolute()) for p in found[: limit - len(files)])
     return files[:limit]
 
 
@@ -212,11 +246,46 @@ def _private_file() -> Iterator[tuple[Path, BinaryIO]]:
     (An anonymous memory file would vanish even with a killed worker, but the PDF library
     resolves its /proc path to a name that does not exist.)
     """
-    memory = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108
-    with tempfile.TemporaryDirectory(prefix="chartclerk-ahead-", dir=memory) as folder:
+    prefix = f"{PREFIX}{os.getpid()}-"
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=_copies_folder()) as folder:
         copy = Path(folder) / "file"
-        with copy.open("w+b") as handle:
+        # 0600 whatever the umask the worker was started under (invariant 9).
+        fd = os.open(copy, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w+b") as handle:
             yield copy, handle
+
+
+def _copies_folder() -> str | None:
+    return "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108
+
+
+def _sweep() -> None:
+    """Remove the copies of workers that were ended before they could remove their own.
+
+    A worker killed mid-read (a page past its time limit ends its pool; a crash; the
+    daemon killed) leaves its private folder behind; its name carries the worker's pid.
+    """
+    import shutil
+
+    folder = Path(_copies_folder() or tempfile.gettempdir())
+    try:
+        entries = [p for p in folder.iterdir() if p.name.startswith(PREFIX)]
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name.removeprefix(PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to judge
+    return True
 
 
 def _read(
@@ -228,7 +297,6 @@ def _read(
     config: str,
     budget: float,
 ) -> ReadAhead | None:
-    from scanner.ocr import read_page
     from scanner.reading.pages import plan_pages
     from scanner.reading.textlayer import close_open_pdf
 
@@ -240,18 +308,32 @@ def _read(
         jobs = plan_pages(copy, media_type, options, min_chars)
         # The first page straight to the reader, its identifiers found once it is read:
         # the identifying code is still loading (scanner.reading.workers).
-        pages: list[PageText] = [read_page(jobs[0])] if jobs else []
-        if pages:
-            pages[0] = _found(pages[0], config)
+        pages: list[PageText] = [_found(_read_page(jobs[0]), config)] if jobs else []
         for job in jobs[1:]:
             if time.monotonic() - began > budget:
                 break
-            pages.append(_found(read_page(job), config))
+            pages.append(_found(_read_page(job), config))
     except Exception:  # noqa: BLE001 - a file the pipeline quarantines, tesseract missing,
         return None  # anything: the pipeline reads the file itself and says what is wrong
     finally:
         close_open_pdf()  # the private copy is removed next
     return ReadAhead(sha256, media_type, options, min_chars, tuple(jobs), tuple(pages))
+
+
+def _read_page(job: PageJob) -> PageText:
+    """Read one page ahead, within this job's own time limit (a page past it is read again).
+
+    The page keeps the job as planned, with the configured options, for a second look.
+    """
+    from dataclasses import replace
+
+    from scanner.ocr import read_page
+
+    capped = replace(
+        job, options=replace(job.options, timeout=min(job.options.timeout, PAGE_TIMEOUT_CAP))
+    )
+    page = read_page(capped)
+    return page if page.job is None else replace(page, job=job)
 
 
 def _found(page: PageText, config: str) -> PageText:

@@ -2,7 +2,8 @@
 
 ``scanner.settings`` declares them (with their checks) from here, and an OCR worker reading a
 file ahead (``scanner.reading.ahead``) takes them from here too: it reads a configuration's
-``ocr`` and ``ingest`` sections before pydantic, a seventh of a second, has loaded.
+``ocr`` and ``ingest`` sections before pydantic, a seventh of a second, has loaded, and
+lists the files named as the command will (skipping the names never taken).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ class IngestDefaults(NamedTuple):
     max_pages: int = 500
     max_page_megapixels: float = 89.0
 
+
+#: Names in the inbox never taken (``inbox.ignore_patterns``): hidden, partial and temporary.
+IGNORE_PATTERNS = (".*", "*.part", "*.tmp", "*.crdownload", "~$*", "Thumbs.db")
 
 OCR = OcrDefaults()
 INGEST = IngestDefaults()

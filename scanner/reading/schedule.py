@@ -25,12 +25,15 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger("chartclerk.ocr")
+
+# How often a closing scheduler looks for jobs past their time limit while it waits.
+CHECK_SECONDS = 1.0
 
 URGENT = 0
 """Priority class of jobs a document waits on alone (planning its pages, a second look)."""
@@ -55,6 +58,7 @@ class _Task:
     result: Future[Any] = field(compare=False, default_factory=Future)
     started: float = field(compare=False, default=0.0)
     suspect: bool = field(compare=False, default=False)
+    orphan: bool = field(compare=False, default=False)  # nobody waits for it (see drop)
 
 
 class PageScheduler:
@@ -76,6 +80,7 @@ class PageScheduler:
         self._count = itertools.count()
         self._closed = False
         self._retired: list[ProcessPoolExecutor] = []
+        self._refused = False  # the last pool refused a job (shut down, not broken)
 
     @property
     def workers(self) -> int:
@@ -138,15 +143,48 @@ class PageScheduler:
             self._recycle(blamed=overdue)
             self._dispatch()
 
+    def drop(self, futures: list[Future[Any]]) -> None:
+        """Say nobody will wait for these jobs (a file read ahead, never taken).
+
+        Those queued are cancelled; those running are ended at :meth:`close` rather than
+        waited for.
+        """
+        wanted = {id(f) for f in futures}
+        with self._lock:
+            self.cancel(futures)
+            for task in self._running.values():
+                if id(task.result) in wanted:
+                    task.orphan = True
+
     def close(self) -> None:
-        """Stop the workers; queued jobs are cancelled."""
+        """Stop the workers; queued jobs are cancelled.
+
+        Jobs running that somebody waits for are waited for, their time limits enforced; a
+        dropped job's worker is ended rather than waited for, as a decoder stuck in it
+        would hold the stop for good.
+        """
         with self._lock:
             self._closed = True
-            for task in self._queue:
-                task.result.cancel()
-            self._queue.clear()
+        while True:
+            with self._lock:
+                for task in self._queue:
+                    task.result.cancel()
+                self._queue.clear()
+                waited = [t.result for t in self._running.values() if not t.orphan]
+            if not waited:
+                break
+            wait(waited, timeout=CHECK_SECONDS)
+            self.check_overdue()
+        with self._lock:
             pool, self._pool = self._pool, None
+            orphans = list(self._running.values())
+            self._running.clear()
+            for task in orphans:
+                if not task.result.done():
+                    task.result.set_exception(JobStuckError("the OCR workers were stopped"))
         if pool is not None:
+            if orphans:
+                _end(pool, wait_gone=True)
             pool.shutdown(wait=True, cancel_futures=True)
         for old in self._retired:
             old.shutdown(wait=True)
@@ -170,14 +208,27 @@ class PageScheduler:
                 continue
             try:
                 future = self._current_pool().submit(task.fn, *task.args)
-            except (BrokenProcessPool, RuntimeError):
-                # The pool broke while idle (a worker killed from outside): start anew.
+            except (BrokenProcessPool, RuntimeError) as exc:
                 heapq.heappush(self._queue, task)
+                if isinstance(exc, RuntimeError) and self._refused:
+                    # A new pool refuses too: the interpreter is shutting down. Nothing
+                    # queued can run any more; retrying would loop for good.
+                    self._give_up_queue()
+                    return
+                # The pool broke while idle (a worker killed from outside): start anew.
+                self._refused = isinstance(exc, RuntimeError)
                 self._recycle(blamed=[])
                 continue
+            self._refused = False
             task.started = time.monotonic()
             self._running[future] = task
             future.add_done_callback(self._finished)
+
+    def _give_up_queue(self) -> None:
+        self._closed = True
+        for queued in self._queue:
+            queued.result.cancel()
+        self._queue.clear()
 
     def _recycle(self, blamed: list[_Task]) -> None:
         """Replace the pool; jobs that were running beside the blamed ones start again."""
@@ -222,11 +273,12 @@ class PageScheduler:
         heapq.heappush(self._queue, task)
 
 
-def _end(pool: ProcessPoolExecutor) -> None:
+def _end(pool: ProcessPoolExecutor, *, wait_gone: bool = False) -> None:
     # Workers ignore SIGTERM (a stop is the daemon's to handle) and a stuck one ignores
     # shutdown; kill each with its process group (its tesseract too), or it holds a core
     # for good. The executor keeps its processes in a private map; there is no public way.
-    for process in list((pool._processes or {}).values()):  # noqa: SLF001
+    processes = list((pool._processes or {}).values())  # noqa: SLF001
+    for process in processes:
         if process.pid is None:
             continue
         try:
@@ -234,3 +286,8 @@ def _end(pool: ProcessPoolExecutor) -> None:
         except (ProcessLookupError, PermissionError):
             process.kill()
     pool.shutdown(wait=False, cancel_futures=True)
+    if wait_gone:
+        # Until each is reaped its pid is taken, and what it left (scanner.reading.ahead's
+        # copies, by pid) cannot be told from a live worker's.
+        for process in processes:
+            process.join(timeout=10)

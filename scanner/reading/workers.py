@@ -28,6 +28,10 @@ def _init_worker() -> None:
     # PDF closed), it leaves without tearing down every module and object one by one,
     # which took a tenth of a second that every `chartclerk ingest` waited for at its end.
     atexit.register(_leave_now)
+    # What a worker writes (a copy read ahead, a page image for the tesseract program) is
+    # private whatever umask it was started under: the first workers are forked before the
+    # command sets its own.
+    os.umask(0o077)
     # A stop is the daemon's to handle: it finishes the files in hand, which needs these
     # workers. Their own process group keeps a terminal's Ctrl-C from reaching them (and
     # their tesseract children); SIGTERM sent to the whole group is ignored.
