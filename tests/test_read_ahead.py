@@ -416,3 +416,38 @@ def test_a_command_that_fails_before_its_pipeline_starts_still_exits(tmp_path: P
     assert "no_such_section" in done.stderr
     after = set(Path(ahead._copies_folder() or tempfile.gettempdir()).iterdir())
     assert not [p for p in after - before if p.name.startswith(ahead.PREFIX)]
+
+
+def test_a_fifo_or_a_link_in_a_folder_named_is_never_opened_to_be_read_ahead(
+    tmp_path: Path,
+) -> None:
+    # Opening a FIFO waits for a writer: the command would hang before it even started.
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    os.mkfifo(folder / "a-pipe.pdf")
+    (folder / "b-link.png").symlink_to(tmp_path / "elsewhere.png")
+    (tmp_path / "elsewhere.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (folder / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (folder / "d.pdf").write_bytes(b"%PDF-1.4\n")
+    files = ahead._first_files([str(folder)], 8)
+    assert files == [str(folder / "c.png"), str(folder / "d.pdf")]
+    assert sorted(files, key=ahead._not_an_image)[0] == str(folder / "c.png")
+    assert ahead._not_an_image(str(folder / "a-pipe.pdf"))  # opened without waiting
+
+
+def test_the_first_worker_warms_up_alone_where_the_others_would_share_its_core() -> None:
+    from scanner.reading.workers import _Turns
+
+    def second_turn(free_cores: int) -> bool:
+        turns = _Turns("spawn", free_cores)
+        turns.wait_for_first()  # the first worker's turn: never waits
+        warmer = threading.Timer(0.1, turns.warm)
+        warmer.start()
+        try:
+            turns.wait_for_first()  # the second's
+            return turns._first_warm.is_set()  # noqa: SLF001 - did it wait for the first?
+        finally:
+            warmer.join()
+
+    assert second_turn(free_cores=1), "no free core: the second waited for the first"
+    assert not second_turn(free_cores=2), "a free core: the second warmed up at once"

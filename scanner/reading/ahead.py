@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import os
 import stat
 import tempfile
@@ -114,8 +115,10 @@ def start(argv: list[str]) -> None:
     # A page begun within the budget has its own time limit, read ahead at most
     # PAGE_TIMEOUT_CAP (the settings are not known here; a page past it is read again).
     limit = BUDGET_SECONDS + PAGE_TIMEOUT_CAP + GRACE_SECONDS
-    for path in files:
-        # Ordered by when they were queued, like the pages of files named together.
+    # Images first: each needs tesseract, whose first page is what the start is waiting
+    # for; a PDF may be a text layer read in milliseconds (the pipeline takes its files in
+    # its own order and waits for each one's reading ahead).
+    for path in sorted(files, key=_not_an_image):
         _ahead[path] = scheduler.submit(read_ahead, path, config, BUDGET_SECONDS, limit=limit)
     _scheduler = scheduler
 
@@ -162,6 +165,30 @@ def untaken() -> list[Future[ReadAhead | None]]:
     left = list(_ahead.values())
     _ahead.clear()
     return left
+
+
+def _plain_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _not_an_image(path: str) -> bool:
+    from scanner.dropped.intake import sniff
+
+    try:
+        # As intake opens a dropped file: never through a link, never waiting on a FIFO.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return True
+    try:
+        media_type = sniff(os.read(fd, 16))
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return not (media_type or "").startswith("image/")
 
 
 def _ingest_arguments(argv: list[str]) -> tuple[str, list[str]] | None:
@@ -212,7 +239,9 @@ def _first_files(paths: list[str], limit: int) -> list[str]:
                 found = sorted(files_in(Path(path), IGNORE_PATTERNS))
             except OSError:
                 continue
-            files.extend(str(p.absolute()) for p in found[: limit - len(files)])
+            # Plain files only: a link or a FIFO is the pipeline's to refuse, not read.
+            plain = (p for p in found if _plain_file(p))
+            files.extend(str(p.absolute()) for p in itertools.islice(plain, limit - len(files)))
     return files[:limit]
 
 

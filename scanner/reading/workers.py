@@ -22,7 +22,7 @@ from multiprocessing import get_context
 IMPORT_DELAY_SECONDS = 1.0
 
 
-def _init_worker() -> None:
+def _init_worker(turns: _Turns | None = None) -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
     # Registered first, so it runs last: once the worker's own exit handlers have run (a
     # PDF closed), it leaves without tearing down every module and object one by one,
@@ -49,10 +49,14 @@ def _init_worker() -> None:
     # code, wanted only once a page is read, loads a moment later: loaded at once it would
     # hold the interpreter lock against that first page's way to tesseract. (A job that
     # needs it sooner imports it itself.)
+    if turns is not None:
+        turns.wait_for_first()
     with contextlib.suppress(Exception):
         from scanner import ocr
 
         ocr.warm_up()
+    if turns is not None:
+        turns.warm()
     later = threading.Timer(IMPORT_DELAY_SECONDS, _import_the_rest)
     later.daemon = True
     later.start()
@@ -62,6 +66,37 @@ def _import_the_rest() -> None:
     with contextlib.suppress(Exception):
         from scanner.identifying import identifiers  # noqa: F401 - pages are identified here
         from scanner.reading import document  # noqa: F401 - the jobs' functions
+
+
+class _Turns:
+    """Which of the first workers warms up first, when they outnumber the free cores.
+
+    The ingest process is busy importing on one core as the first workers start. Where
+    they would share the others with it (two workers, two cores), the first warms up
+    alone and the others wait for it (at most half a second): the first page reaches
+    tesseract sooner, and the cores are no less busy meanwhile.
+    """
+
+    WAIT_SECONDS = 0.5
+
+    def __init__(self, method: str, free_cores: int) -> None:
+        """Turns for workers started with ``method``; ``free_cores`` may warm at once."""
+        context = get_context(method)
+        self._count = context.Value("i", 0)
+        self._first_warm = context.Event()
+        self._free_cores = free_cores
+
+    def wait_for_first(self) -> None:
+        """In a worker: take a turn; wait for the first to be warm if there is no free core."""
+        with self._count.get_lock():
+            turn = self._count.value
+            self._count.value += 1
+        if turn > 0 and turn >= self._free_cores:
+            self._first_warm.wait(self.WAIT_SECONDS)
+
+    def warm(self) -> None:
+        """In a worker: say it is warm (the first's says so to those waiting)."""
+        self._first_warm.set()
 
 
 def _leave_now() -> None:
@@ -101,7 +136,9 @@ def start_workers_early(workers: int = 0) -> None:
     global _early
     count = worker_count(workers)
     alone = threading.active_count() == 1
-    pool = _new_pool(count, "fork" if alone else "spawn")
+    method = "fork" if alone else "spawn"
+    free_cores = max((os.cpu_count() or 1) - 1, 1)
+    pool = _new_pool(count, method, _Turns(method, free_cores))
     for _ in range(count):
         pool.submit(os.getpid)  # each submit starts one worker
     _early = (count, pool)
@@ -119,8 +156,15 @@ def make_pool(workers: int) -> ProcessPoolExecutor:
     return _new_pool(count)
 
 
-def _new_pool(count: int, method: str = "spawn") -> ProcessPoolExecutor:
+def _new_pool(
+    count: int, method: str = "spawn", turns: _Turns | None = None
+) -> ProcessPoolExecutor:
     # spawn, not fork, but for the first workers of a process that has no other thread
     # yet: the daemon has observer and ingest threads, and forking a threaded process can
     # copy a held lock into the child.
-    return ProcessPoolExecutor(count, mp_context=get_context(method), initializer=_init_worker)
+    return ProcessPoolExecutor(
+        count,
+        mp_context=get_context(method),
+        initializer=_init_worker,
+        initargs=(turns,) if turns is not None else (),
+    )
