@@ -61,16 +61,7 @@ def jobs_of(files: list[Path]) -> list[PageJob]:
     """Every page planned as the ingest plans it, with the shipped config's settings."""
     config = load_config(ROOT / "config.yaml")
     ocr, ingest = config.ocr, config.ingest
-    options = ReadOptions(
-        dpi=ocr.dpi,
-        max_pixels=int(ingest.max_page_megapixels * 1_000_000),
-        timeout=ocr.page_timeout_seconds,
-        languages=ocr.languages,
-        min_confidence=ocr.orientation_min_confidence,
-        min_words=ocr.orientation_min_words,
-        max_pages=ingest.max_pages,
-        engine=ocr.engine,
-    )
+    options = ReadOptions.from_settings(ocr, ingest)
     return [
         job
         for path in files
