@@ -79,15 +79,28 @@ class LabelFinder:
         )
         self._kinds = [kind for kind, _ in pairs]
         self._cache: dict[str, list[LabelHit]] = {}
-        alternatives = "|".join(
-            f"(?P<k{i}>{_label_pattern(lab)})" for i, (_, lab) in enumerate(pairs)
-        )
-        self._regex = re.compile(
-            rf"(?<![A-Za-z0-9])(?:{alternatives})"
-            r"(?:[\s.]*(?:No\b\.?|Num\b\.?|Number\b|\#))?(?![A-Za-z])"
-            r"(?P<sep>[ \t]*[:;.#=\-|]*[ \t]*)",
-            re.IGNORECASE,
-        )
+        patterns = [f"(?P<k{i}>{_label_pattern(lab)})" for i, (_, lab) in enumerate(pairs)]
+        self._regex = _label_regex(patterns)
+        # The same search, faster: Python's engine tries every label at every word start
+        # of a line (5 ms of a dense page's 15). A label can begin with one letter only (or
+        # '#'), so each word start is tried against the labels beginning with its letter,
+        # longest first as in the whole alternation; a word start with any other ASCII
+        # character cannot begin a label, and one with a non-ASCII character (which case
+        # folding may match to a label's letter) is tried against them all.
+        by_letter: dict[str, list[str]] = {}
+        anywhere: list[str] = []
+        for pattern, (_, label) in zip(patterns, pairs, strict=True):
+            letter = _first_letter(label)
+            if letter is None:
+                anywhere.append(pattern)
+            else:
+                by_letter.setdefault(letter, []).append(pattern)
+        self._by_letter = {
+            letter: _label_regex(sorted([*own, *anywhere], key=patterns.index))
+            for letter, own in by_letter.items()
+        }
+        self._anywhere = _label_regex(anywhere) if anywhere else None
+        self._starts = re.compile(r"(?<![A-Za-z0-9])[^\s]")
 
     def find(self, line: str) -> list[LabelHit]:
         """All labels in ``line``, left to right (the caller must not change the list)."""
@@ -101,7 +114,20 @@ class LabelFinder:
 
     def _find(self, line: str) -> list[LabelHit]:
         hits = []
-        for match in self._regex.finditer(line):
+        end = 0
+        for start in self._starts.finditer(line):
+            at = start.start()
+            if at < end:
+                continue  # inside the label just found (matches do not overlap)
+            char = line[at]
+            if char.isascii():
+                regex = self._by_letter.get(char.lower(), self._anywhere)
+            else:
+                regex = self._regex
+            match = regex.match(line, at) if regex is not None else None
+            if match is None:
+                continue
+            end = match.end()
             index = next(int(n[1:]) for n, v in match.groupdict().items() if v and n != "sep")
             sep = match.group("sep")
             label = line[match.start() : match.start("sep")]
@@ -116,6 +142,32 @@ class LabelFinder:
             for i, hit in enumerate(hits)
             if not hit.kind.startswith(ROLE_PREFIX) or hit.has_colon or _marked_role(line, hits, i)
         ]
+
+
+def _label_regex(alternatives: Sequence[str]) -> re.Pattern[str]:
+    """One alternation of label patterns, with what may follow a label and its separator."""
+    return re.compile(
+        rf"(?<![A-Za-z0-9])(?:{'|'.join(alternatives)})"
+        r"(?:[\s.]*(?:No\b\.?|Num\b\.?|Number\b|\#))?(?![A-Za-z])"
+        r"(?P<sep>[ \t]*[:;.#=\-|]*[ \t]*)",
+        re.IGNORECASE,
+    )
+
+
+def _first_letter(label: str) -> str | None:
+    """The lower-case ASCII character every match of ``label`` begins with, or None.
+
+    As :func:`_label_pattern` spells it: the first token without its dots (an abbreviation
+    in capitals or lower case, a word in any case), or ``#``.
+    """
+    token = label.replace("#", " #").split()[0]
+    if token == "#":
+        return "#"
+    letters = token.removesuffix("#").replace(".", "")
+    first = letters[:1]
+    if first.isascii() and first.isalnum():
+        return first.lower()
+    return None
 
 
 def _marked_stop(line: str, start: int, end: int) -> bool:
