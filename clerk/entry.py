@@ -14,22 +14,21 @@ READING_COMMANDS = frozenset({"ingest", "watch", "run"})
 
 def main() -> None:
     """Run the chartclerk command line."""
-    if not READING_COMMANDS.intersection(sys.argv[1:6]):
-        from clerk.cli import main as run
+    reading = bool(READING_COMMANDS.intersection(sys.argv[1:6]))
+    if reading:
+        from scanner.reading import ahead
+        from scanner.reading.workers import start_workers_early
 
-        run()
-        return
-    from scanner.reading import ahead
-    from scanner.reading.workers import start_workers_early
-
-    start_workers_early()
-    # `ingest` names its files: the workers read the first ones while the rest loads.
-    ahead.start(sys.argv[1:])
+        start_workers_early()
+        # `ingest` names its files: the workers read the first ones while the rest loads.
+        ahead.start(sys.argv[1:])
     try:
         from clerk.cli import main as run
 
         run()
     finally:
-        # A command that ended before its pipeline took the reading ahead (a bad setting, a
-        # refused role, Ctrl-C): its workers are stopped here, not left to hold the exit.
-        ahead.abandon()
+        if reading:
+            # A command that ended before its pipeline took the reading ahead (a bad
+            # setting, a refused role, Ctrl-C): its workers are stopped here, not left to
+            # hold the exit.
+            ahead.abandon()

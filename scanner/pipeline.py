@@ -44,7 +44,6 @@ from scanner.matching.filing import Filing, FilingSettings, decide_filing
 from scanner.ocr import reread_top
 from scanner.reading import ahead
 from scanner.reading.document import (
-    GRACE_SECONDS,
     FindOnPage,
     read_pages,
     result_or_none,
@@ -52,7 +51,7 @@ from scanner.reading.document import (
 )
 from scanner.reading.pages import ReadOptions
 from scanner.reading.pagetext import PageText
-from scanner.reading.schedule import JobCrashedError, JobStuckError, PageScheduler
+from scanner.reading.schedule import GRACE_SECONDS, JobCrashedError, JobStuckError, PageScheduler
 from scanner.reading.workers import make_pool, worker_count
 from scanner.settings import IngestSettings, OcrSettings
 

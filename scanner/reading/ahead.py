@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scanner.reading.defaults import IGNORE_PATTERNS, INGEST
-from scanner.reading.schedule import PageScheduler
+from scanner.reading.schedule import GRACE_SECONDS, PageScheduler
 from scanner.reading.workers import make_pool, worker_count
 
 if TYPE_CHECKING:
@@ -49,9 +49,6 @@ BUDGET_SECONDS = 0.3
 FILES_AHEAD = INGEST.documents_in_flight
 # A bigger file is left to the pipeline: copying it would cost more than it saves.
 MAX_BYTES = 64 * 2**20
-# Beyond the budget and a page's OCR time limit, what the job may take before its worker is
-# taken for stuck (as for a page: see scanner.reading.document).
-GRACE_SECONDS = 60.0
 # The most a page read ahead may take (its settings' limit, if less): bounds the job's own
 # time limit, set before the settings are read. A page that runs out comes back in error,
 # and the pipeline reads it again with the configured limit.
@@ -228,13 +225,9 @@ def _first_files(paths: list[str], limit: int) -> list[str]:
     for path in paths:
         if len(files) >= limit:
             break
-        try:
-            info = os.lstat(path)
-        except OSError:
-            continue
-        if stat.S_ISREG(info.st_mode):
+        if _plain_file(Path(path)):
             files.append(str(Path(path).absolute()))
-        elif stat.S_ISDIR(info.st_mode):
+        elif Path(path).is_dir() and not Path(path).is_symlink():
             try:
                 found = sorted(files_in(Path(path), IGNORE_PATTERNS))
             except OSError:

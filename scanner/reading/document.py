@@ -20,6 +20,8 @@ from scanner.ocr import read_page
 from scanner.reading.pages import PageJob, ReadOptions, plan_pages
 from scanner.reading.pagetext import PageText
 from scanner.reading.schedule import (
+    CHECK_SECONDS,
+    GRACE_SECONDS,
     URGENT,
     JobCrashedError,
     JobStuckError,
@@ -29,12 +31,6 @@ from scanner.reading.schedule import (
 if TYPE_CHECKING:
     from scanner.identifying.identifiers import IdentifierSettings
     from scanner.reading.ahead import ReadAhead
-
-# How often a waiting document looks for a worker stuck past its page's time limit.
-CHECK_SECONDS = 1.0
-# Beyond a page's own time limit (which the worker enforces on every tesseract pass),
-# what rendering and decoding may take before its worker is taken for stuck.
-GRACE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)

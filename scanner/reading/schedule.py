@@ -32,8 +32,12 @@ from typing import Any
 
 log = logging.getLogger("chartclerk.ocr")
 
-# How often a closing scheduler looks for jobs past their time limit while it waits.
+# How often a waiting document (or a closing scheduler) looks for a worker stuck past its
+# job's time limit.
 CHECK_SECONDS = 1.0
+# Beyond a page's own time limit (which the worker enforces on every tesseract pass),
+# what rendering and decoding may take before its worker is taken for stuck.
+GRACE_SECONDS = 60.0
 
 URGENT = 0
 """Priority class of jobs a document waits on alone (planning its pages, a second look)."""

@@ -134,7 +134,8 @@ def read_text_layer(page: pdfium.PdfPage, number: int) -> PageText:
 _open: tuple[str, pdfium.PdfDocument] | None = None
 
 
-def _close_open() -> None:
+def close_open_pdf() -> None:
+    """Close the PDF this worker keeps open (as it exits; before its file is removed)."""
     global _open
     if _open is not None:
         _open[1].close()
@@ -142,12 +143,7 @@ def _close_open() -> None:
 
 
 # A worker's last PDF is closed as it exits, not left for pdfium's finaliser to complain of.
-atexit.register(_close_open)
-
-
-def close_open_pdf() -> None:
-    """Close the PDF this worker keeps open (before its file is removed)."""
-    _close_open()
+atexit.register(close_open_pdf)
 
 
 def _document(path: str) -> pdfium.PdfDocument:
