@@ -6,7 +6,10 @@ worker; a script that imported the whole CLI would cost each worker a second of 
 
 from __future__ import annotations
 
+import atexit
+import os
 import sys
+import threading
 
 # Commands that read pages: their OCR workers start before the rest of the program imports.
 READING_COMMANDS = frozenset({"ingest", "watch", "run"})
@@ -26,9 +29,38 @@ def main() -> None:
         from clerk.cli import main as run
 
         run()
+    except SystemExit as done:
+        code = done.code
+    else:
+        code = 0
     finally:
         if reading:
             # A command that ended before its pipeline took the reading ahead (a bad
             # setting, a refused role, Ctrl-C): its workers are stopped here, not left to
             # hold the exit.
             ahead.abandon()
+    leave(code)
+
+
+def leave(code: object) -> None:
+    """Exit with ``code`` once every exit handler has run, without tearing down the heap.
+
+    The command has closed its store, index and workers. What any exit does first is done
+    here too, in the same order: waiting for the threads that are not daemons (and the
+    pools' exit hooks), then the exit handlers (logging's flush, temporary folders). What
+    is skipped is the interpreter freeing every module and object one by one: about 0.2 s
+    that every command spent after its work was done.
+    """
+    threading._shutdown()  # type: ignore[attr-defined]  # what Python's own exit calls first
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: the exit code still says what happened
+        code = code or 1
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    os._exit(code)

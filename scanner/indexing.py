@@ -40,6 +40,8 @@ def index_document(detail: DocumentDetail, patient: PatientView | None) -> Index
 
 #: Commits in a row that may skip merging small segments while documents keep coming.
 UNMERGED_COMMITS = 8
+#: Pages queued that make a commit without waiting for the delay (see StoreIndexer).
+BURST_COMMIT_PAGES = 100
 
 
 class StoreIndexer:
@@ -53,9 +55,13 @@ class StoreIndexer:
     When to commit: once no document has come for ``flush_seconds`` (a clerk's action, or
     the end of a burst, is searchable that long after it), or once the oldest queued
     document has waited ``max_delay_seconds`` (during a burst of ingest: larger commits,
-    each document still searchable within about that long). Each commit writes a segment,
+    each document still searchable within about that long), or once ``burst_pages`` pages
+    are queued: what is still queued when a batch ends is written after its last page is
+    read, on one core while the others have nothing left to do, so it is kept to about
+    that many pages (a tenth of a second for dense ones). Each commit writes a segment,
     and a segment's cost is mostly per distinct word, so two documents a commit cost a
-    dense page about four times the CPU of twenty a commit (``benchmarks/bench_index_cost.py``).
+    dense page about four times the CPU of twenty a commit, and ten (100 pages) a tenth more
+    (``benchmarks/bench_index_cost.py``).
     Commits during a burst leave the merging of small segments to the commit that ends it
     (or to every :data:`UNMERGED_COMMITS`-th), so that the same small segments are not merged
     again and again.
@@ -67,11 +73,14 @@ class StoreIndexer:
         search: SearchIndex,
         flush_seconds: float = 0.5,
         max_delay_seconds: float = 2.0,
+        burst_pages: int = BURST_COMMIT_PAGES,
     ) -> None:
         self.store = store
         self.search = search
         self.flush_seconds = flush_seconds
         self.max_delay_seconds = max(max_delay_seconds, flush_seconds)
+        self.burst_pages = burst_pages
+        self._pages = 0  # pages of the documents queued
         self._lock = threading.Lock()
         self._queued: set[int] = set()
         self._queue_lock = threading.Lock()
@@ -82,23 +91,28 @@ class StoreIndexer:
         self._last_queued = 0.0  # ... and the newest
         self._unmerged = 0  # commits since the last one that merged small segments
 
-    def enqueue(self, ids: Sequence[int]) -> None:
-        """Index these documents soon, in a batch with others."""
+    def enqueue(self, ids: Sequence[int], pages: int = 1) -> None:
+        """Index these documents (``pages`` pages in all) soon, in a batch with others."""
         with self._queue_lock:
             moment = time.monotonic()
             if not self._queued:
                 self._first_queued = moment
             self._last_queued = moment
             self._queued.update(ids)
+            self._pages += max(pages, 1)
             if self._thread is None:
                 self._stopping = False
                 self._thread = threading.Thread(target=self._run, name="index-writer", daemon=True)
                 self._thread.start()
+            elif self._pages >= self.burst_pages:
+                self._wake.set()
 
     def _due(self) -> float | None:
         """When the queue should be written (monotonic time); None when it is empty."""
         if not self._queued:
             return None
+        if self._pages >= self.burst_pages:
+            return self._last_queued
         quiet = self._last_queued + self.flush_seconds
         return min(quiet, self._first_queued + self.max_delay_seconds)
 
@@ -129,7 +143,7 @@ class StoreIndexer:
                 class's docstring), and then at most :data:`UNMERGED_COMMITS` times in a row.
         """
         with self._queue_lock:
-            ids, self._queued = sorted(self._queued), set()
+            ids, self._queued, self._pages = sorted(self._queued), set(), 0
         if ids:
             merge = merge or self._unmerged + 1 >= UNMERGED_COMMITS
             self.index_documents(ids, merge=merge)

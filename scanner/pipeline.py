@@ -74,8 +74,8 @@ class Outcome:
 class DocumentIndexer(Protocol):
     """What the pipeline needs of the search side: index documents after they commit."""
 
-    def enqueue(self, ids: Sequence[int]) -> None:
-        """Add or update these documents in the search index soon; never raises."""
+    def enqueue(self, ids: Sequence[int], pages: int = 1) -> None:
+        """Index these documents (``pages`` pages in all) soon; never raises."""
 
 
 class Ingestor:
@@ -293,7 +293,7 @@ class Ingestor:
             filing.status,
             len(pages),
         )
-        self._index(doc_id)
+        self._index(doc_id, len(pages))
         if filing.status == "filed":
             # Chart completeness looks at the patient's chart again (records.deficiency_store).
             self.store.documents_moved([filing.patient_mrn], [doc_id], actor=self.actor)
@@ -369,9 +369,9 @@ class Ingestor:
             return []
         return readings
 
-    def _index(self, doc_id: int) -> None:
+    def _index(self, doc_id: int, pages: int = 1) -> None:
         if self.indexer is not None:
-            self.indexer.enqueue([doc_id])
+            self.indexer.enqueue([doc_id], pages)
 
     def _duplicate(
         self, held: Claim, intake: Intake, existing: DocumentSummary, release_source: bool

@@ -176,3 +176,19 @@ def test_audit_shows_who_looked_at_what(site: Path) -> None:
     assert trail[0]["kind"] == "viewed"
     assert (trail[0]["actor"], trail[0]["channel"]) == (ME, "cli")
     assert all(event["access"] for event in trail)
+
+
+def test_an_ingest_that_misses_a_file_exits_1_with_every_row_written(
+    site: Path, tmp_path: Path
+) -> None:
+    # The console script leaves without tearing down the interpreter (clerk.entry.leave):
+    # its exit code and everything it printed must still come out whole.
+    gone = tmp_path / "gone.pdf"
+    result = run(site, "ingest", "--json", str(gone), check=False)
+    assert result.returncode == 1
+    assert json.loads(result.stdout) == [
+        {"path": str(gone), "outcome": "missing", "id": None, "reason": "no such file"}
+    ]
+    listed = run(site, "documents", "list", "--json")
+    assert listed.returncode == 0
+    assert len(json.loads(listed.stdout)) >= 1

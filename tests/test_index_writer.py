@@ -153,3 +153,32 @@ def test_unmerged_commits_in_a_row_are_bounded(stored: App, recording: Recording
     assert merges.count(True) == 2
     with SearchIndex(stored.settings.index) as index:
         assert doc_id in index.ids()
+
+
+def test_a_burst_of_many_pages_is_written_without_waiting_for_the_delay(
+    stored: App, recording: RecordingIndex
+) -> None:
+    # What a batch leaves queued is written after its last page, on one core: the writer
+    # commits once burst_pages pages are queued instead of letting a batch pile up.
+    ids = [d.id for d in stored.store.list_documents()]
+    writer = StoreIndexer(
+        stored.store, recording, flush_seconds=30, max_delay_seconds=60, burst_pages=25
+    )
+    try:
+        writer.enqueue(ids[:1], pages=10)
+        writer.enqueue(ids[1:2], pages=10)
+        time.sleep(0.5)
+        assert recording.commits == []  # 20 pages: the delays still decide
+        at = time.monotonic()
+        writer.enqueue(ids[2:3], pages=10)  # 30 pages
+        deadline = at + 10
+        while not recording.commits and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [c.ids for c in recording.commits] == [sorted(ids[:3])]
+        assert not recording.commits[0].merge  # documents were still coming: a burst
+        writer.enqueue(ids[3:4], pages=10)  # the count starts again after a commit
+        time.sleep(0.5)
+        assert len(recording.commits) == 1
+    finally:
+        writer.close()
+    assert sorted(i for c in recording.commits for i in c.ids) == sorted(ids)
