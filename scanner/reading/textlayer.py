@@ -83,6 +83,8 @@ def _loose_charbox() -> Callable[..., int]:
     character index as an int, the box as a ``byref`` into an array of floats.
     """
     address = ctypes.cast(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_void_p).value
+    if address is None:
+        raise pdfium.PdfiumError("pdfium has no FPDFText_GetLooseCharBox")
     return ctypes.CFUNCTYPE(ctypes.c_int)(address)
 
 
