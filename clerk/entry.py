@@ -17,14 +17,19 @@ READING_COMMANDS = frozenset({"ingest", "watch", "run"})
 
 def main() -> None:
     """Run the chartclerk command line."""
+    # Pydantic looks through every installed package for plugins as its first model is
+    # made: 60-70 ms in this process and again in each OCR worker. chartclerk uses none;
+    # a site that wants one sets PYDANTIC_DISABLE_PLUGINS itself (empty: all of them).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     reading = bool(READING_COMMANDS.intersection(sys.argv[1:6]))
     if reading:
         from scanner.reading import ahead
         from scanner.reading.workers import start_workers_early
 
-        start_workers_early()
         # `ingest` names its files: the workers read the first ones while the rest loads.
-        ahead.start(sys.argv[1:])
+        planned = ahead.plan(sys.argv[1:])
+        start_workers_early(warm=planned is None or planned.needs_tesseract())
+        ahead.start(planned)
     try:
         from clerk.cli import main as run
 

@@ -167,7 +167,7 @@ def site(tmp_path: Path) -> Iterator[tuple[Path, App]]:
 
 
 def _start(config: Path, *paths: Path) -> None:
-    ahead.start(["--config", str(config), "ingest", "--json", *map(str, paths)])
+    ahead.start(ahead.plan(["--config", str(config), "ingest", "--json", *map(str, paths)]))
 
 
 @pytest.mark.needs_tesseract
@@ -451,3 +451,39 @@ def test_the_first_worker_warms_up_alone_where_the_others_would_share_its_core()
 
     assert second_turn(free_cores=1), "no free core: the second waited for the first"
     assert not second_turn(free_cores=2), "a free core: the second warmed up at once"
+
+
+def test_only_a_batch_that_may_need_ocr_has_its_workers_load_tesseract(tmp_path: Path) -> None:
+    person = patients()[0]
+    text = scan(tmp_path, person, "pdf_text", "text.pdf", pages=1)
+    image_pdf = scan(tmp_path, person, "pdf_image", "scanned.pdf", pages=1)
+    png = scan(tmp_path, person, "png", "page.png")
+
+    def plan(*paths: Path) -> ahead.Plan | None:
+        return ahead.plan(["ingest", *map(str, paths)])
+
+    texts = plan(text, text)
+    assert texts is not None and not texts.needs_tesseract()
+    for batch in ((image_pdf,), (png,), (text, png), (text, image_pdf)):
+        planned = plan(*batch)
+        assert planned is not None and planned.needs_tesseract(), batch
+    assert plan(tmp_path / "missing.pdf") is None  # nothing to read: the workers warm up
+
+
+@pytest.mark.needs_tesseract
+def test_a_worker_started_cold_loads_tesseract_for_the_first_page_that_needs_it(
+    tmp_path: Path,
+) -> None:
+    from scanner.reading import workers
+
+    png = scan(tmp_path, patients()[1], "png", "page.png")
+    options = ReadOptions(300, 80_000_000, 120.0, "eng", 60.0, 8, 200)
+    [job] = plan_pages(png, "image/png", options, 20)
+    workers.start_workers_early(1, warm=False)
+    pool = workers.make_pool(1)
+    try:
+        page = pool.submit(read_page, job).result(timeout=120)
+    finally:
+        pool.shutdown(wait=True)
+    assert page.error is None and page.source == "ocr"
+    assert patients()[1].last_name.upper() in page.text.upper()

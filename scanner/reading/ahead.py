@@ -53,6 +53,8 @@ MAX_BYTES = 64 * 2**20
 # time limit, set before the settings are read. A page that runs out comes back in error,
 # and the pipeline reads it again with the configured limit.
 PAGE_TIMEOUT_CAP = 600.0
+# How much of a file is looked at for a font before the workers start (see Plan).
+TEXT_PDF_PEEK = 2**20
 # The private folders of copies read ahead: ``chartclerk-ahead-<worker pid>-...``.
 PREFIX = "chartclerk-ahead-"
 
@@ -91,22 +93,48 @@ _scheduler: PageScheduler | None = None
 _ahead: dict[str, Future[ReadAhead | None]] = {}
 
 
-def start(argv: list[str]) -> None:
-    """Have the workers read ahead the first files ``chartclerk ingest`` names in ``argv``.
+@dataclass(frozen=True)
+class Plan:
+    """What ``chartclerk ingest`` will read first: its configuration and first files."""
 
-    Called by the console script before the rest of the program is imported. Files are
-    taken as the command will take them: each file named, and the files of each folder
-    named (skipping hidden names; the command's own skip list comes with the settings).
+    config: str
+    files: tuple[str, ...]
+
+    def needs_tesseract(self) -> bool:
+        """Whether the first files may need OCR (anything but PDFs that carry text).
+
+        A worker loads tesseract's model (0.1 s of CPU) as it starts only for a batch that
+        may need it: a batch of text-layer PDFs never does, and a page that needs OCR
+        after all loads it then.
+        """
+        return not self.files or not all(map(_text_pdf, self.files))
+
+
+def plan(argv: list[str]) -> Plan | None:
+    """The files ``chartclerk ingest`` names in ``argv`` that are read ahead, or None.
+
+    Files are taken as the command will take them: each file named, and the files of each
+    folder named (skipping hidden names; the command's own skip list comes with the
+    settings). None for another command, or when there is no file to read.
     """
-    global _scheduler
     command = _ingest_arguments(argv)
     if command is None:
-        return
+        return None
     config, paths = command
-    workers = worker_count(0)
-    files = _first_files(paths, max(FILES_AHEAD, workers))
-    if not files:
+    files = _first_files(paths, max(FILES_AHEAD, worker_count(0)))
+    return Plan(config, tuple(files)) if files else None
+
+
+def start(planned: Plan | None) -> None:
+    """Have the workers read ahead the files ``planned`` (see :func:`plan`).
+
+    Called by the console script before the rest of the program is imported.
+    """
+    global _scheduler
+    if planned is None:
         return
+    config, files = planned.config, planned.files
+    workers = worker_count(0)
     _sweep()
     scheduler = PageScheduler(make_pool, workers)
     # A page begun within the budget has its own time limit, read ahead at most
@@ -169,6 +197,23 @@ def _plain_file(path: Path) -> bool:
         return stat.S_ISREG(path.lstat().st_mode)
     except OSError:
         return False
+
+
+def _text_pdf(path: str) -> bool:
+    """Whether a file looks like a PDF that carries text (a font in its first MiB)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        head = os.read(fd, TEXT_PDF_PEEK)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    # A scanner's image-only PDF has no font; one whose fonts sit in compressed object
+    # streams looks like it too, and only loses the saving.
+    return head.startswith(b"%PDF-") and b"/Font" in head
 
 
 def _not_an_image(path: str) -> bool:

@@ -22,7 +22,7 @@ from multiprocessing import get_context
 IMPORT_DELAY_SECONDS = 1.0
 
 
-def _init_worker(turns: _Turns | None = None) -> None:
+def _init_worker(turns: _Turns | None = None, warm: bool = True) -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
     # Registered first, so it runs last: once the worker's own exit handlers have run (a
     # PDF closed), it leaves without tearing down every module and object one by one,
@@ -49,12 +49,14 @@ def _init_worker(turns: _Turns | None = None) -> None:
     # code, wanted only once a page is read, loads a moment later: loaded at once it would
     # hold the interpreter lock against that first page's way to tesseract. (A job that
     # needs it sooner imports it itself.)
-    if turns is not None:
+    # Not for a batch of text-layer PDFs (``warm`` False): they never need it.
+    if turns is not None and warm:
         turns.wait_for_first()
     with contextlib.suppress(Exception):
         from scanner import ocr
 
-        ocr.warm_up()
+        if warm:
+            ocr.warm_up()
     if turns is not None:
         turns.warm()
     later = threading.Timer(IMPORT_DELAY_SECONDS, _import_the_rest)
@@ -121,8 +123,11 @@ def worker_count(workers: int) -> int:
 _early: tuple[int, ProcessPoolExecutor] | None = None
 
 
-def start_workers_early(workers: int = 0) -> None:
+def start_workers_early(workers: int = 0, warm: bool = True) -> None:
     """Start OCR workers now, to be claimed by the first :func:`make_pool` of that size.
+
+    With ``warm`` False they do not load tesseract's model as they start (a batch of
+    text-layer PDFs); a page that needs it loads it.
 
     ``chartclerk ingest`` and ``watch`` call this before importing the rest of the
     program: the workers' own start then overlaps the main process's imports and set-up
@@ -138,7 +143,7 @@ def start_workers_early(workers: int = 0) -> None:
     alone = threading.active_count() == 1
     method = "fork" if alone else "spawn"
     free_cores = max((os.cpu_count() or 1) - 1, 1)
-    pool = _new_pool(count, method, _Turns(method, free_cores))
+    pool = _new_pool(count, method, _Turns(method, free_cores), warm)
     for _ in range(count):
         pool.submit(os.getpid)  # each submit starts one worker
     _early = (count, pool)
@@ -157,7 +162,7 @@ def make_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _new_pool(
-    count: int, method: str = "spawn", turns: _Turns | None = None
+    count: int, method: str = "spawn", turns: _Turns | None = None, warm: bool = True
 ) -> ProcessPoolExecutor:
     # spawn, not fork, but for the first workers of a process that has no other thread
     # yet: the daemon has observer and ingest threads, and forking a threaded process can
@@ -166,5 +171,5 @@ def _new_pool(
         count,
         mp_context=get_context(method),
         initializer=_init_worker,
-        initargs=(turns,) if turns is not None else (),
+        initargs=(turns, warm) if turns is not None else (),
     )
