@@ -28,7 +28,7 @@ def main() -> None:
 
         # `ingest` names its files: the workers read the first ones while the rest loads.
         planned = ahead.plan(sys.argv[1:])
-        warm = planned is None or planned.needs_tesseract()
+        warm = planned is None or planned.needs_tesseract
         if not warm:
             ahead.preload()
         start_workers_early(warm=warm)

@@ -463,10 +463,10 @@ def test_only_a_batch_that_may_need_ocr_has_its_workers_load_tesseract(tmp_path:
         return ahead.plan(["ingest", *map(str, paths)])
 
     texts = plan(text, text)
-    assert texts is not None and not texts.needs_tesseract()
+    assert texts is not None and not texts.needs_tesseract
     for batch in ((image_pdf,), (png,), (text, png), (text, image_pdf)):
         planned = plan(*batch)
-        assert planned is not None and planned.needs_tesseract(), batch
+        assert planned is not None and planned.needs_tesseract, batch
     assert plan(tmp_path / "missing.pdf") is None  # nothing to read: the workers warm up
 
 
@@ -487,3 +487,23 @@ def test_a_worker_started_cold_loads_tesseract_for_the_first_page_that_needs_it(
         pool.shutdown(wait=True)
     assert page.error is None and page.source == "ocr"
     assert patients()[1].last_name.upper() in page.text.upper()
+
+
+def test_a_batch_of_text_pdfs_is_read_further_ahead_than_one_that_needs_ocr(
+    tmp_path: Path,
+) -> None:
+    person = patients()[2]
+    texts = [scan(tmp_path, person, "pdf_text", f"t{i:02d}.pdf", pages=1) for i in range(12)]
+    png = scan(tmp_path, person, "png", "a.png")  # sorts first in the folder listing
+    for paths, expected in (
+        (texts, len(texts)),  # text layers: all twelve (up to TEXT_FILES_AHEAD)
+        ([png, *texts], ahead.FILES_AHEAD),  # may need OCR: the usual eight
+    ):
+        planned = ahead.plan(["ingest", *map(str, paths)])
+        assert planned is not None
+        ahead.start(planned)
+        try:
+            assert len(ahead._ahead) == expected  # noqa: SLF001 - what was submitted
+        finally:
+            ahead.abandon()
+    assert ahead.FILES_AHEAD < len(texts) <= ahead.TEXT_FILES_AHEAD

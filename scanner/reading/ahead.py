@@ -47,6 +47,9 @@ BUDGET_SECONDS = 0.3
 # Files read ahead: as many as the command takes in at once by default (each waits for its
 # own), enough to keep the workers busy through the ingest process's start.
 FILES_AHEAD = INGEST.documents_in_flight
+# ... and for a batch of text-layer PDFs, whose pages take milliseconds: eight such files
+# were read before the ingest process was ready (a fifth of a second of idle cores).
+TEXT_FILES_AHEAD = 4 * FILES_AHEAD
 # A bigger file is left to the pipeline: copying it would cost more than it saves.
 MAX_BYTES = 64 * 2**20
 # The most a page read ahead may take (its settings' limit, if less): bounds the job's own
@@ -95,19 +98,17 @@ _ahead: dict[str, Future[ReadAhead | None]] = {}
 
 @dataclass(frozen=True)
 class Plan:
-    """What ``chartclerk ingest`` will read first: its configuration and first files."""
+    """What ``chartclerk ingest`` will read first: its configuration and first files.
+
+    ``needs_tesseract``: whether the first files may need OCR (anything but PDFs that
+    carry text). A worker loads tesseract's model (0.1 s of CPU) as it starts only for a
+    batch that may need it: a batch of text-layer PDFs never does, and a page that needs
+    OCR after all loads it then.
+    """
 
     config: str
     files: tuple[str, ...]
-
-    def needs_tesseract(self) -> bool:
-        """Whether the first files may need OCR (anything but PDFs that carry text).
-
-        A worker loads tesseract's model (0.1 s of CPU) as it starts only for a batch that
-        may need it: a batch of text-layer PDFs never does, and a page that needs OCR
-        after all loads it then.
-        """
-        return not self.files or not all(map(_text_pdf, self.files))
+    needs_tesseract: bool = True
 
 
 def preload() -> None:
@@ -139,8 +140,11 @@ def plan(argv: list[str]) -> Plan | None:
     if command is None:
         return None
     config, paths = command
-    files = _first_files(paths, max(FILES_AHEAD, worker_count(0)))
-    return Plan(config, tuple(files)) if files else None
+    files = _first_files(paths, max(TEXT_FILES_AHEAD, worker_count(0)))
+    if not files:
+        return None
+    first = files[:FILES_AHEAD]
+    return Plan(config, tuple(files), needs_tesseract=not all(map(_text_pdf, first)))
 
 
 def start(planned: Plan | None) -> None:
@@ -151,8 +155,11 @@ def start(planned: Plan | None) -> None:
     global _scheduler
     if planned is None:
         return
-    config, files = planned.config, planned.files
+    config = planned.config
     workers = worker_count(0)
+    files = planned.files
+    if planned.needs_tesseract:
+        files = files[: max(FILES_AHEAD, workers)]
     _sweep()
     scheduler = PageScheduler(make_pool, workers)
     # A page begun within the budget has its own time limit, read ahead at most
