@@ -224,38 +224,36 @@ def _plain_file(path: Path) -> bool:
         return False
 
 
-def _text_pdf(path: str) -> bool:
-    """Whether a file looks like a PDF that carries text (a font in its first MiB)."""
+def _head(path: str, size: int) -> bytes | None:
+    """The first ``size`` bytes of a file, or None when it cannot be read.
+
+    Opened as intake opens a dropped file: never through a link, never waiting on a FIFO.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
-        return False
+        return None
     try:
-        head = os.read(fd, TEXT_PDF_PEEK)
+        return os.read(fd, size)
     except OSError:
-        return False
+        return None
     finally:
         os.close(fd)
+
+
+def _text_pdf(path: str) -> bool:
+    """Whether a file looks like a PDF that carries text (a font in its first MiB)."""
+    head = _head(path, TEXT_PDF_PEEK)
     # A scanner's image-only PDF has no font; one whose fonts sit in compressed object
     # streams looks like it too, and only loses the saving.
-    return head.startswith(b"%PDF-") and b"/Font" in head
+    return head is not None and head.startswith(b"%PDF-") and b"/Font" in head
 
 
 def _not_an_image(path: str) -> bool:
     from scanner.dropped.intake import sniff
 
-    try:
-        # As intake opens a dropped file: never through a link, never waiting on a FIFO.
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return True
-    try:
-        media_type = sniff(os.read(fd, 16))
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
-    return not (media_type or "").startswith("image/")
+    head = _head(path, 16)
+    return head is None or not (sniff(head) or "").startswith("image/")
 
 
 def _ingest_arguments(argv: list[str]) -> tuple[str, list[str]] | None:
