@@ -18,7 +18,8 @@ The pages:
   as bare text (no words, as some readers give), with words in jittered boxes (OCR-like,
   tesseract's block/paragraph/line numbers on half of them, so stickers are looked for),
   and a share of them as text-layer PDFs read back;
-* label soup as in ``tests/test_properties.py`` with words at random places;
+* label soup as in ``tests/test_properties.py`` and names, titles and credentials as in
+  ``tests/test_identify_shortcuts.py``, with words at random places;
 * ``--ocr N`` generated scans read by tesseract (cached in ``--cache``: slow to make).
 """
 
@@ -138,13 +139,16 @@ def _specs() -> list[Any]:
 
 def _soup(rng: random.Random) -> str:
     sys.path.insert(0, str(ROOT))
+    from tests.test_identify_shortcuts import PEOPLE
     from tests.test_properties import FRAGMENTS, LABELS
 
     parts = []
     for _ in range(rng.randrange(60)):
         kind = rng.random()
-        if kind < 0.45:
+        if kind < 0.3:
             parts.append(rng.choice(LABELS))
+        elif kind < 0.6:
+            parts.append(rng.choice(PEOPLE))
         elif kind < 0.9:
             parts.append(rng.choice(FRAGMENTS))
         else:
@@ -175,7 +179,7 @@ def build_pages(corpora: list[Path], ocr: int, cache: Path) -> list[Any]:
             if n % 6 == 0:
                 path = write_text_pdf([text], Path(tmp) / f"t{n}.pdf")
                 pages += [read_page(job) for job in jobs_of([path])]
-    for n in range(600):
+    for n in range(1200):
         text = _soup(rng)
         boxes = tuple(
             Word(

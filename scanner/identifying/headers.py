@@ -42,12 +42,14 @@ def header_names(
     found: list[tuple[PersonName, str]] = []
     for index, line_hits in enumerate(hits):
         section = rows[index][1]
+        if not line_hits or section is None:
+            continue  # most lines of a dense page: no label, so no MRN, DOB or sex line
         anchors = [
             (hit, role)
             for hit, role in zip(line_hits, line_roles(line_hits, section or PATIENT), strict=True)
             if hit.kind in _ANCHOR_KINDS
         ]
-        if not anchors or section is None:
+        if not anchors:
             continue
         roles = [value_role(hit.kind, role) for hit, role in anchors]
         role = PATIENT if PATIENT in roles else roles[0]

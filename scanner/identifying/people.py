@@ -8,8 +8,10 @@ never does. Pure: text and settings in, names out.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,6 +52,11 @@ class _Patterns:
     subject: re.Pattern[str]
     credential: re.Pattern[str]
     credentials: frozenset[str]
+    # What every match of ``title`` and of ``credential`` holds, as patterns that begin with
+    # a word, which Python's engine looks for quickly (see ``_lines_holding``); None where a
+    # word is empty after its dots, so that the whole pattern could match nothing of it.
+    title_words: re.Pattern[str] | None
+    credential_words: re.Pattern[str] | None
 
 
 @functools.lru_cache(maxsize=8)
@@ -65,7 +72,15 @@ def _patterns(settings_json: str) -> _Patterns:
         subject=re.compile(rf"(?<![\w])(?:{phrases}),?\s+", re.I),
         credential=re.compile(rf"(?<=[\w.]),?\s*(?:{creds})\.?(?=$|[\s,;)/])(?!\s*\d)"),
         credentials=frozenset(c.upper().replace(".", "") for c in s.credentials),
+        title_words=re.compile(f"(?:{titles})", re.I) if _all_words(s.titles) else None,
+        credential_words=(
+            re.compile(rf"(?:{creds})\.?(?=$|[\s,;)/])") if _all_words(s.credentials) else None
+        ),
     )
+
+
+def _all_words(words: Sequence[str]) -> bool:
+    return all(w.rstrip(".") for w in words)
 
 
 def _tidy(token: str) -> str:
@@ -214,15 +229,40 @@ def providers(lines: Sequence[str], settings: RoleSettings) -> list[PersonName]:
     """
     p = _patterns(settings.model_dump_json())
     found: list[PersonName] = []
-    for line in lines:
-        for match in p.title.finditer(line):
-            name, _ = _proper_name(line[match.end() :], p, False, False)
-            if name is not None:
-                found.append(name)
-        for match in p.credential.finditer(line):
-            name = _name_before(line[: match.start()], p)
-            if name is not None:
-                found.append(name)
+    titled = _lines_holding(p.title_words, lines)
+    credited = _lines_holding(p.credential_words, lines)
+    for index, line in enumerate(lines):
+        if titled is None or index in titled:
+            for match in p.title.finditer(line):
+                name, _ = _proper_name(line[match.end() :], p, False, False)
+                if name is not None:
+                    found.append(name)
+        if credited is None or index in credited:
+            for match in p.credential.finditer(line):
+                name = _name_before(line[: match.start()], p)
+                if name is not None:
+                    found.append(name)
+    return found
+
+
+def _lines_holding(words: re.Pattern[str] | None, lines: Sequence[str]) -> set[int] | None:
+    """The indexes of the lines in which ``words`` matches (a superset), or None for all.
+
+    ``title`` and ``credential`` open with a look-behind, so Python's engine tries them at
+    every character of every line (0.5 ms of a dense page); a line can hold a match of
+    them only where it holds a match of ``words``, which one scan of the page finds. The
+    scan of the lines joined finds, for every place a line matches ``words``, a match that
+    covers that place (matches are leftmost and cannot be empty): the lines each match
+    spans are the superset. (A look-ahead for the line's end sees the newline as a space.)
+    """
+    if words is None:
+        return None
+    ends = list(itertools.accumulate(len(line) + 1 for line in lines))
+    found: set[int] = set()
+    for match in words.finditer("\n".join(lines)):
+        first = bisect.bisect_right(ends, match.start())
+        last = bisect.bisect_right(ends, max(match.start(), match.end() - 1))
+        found.update(range(first, last + 1))
     return found
 
 
