@@ -45,6 +45,7 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="cProfile find_on_page")
+    parser.add_argument("--total", action="store_true", help="find_on_page only, not its parts")
     args = parser.parse_args()
     folder = Path(args.corpus)
     if not folder.is_dir():
@@ -77,11 +78,14 @@ def main() -> int:
     words = sum(len(p.words) for p in pages) / len(pages)
     print(f"{len(pages)} pages from {folder}: {chars:.0f} characters, {words:.0f} words a page")
     timed("find_on_page", lambda p: identifiers.find_on_page(p, settings, today=today))
+    if args.total:
+        return 0
     timed("  _page_values", lambda p: identifiers._page_values(p, reader, finder))
     timed("  sections", lambda p: Sections(roles).roles(lines(p), finder))
     timed("  word_lines", lambda p: word_lines(p.words))
     timed(
-        "  _values_below_words", lambda p: identifiers._values_below_words(p.words, reader, finder)
+        "  _values_below_words",
+        lambda p: identifiers._values_below_words(word_lines(p.words), reader, finder),
     )
     timed(
         "  header_names",

@@ -8,14 +8,17 @@ order, with the shipped settings and with others.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scanner.identifying.labels import WordLine, is_rule, word_lines
 from scanner.identifying.names import PersonName
 from scanner.identifying.people import _name_before, _patterns, _proper_name, providers
 from scanner.identifying.roles import RoleSettings
+from scanner.reading.pagetext import Word
 from synthetic import DocumentSpec, generate_patients
 from synthetic.content import text_of
 from synthetic.spec import BASE_LAYOUTS, DOC_TYPES, ROLE_LAYOUTS
@@ -83,3 +86,57 @@ def test_lines_of_names_titles_and_credentials_give_the_same_providers(
         "".join(first + ["\n"] + second).splitlines(),
     ):
         assert providers(lines, roles) == plain_providers(lines, roles), lines
+
+
+def plain_word_lines(words: Sequence[Word]) -> list[WordLine]:
+    """Words grouped into lines and every line made at once, as ``word_lines`` used to."""
+    kept = [w for w in words if w.text.strip() and not is_rule(w.text)]
+    kept.sort(key=lambda w: (w.top, w.left))
+    rows: list[list[Word]] = []
+    row: list[Word] = []
+    row_top = bottom = 0.0
+    for word in kept:
+        if row and row_top <= word.top + word.height / 2 <= bottom:
+            row.append(word)
+            bottom = max(bottom, word.top + word.height)
+        else:
+            row = [word]
+            rows.append(row)
+            row_top, bottom = word.top, word.top + word.height
+    lines = []
+    for row in rows:
+        row.sort(key=lambda w: w.left)
+        texts = [w.text for w in row]
+        offsets = tuple(itertools.accumulate([len(t) + 1 for t in texts[:-1]], initial=0))
+        lines.append(WordLine(tuple(row), " ".join(texts), offsets))
+    return lines
+
+
+WORD_TEXTS = ["MRN:", "00482913", "DOE,", "JANE", "|", "-|", "—", "_", "", " ", "a|b", "DOB", "~"]
+coordinate = st.floats(-50, 900, allow_nan=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            Word,
+            st.one_of(st.sampled_from(WORD_TEXTS), st.text(max_size=5)),
+            coordinate,
+            coordinate,
+            st.floats(0, 200, allow_nan=False),
+            st.sampled_from([0.0, 8.0, 10.0, 10.5, 33.0]),
+        ),
+        max_size=60,
+    )
+)
+def test_word_lines_are_the_lines_made_at_once(words: list[Word]) -> None:
+    lines = word_lines(words)
+    expected = plain_word_lines(words)
+    assert lines.texts == [line.text for line in expected]
+    assert list(lines) == expected
+    assert lines[1:3] == expected[1:3] and lines[-2:] == expected[-2:]
+    for line in lines:
+        for offset in range(len(line.text) + 1):
+            plain = max(i for i, start in enumerate(line.offsets) if start <= offset)
+            assert line.word_at(offset) == line.words[plain]

@@ -24,6 +24,7 @@ from scanner.identifying.headers import header_names, sticker_names
 from scanner.identifying.labels import (
     LabelFinder,
     LabelHit,
+    WordLines,
     ends_cell,
     segments,
     text_below,
@@ -45,7 +46,7 @@ from scanner.identifying.roles import (
     role_of,
     value_role,
 )
-from scanner.reading.pagetext import PageText, Word
+from scanner.reading.pagetext import PageText
 
 __all__ = [
     "Found",
@@ -267,15 +268,26 @@ def _capitalised_comma_form(segment: str) -> bool:
 
 
 class _Reader:
-    """Turns the text after one label into a typed value for its kind."""
+    """Turns the text after one label into a typed value for its kind (one page's reader)."""
 
     def __init__(self, settings: IdentifierSettings, today: dt.date | None) -> None:
         self.settings = settings
         self.today = today
         self.mrn_pattern = re.compile(settings.mrn_pattern)
         self.proper_name = ProperNames(settings.roles)
+        self._read: dict[tuple[str, str, bool, bool], FoundValue | None] = {}
 
     def read(self, kind: str, hit: LabelHit, segment: str) -> FoundValue | None:
+        # A page reads most of its labels twice, from its text lines and from its lines of
+        # words, and some a third time past a minor label: a value depends only on these
+        # (and the reader's settings and day), and is immutable.
+        key = (kind, segment, hit.has_colon, hit.words < 2)
+        if key in self._read:
+            return self._read[key]
+        value = self._read[key] = self._value(kind, hit, segment)
+        return value
+
+    def _value(self, kind: str, hit: LabelHit, segment: str) -> FoundValue | None:
         s = self.settings
         if kind == "mrn":
             mrn = read_number(segment, self.mrn_pattern)
@@ -363,9 +375,11 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
                     role = reader.name_role(segment, role)
                 values.append((kind, value, role))
     if page.words:
-        values.extend(_values_below_words(page.words, reader, finder))
+        word_rows = word_lines(page.words)
+        values.extend(_values_below_words(word_rows, reader, finder))
         if page.source == "ocr":  # stickers are pasted on paper, not on a text layer
-            values.extend(("name", name, PATIENT) for name in sticker_names(page.words, finder))
+            stickers = sticker_names(page.words, finder, word_rows)
+            values.extend(("name", name, PATIENT) for name in stickers)
     values.extend(("name", n, role) for n, role in header_names(lines, finder, sections))
     s = reader.settings
     for name, dob in subjects(
@@ -407,25 +421,22 @@ def _first_segment(text: str, finder: LabelFinder) -> str:
     return text[: hits[0].start] if hits else text
 
 
-def _values_below_words(
-    words: Sequence[Word], reader: _Reader, finder: LabelFinder
-) -> list[_Value]:
+def _values_below_words(lines: WordLines, reader: _Reader, finder: LabelFinder) -> list[_Value]:
     """Values in a table row under a header row of labels, located by word boxes.
 
     A role word heading a column with another label (``Guarantor Name``) gives that column
     its role and is then left out, so the value below goes to the column's label.
     """
     values: list[_Value] = []
-    lines = word_lines(words)
-    for index, line in enumerate(lines):
-        found = finder.find(line.text)
+    for index, text in enumerate(lines.texts):
+        found = finder.find(text)
         if not found:
             continue
         found_roles = line_roles(found, PATIENT)
-        keep = [i for i in range(len(found)) if not _role_prefix(line.text, found, i)]
+        keep = [i for i in range(len(found)) if not _role_prefix(text, found, i)]
         hits = [found[i] for i in keep]
         roles = [found_roles[i] for i in keep]
-        for which, segment in enumerate(segments(line.text, hits)):
+        for which, segment in enumerate(segments(text, hits)):
             kind = _KINDS.get(hits[which].kind)
             if kind is None:
                 continue
@@ -434,7 +445,7 @@ def _values_below_words(
                 # Name", "Name:"); a bare "Patient" ending a line is prose running on.
                 hit = hits[which]
                 header = hit.has_colon or hit.words >= 2
-                if not (header and (_blank(segment) or ends_cell(line, hit))):
+                if not (header and (_blank(segment) or ends_cell(lines[index], hit))):
                     continue
             elif reader.read(kind, hits[which], segment) is not None:
                 continue
