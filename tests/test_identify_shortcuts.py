@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 
 from scanner.identifying.labels import WordLine, is_rule, word_lines
 from scanner.identifying.names import PersonName
-from scanner.identifying.people import _name_before, _patterns, _proper_name, providers
+from scanner.identifying.people import (
+    _matches,
+    _name_before,
+    _patterns,
+    _proper_name,
+    providers,
+)
 from scanner.identifying.roles import RoleSettings
 from scanner.reading.pagetext import Word
 from synthetic import DocumentSpec, generate_patients
@@ -140,3 +146,23 @@ def test_word_lines_are_the_lines_made_at_once(words: list[Word]) -> None:
         for offset in range(len(line.text) + 1):
             plain = max(i for i, start in enumerate(line.offsets) if start <= offset)
             assert line.word_at(offset) == line.words[plain]
+
+
+HONORIFIC_PIECES = [
+    "Mr", "Mr.", "Mrs.", "MRS", "Ms", "Miss", "Mx.", "mr.", "Dear", "Jane", "Roe", "ROE, JANE",
+    "born", "03/14/1962", "your patient", ",", ".", " ", "  ", "\n", "(", "é", "ſ", "x", "Mrs.Mr",
+]  # fmt: skip
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.lists(st.sampled_from(HONORIFIC_PIECES), min_size=1, max_size=20),
+    st.sampled_from([SHIPPED, RoleSettings(honorifics=["Mr.", "Mrs.", "M.", "Sra."])]),
+)
+def test_honorifics_are_found_where_the_whole_pattern_finds_them(
+    pieces: list[str], roles: RoleSettings
+) -> None:
+    p = _patterns(roles.model_dump_json())
+    for text in ("".join(pieces), " ".join(pieces)):
+        expected = [m.span() for m in p.honorific.finditer(text)]
+        assert [m.span() for m in _matches(p.honorific, p.honorific_words, text)] == expected

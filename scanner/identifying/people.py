@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from scanner.identifying.dates import DateOrder, parse_first_date
@@ -57,6 +57,7 @@ class _Patterns:
     # word is empty after its dots, so that the whole pattern could match nothing of it.
     title_words: re.Pattern[str] | None
     credential_words: re.Pattern[str] | None
+    honorific_words: re.Pattern[str]
 
 
 @functools.lru_cache(maxsize=8)
@@ -73,6 +74,7 @@ def _patterns(settings_json: str) -> _Patterns:
         credential=re.compile(rf"(?<=[\w.]),?\s*(?:{creds})\.?(?=$|[\s,;)/])(?!\s*\d)"),
         credentials=frozenset(c.upper().replace(".", "") for c in s.credentials),
         title_words=re.compile(f"(?:{titles})", re.I) if _all_words(s.titles) else None,
+        honorific_words=re.compile(f"(?:{honorifics})"),
         credential_words=(
             re.compile(rf"(?:{creds})\.?(?=$|[\s,;)/])") if _all_words(s.credentials) else None
         ),
@@ -186,7 +188,7 @@ def subjects(
     text = _prose(lines)
     found: list[tuple[PersonName, dt.date | None]] = []
     starts = [m.end() for m in p.subject.finditer(text)]
-    for match in p.honorific.finditer(text):
+    for match in _matches(p.honorific, p.honorific_words, text):
         name, _ = _proper_name(text[match.end() :], p, True, True)
         salutation = text[max(0, match.start() - 6) : match.start()].strip().lower() == "dear"
         if name is not None and (salutation or _birth_follows(text, match.end(), name)):
@@ -201,6 +203,29 @@ def subjects(
             dob = parse_first_date(text[cue : cue + 40], order=order, today=today, pivot=pivot)
         found.append((name, dob))
     return found
+
+
+def _matches(
+    pattern: re.Pattern[str], words: re.Pattern[str], text: str
+) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, where every match of ``pattern`` begins with ``words``.
+
+    ``pattern`` opens with a look-behind, so ``finditer`` tries it at every character of a
+    page (0.1 ms of a dense one); ``words`` are words in a set case (honorifics), which
+    Python's engine looks for by their first letters (not so for words in any case: there
+    the look-behind is the quicker test). Only where ``words`` matches can ``pattern``
+    begin, and ``match`` at a position sees the text before it as ``finditer`` does.
+    ``pattern`` never matches empty.
+    """
+    at = 0
+    while (candidate := words.search(text, at)) is not None:
+        at = candidate.start()
+        match = pattern.match(text, at)
+        if match is None:
+            at += 1
+        else:
+            yield match
+            at = max(match.end(), at + 1)
 
 
 def _after_name(text: str, start: int, name: PersonName) -> int | None:
