@@ -239,6 +239,11 @@ class Identifiers:
 
 
 @functools.lru_cache(maxsize=16)
+def _sections(roles_json: str) -> Sections:
+    return Sections(RoleSettings.model_validate_json(roles_json))
+
+
+@functools.lru_cache(maxsize=16)
 def _finder(settings_json: str) -> LabelFinder:
     settings = IdentifierSettings.model_validate_json(settings_json)
     return LabelFinder(
@@ -275,7 +280,9 @@ class _Reader:
         self.today = today
         self.mrn_pattern = re.compile(settings.mrn_pattern)
         self.proper_name = ProperNames(settings.roles)
+        self.sections = _sections(settings.roles.model_dump_json())
         self._read: dict[tuple[str, str, bool, bool], FoundValue | None] = {}
+        self._names: dict[str, tuple[PersonName | None, bool]] = {}
 
     def read(self, kind: str, hit: LabelHit, segment: str) -> FoundValue | None:
         # A page reads most of its labels twice, from its text lines and from its lines of
@@ -314,7 +321,7 @@ class _Reader:
         if role == PRIOR_MRN:
             mrn = self.read("mrn", hit, segment)
             return [("mrn", mrn, PRIOR_MRN)] if mrn is not None else []
-        name, credentials = self.proper_name(segment)
+        name, credentials = self._name(segment)
         if name is None:
             return []
         if role == SUBJECT:  # RE: whom a letter or fax is about
@@ -323,9 +330,15 @@ class _Reader:
 
     def name_role(self, segment: str, role: str) -> str:
         """A name printed with credentials (``Helen Abernathy, MD``) is a provider's."""
-        if role == PATIENT and self.proper_name(segment)[1]:
+        if role == PATIENT and self._name(segment)[1]:
             return PROVIDER
         return role
+
+    def _name(self, segment: str) -> tuple[PersonName | None, bool]:
+        # A dense page prints its role labels again and again (Attending: Dr. ...).
+        if segment not in self._names:
+            self._names[segment] = self.proper_name(segment)
+        return self._names[segment]
 
 
 _KINDS: dict[str, IdentifierKind] = {
@@ -343,7 +356,7 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
     values: list[_Value] = []
     lines = page.text.splitlines()
     roles_settings = reader.settings.roles
-    sections = Sections(roles_settings).roles(lines, finder)
+    sections = reader.sections.roles(lines, finder)
     for index, line in enumerate(lines):
         section = sections[index]
         if section is None:
@@ -480,7 +493,11 @@ class PageFindings:
 
 def findings_key(settings: IdentifierSettings, today: dt.date | None) -> str:
     """What page findings depend on besides the page: the settings and the day."""
-    return f"{today}|{settings.model_dump_json()}"
+    return _findings_key(settings.model_dump_json(), today)
+
+
+def _findings_key(settings_json: str, today: dt.date | None) -> str:
+    return f"{today}|{settings_json}"
 
 
 def find_on_page(
@@ -491,10 +508,10 @@ def find_on_page(
     Finding them where the page is read spreads the work of a dense page (an EHR printout
     of 5,000 characters) over the OCR workers instead of the one ingest process.
     """
-    finder = _finder(settings.model_dump_json())
-    values = _page_values(page, _Reader(settings, today), finder)
+    settings_json = settings.model_dump_json()  # for the finder and the key: one dump
+    values = _page_values(page, _Reader(settings, today), _finder(settings_json))
     return PageFindings(
-        findings_key(settings, today), tuple(values), tuple(_UNLABELLED.findall(page.text))
+        _findings_key(settings_json, today), tuple(values), tuple(_UNLABELLED.findall(page.text))
     )
 
 
