@@ -395,8 +395,9 @@ def words_below(lines: Sequence[WordLine], index: int, hits: Sequence[LabelHit],
     tolerance = 2 * max(1.0, line.bottom - line.top)
     chosen = []
     for word in below.words:
-        distances = [max(left - word.right, word.left - right, 0.0) for left, right in spans]
-        nearest = min(range(len(spans)), key=lambda n: distances[n])
+        start, end = word.left, word.right
+        distances = [max(left - end, start - right, 0.0) for left, right in spans]
+        nearest = distances.index(min(distances))  # the first of the nearest, as min gives
         if nearest == which and distances[nearest] <= tolerance:
             chosen.append(word.text)
     return " ".join(chosen)

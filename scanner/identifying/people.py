@@ -52,9 +52,9 @@ class _Patterns:
     subject: re.Pattern[str]
     credential: re.Pattern[str]
     credentials: frozenset[str]
-    # What every match of ``title`` and of ``credential`` holds, as patterns that begin with
-    # a word, which Python's engine looks for quickly (see ``_lines_holding``); None where a
-    # word is empty after its dots, so that the whole pattern could match nothing of it.
+    # What every match of ``title``, ``credential`` and ``honorific`` holds, as patterns
+    # that begin with a word, which Python's engine looks for quickly (see ``_lines_holding``
+    # and ``_matches``); None where a word is empty after its dots.
     title_words: re.Pattern[str] | None
     credential_words: re.Pattern[str] | None
     honorific_words: re.Pattern[str]
@@ -254,8 +254,10 @@ def providers(lines: Sequence[str], settings: RoleSettings) -> list[PersonName]:
     """
     p = _patterns(settings.model_dump_json())
     found: list[PersonName] = []
-    titled = _lines_holding(p.title_words, lines)
-    credited = _lines_holding(p.credential_words, lines)
+    text = "\n".join(lines)
+    ends = list(itertools.accumulate(len(line) + 1 for line in lines))
+    titled = _lines_holding(p.title_words, text, ends)
+    credited = _lines_holding(p.credential_words, text, ends)
     for index, line in enumerate(lines):
         if titled is None or index in titled:
             for match in p.title.finditer(line):
@@ -270,21 +272,25 @@ def providers(lines: Sequence[str], settings: RoleSettings) -> list[PersonName]:
     return found
 
 
-def _lines_holding(words: re.Pattern[str] | None, lines: Sequence[str]) -> set[int] | None:
+def _lines_holding(
+    words: re.Pattern[str] | None, text: str, ends: Sequence[int]
+) -> set[int] | None:
     """The indexes of the lines in which ``words`` matches (a superset), or None for all.
+
+    ``text`` is the lines joined by newlines, ``ends`` where each line's newline ends.
 
     ``title`` and ``credential`` open with a look-behind, so Python's engine tries them at
     every character of every line (0.5 ms of a dense page); a line can hold a match of
     them only where it holds a match of ``words``, which one scan of the page finds. The
     scan of the lines joined finds, for every place a line matches ``words``, a match that
     covers that place (matches are leftmost and cannot be empty): the lines each match
-    spans are the superset. (A look-ahead for the line's end sees the newline as a space.)
+    spans are the superset. (Where ``credential_words`` looks ahead for a line's end, ``$``,
+    the joined text has the newline, which the look-ahead takes as a space.)
     """
     if words is None:
         return None
-    ends = list(itertools.accumulate(len(line) + 1 for line in lines))
     found: set[int] = set()
-    for match in words.finditer("\n".join(lines)):
+    for match in words.finditer(text):
         first = bisect.bisect_right(ends, match.start())
         last = bisect.bisect_right(ends, max(match.start(), match.end() - 1))
         found.update(range(first, last + 1))
