@@ -6,10 +6,11 @@
 The pages are the corpora ``text_worker_costs.py`` writes (``/tmp/tl/dense/corpus``: EHR
 printouts of ~5,500 characters; ``light``: ~1,100), or any folder of PDFs, read as a worker
 reads them. Each figure is CPU seconds a page, the best of ``--repeats`` runs over all the
-pages in order, with the label finder's line cache emptied before each run (a worker meets
-a page once; the cache only helps with the lines pages share, such as a header). The parts
-are timed alone, each as ``find_on_page`` calls it, so they add up to more than the whole
-where they share the finder's cache.
+pages in order, with the label finder's line cache and the values read emptied before each
+run; they then help only with the lines and values the pages share, such as a document's
+header. ``--cold`` also times ``find_on_page`` with them emptied before every page, as if
+no page shared anything. The parts are timed alone, each as ``find_on_page`` calls it, so
+they add up to more than the whole where they share the finder's cache.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="cProfile find_on_page")
     parser.add_argument("--total", action="store_true", help="find_on_page only, not its parts")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="also find_on_page with every cache emptied before each page",
+    )
     args = parser.parse_args()
     folder = Path(args.corpus)
     if not folder.is_dir():
@@ -65,6 +71,9 @@ def main() -> int:
         best = float("inf")
         for _ in range(args.repeats):
             finder._cache.clear()
+            kept = getattr(identifiers, "_reader", None)
+            if kept is not None:
+                kept.cache_clear()
             start = time.process_time()
             for page in pages:
                 work(page)
@@ -78,6 +87,17 @@ def main() -> int:
     words = sum(len(p.words) for p in pages) / len(pages)
     print(f"{len(pages)} pages from {folder}: {chars:.0f} characters, {words:.0f} words a page")
     timed("find_on_page", lambda p: identifiers.find_on_page(p, settings, today=today))
+    if args.cold:
+
+        def cold(page: Any) -> None:
+            # As if no page before it shared a line or a value with it (a worker's first).
+            finder._cache.clear()
+            reader = getattr(identifiers, "_reader", None)  # kept from page to page
+            if reader is not None:
+                reader.cache_clear()
+            identifiers.find_on_page(page, settings, today=today)
+
+        timed("find_on_page, cold", cold)
     if args.total:
         return 0
     timed("  _page_values", lambda p: identifiers._page_values(p, reader, finder))

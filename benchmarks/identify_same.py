@@ -6,8 +6,9 @@ A change made for speed in identification must not change a single finding: a di
 value, role or order could file a document to another patient. This script builds one set of
 pages, runs ``find_on_page`` on every one of them under several settings in a separate
 process for each tree (``git archive`` of the revision, and this tree), and compares the
-findings by value and by ``repr`` (so a ``date`` is no ``str``). This tree runs the pages in
-reading order and again in reverse, so no cache carries one page's findings to another.
+findings by value and by ``repr`` (so a ``date`` is no ``str``). This tree runs the pages
+one settings after another in reading order, and again in reverse with every settings on a
+page before the next, so no cache carries one page's or settings' findings to another.
 
 The pages:
 
@@ -39,14 +40,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS_VARIANTS = ("default", "config", "dmy", "custom")
+SETTINGS_VARIANTS = ("default", "config", "dmy", "custom", "default, no day")
 
 
 def _settings(name: str) -> Any:
     from clerk.config import load_config
     from scanner.identifying.identifiers import IdentifierSettings
 
-    if name == "default":
+    if name.startswith("default"):
         return IdentifierSettings()
     if name == "config":
         return load_config(ROOT / "config.yaml").filing.identifiers
@@ -239,13 +240,18 @@ def find_all(pages_file: Path, out: Path, reverse: bool) -> None:
 
     pages = pickle.loads(pages_file.read_bytes())
     results: dict[tuple[str, int], tuple[Any, ...]] = {}
-    today = date(2025, 6, 30)
-    for variant in SETTINGS_VARIANTS:
-        settings = _settings(variant)
-        order = range(len(pages) - 1, -1, -1) if reverse else range(len(pages))
-        for i in order:
-            findings = find_on_page(pages[i], settings, today=today)
-            results[variant, i] = (findings.key, findings.values, findings.unlabelled)
+    variants = [(v, _settings(v), None if "no day" in v else date(2025, 6, 30))
+                for v in SETTINGS_VARIANTS]  # fmt: skip
+    # In order, one settings after another; in reverse, every settings on a page before the
+    # next page, so that nothing kept for one settings or day could serve another.
+    runs = (
+        [(v, i) for i in reversed(range(len(pages))) for v in variants]
+        if reverse
+        else [(v, i) for v in variants for i in range(len(pages))]
+    )
+    for (name, settings, today), i in runs:
+        findings = find_on_page(pages[i], settings, today=today)
+        results[name, i] = (findings.key, findings.values, findings.unlabelled)
     out.write_bytes(pickle.dumps(results))
 
 

@@ -273,7 +273,13 @@ def _capitalised_comma_form(segment: str) -> bool:
 
 
 class _Reader:
-    """Turns the text after one label into a typed value for its kind (one page's reader)."""
+    """Turns the text after one label into a typed value for its kind.
+
+    One reader serves every page read with its settings and day (see :func:`_reader`), and
+    keeps what it read: a value depends only on those, the label's kind and colon and word
+    count, and the text after it, and is immutable. A page reads most labels twice (from
+    its text lines and its lines of words), and a document's pages repeat their header.
+    """
 
     def __init__(self, settings: IdentifierSettings, today: dt.date | None) -> None:
         self.settings = settings
@@ -281,18 +287,17 @@ class _Reader:
         self.mrn_pattern = re.compile(settings.mrn_pattern)
         self.proper_name = ProperNames(settings.roles)
         self.sections = _sections(settings.roles.model_dump_json())
-        self._read: dict[tuple[str, str, bool, bool], FoundValue | None] = {}
+        self._read: dict[tuple[str, str, bool, bool], tuple[FoundValue | None]] = {}
         self._names: dict[str, tuple[PersonName | None, bool]] = {}
 
     def read(self, kind: str, hit: LabelHit, segment: str) -> FoundValue | None:
-        # A page reads most of its labels twice, from its text lines and from its lines of
-        # words, and some a third time past a minor label: a value depends only on these
-        # (and the reader's settings and day), and is immutable.
         key = (kind, segment, hit.has_colon, hit.words < 2)
-        if key in self._read:
-            return self._read[key]
-        value = self._read[key] = self._value(kind, hit, segment)
-        return value
+        kept = self._read.get(key)  # one look-up: another thread may empty the dict
+        if kept is None:
+            if len(self._read) > _KEPT:
+                self._read.clear()
+            kept = self._read[key] = (self._value(kind, hit, segment),)
+        return kept[0]
 
     def _value(self, kind: str, hit: LabelHit, segment: str) -> FoundValue | None:
         s = self.settings
@@ -336,9 +341,21 @@ class _Reader:
 
     def _name(self, segment: str) -> tuple[PersonName | None, bool]:
         # A dense page prints its role labels again and again (Attending: Dr. ...).
-        if segment not in self._names:
-            self._names[segment] = self.proper_name(segment)
-        return self._names[segment]
+        name = self._names.get(segment)
+        if name is None:
+            if len(self._names) > _KEPT:
+                self._names.clear()
+            name = self._names[segment] = self.proper_name(segment)
+        return name
+
+
+_KEPT = 4096  # values a reader keeps, as the label finder keeps lines
+
+
+@functools.lru_cache(maxsize=16)
+def _reader(settings_json: str, today: dt.date | None) -> _Reader:
+    """The reader for these settings and this day, made from them as the finder is."""
+    return _Reader(IdentifierSettings.model_validate_json(settings_json), today)
 
 
 _KINDS: dict[str, IdentifierKind] = {
@@ -509,7 +526,7 @@ def find_on_page(
     of 5,000 characters) over the OCR workers instead of the one ingest process.
     """
     settings_json = settings.model_dump_json()  # for the finder and the key: one dump
-    values = _page_values(page, _Reader(settings, today), _finder(settings_json))
+    values = _page_values(page, _reader(settings_json, today), _finder(settings_json))
     return PageFindings(
         _findings_key(settings_json, today), tuple(values), tuple(_UNLABELLED.findall(page.text))
     )
