@@ -1,19 +1,26 @@
 """Shortcuts taken for speed in identification give what the plain way gives.
 
 Each shortcut skips work that provably cannot find anything (a line without a title or a
-credential in it, a line without a label). The reference here is the plain way it replaced,
-run on generated pages and on lines made of the pieces the shortcut looks for, in every
-order, with the shipped settings and with others.
+credential in it, a line of words no label needs) or keeps what was read for the next page.
+The reference here is the plain way it replaced, run on generated pages and on lines made of
+the pieces the shortcut looks for, in every order, with the shipped settings and with others.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Sequence
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scanner.identifying.identifiers import (
+    IdentifierSettings,
+    PageFindings,
+    _reader,
+    find_on_page,
+)
 from scanner.identifying.labels import WordLine, is_rule, word_lines
 from scanner.identifying.names import PersonName
 from scanner.identifying.people import (
@@ -24,7 +31,7 @@ from scanner.identifying.people import (
     providers,
 )
 from scanner.identifying.roles import RoleSettings
-from scanner.reading.pagetext import Word
+from scanner.reading.pagetext import PageText, Word
 from synthetic import DocumentSpec, generate_patients
 from synthetic.content import text_of
 from synthetic.spec import BASE_LAYOUTS, DOC_TYPES, ROLE_LAYOUTS
@@ -166,3 +173,32 @@ def test_honorifics_are_found_where_the_whole_pattern_finds_them(
     for text in ("".join(pieces), " ".join(pieces)):
         expected = [m.span() for m in p.honorific.finditer(text)]
         assert [m.span() for m in _matches(p.honorific, p.honorific_words, text)] == expected
+
+
+def test_values_kept_from_page_to_page_serve_only_their_own_settings_and_day() -> None:
+    # A date of birth that reads as another date day first: 03/04/1962 and 04/03/1962.
+    patient = next(p for p in generate_patients(40, seed=5) if p.dob.month < p.dob.day <= 12)
+    texts = [
+        t
+        for layout in ("labelled", "table", "face_sheet", "letter")
+        for t in text_of(DocumentSpec(patient, "lab_report", layout=layout, date_format="us"))
+    ]
+    pages = [PageText(1, text) for text in texts]
+    settings = IdentifierSettings()
+    today = dt.date(2025, 6, 30)
+
+    def fresh(page: PageText, day: dt.date | None) -> PageFindings:
+        _reader.cache_clear()
+        return find_on_page(page, settings, today=day)
+
+    expected_mdy = [fresh(page, today) for page in pages]
+    expected_none = [fresh(page, None) for page in pages]
+    settings.date_order = "dmy"  # settings changed in place between pages: read again
+    expected_dmy = [fresh(page, today) for page in pages]
+    assert [f.values for f in expected_dmy] != [f.values for f in expected_mdy]
+    for page, mdy, none, dmy in zip(pages, expected_mdy, expected_none, expected_dmy, strict=True):
+        settings.date_order = "mdy"
+        assert find_on_page(page, settings, today=today).values == mdy.values
+        assert find_on_page(page, settings, today=None).values == none.values
+        settings.date_order = "dmy"
+        assert find_on_page(page, settings, today=today).values == dmy.values
