@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from scanner.identifying.labels import LabelFinder, LabelHit, word_lines
+from scanner.identifying.labels import LabelFinder, LabelHit, WordLines, word_lines
 from scanner.identifying.names import PersonName, parse_bare_name, parse_name
 from scanner.identifying.roles import PATIENT, line_roles, role_of, value_role
 from scanner.reading.pagetext import Word
@@ -42,12 +42,14 @@ def header_names(
     found: list[tuple[PersonName, str]] = []
     for index, line_hits in enumerate(hits):
         section = rows[index][1]
+        if not line_hits or section is None:
+            continue  # most lines of a dense page: no label, so no MRN, DOB or sex line
         anchors = [
             (hit, role)
             for hit, role in zip(line_hits, line_roles(line_hits, section or PATIENT), strict=True)
             if hit.kind in _ANCHOR_KINDS
         ]
-        if not anchors or section is None:
+        if not anchors:
             continue
         roles = [value_role(hit.kind, role) for hit, role in anchors]
         role = PATIENT if PATIENT in roles else roles[0]
@@ -72,22 +74,27 @@ def _names_other(hits: Sequence[LabelHit]) -> bool:
     )
 
 
-def sticker_names(words: Sequence[Word], finder: LabelFinder) -> list[PersonName]:
+def sticker_names(
+    words: Sequence[Word], finder: LabelFinder, lines: WordLines | None = None
+) -> list[PersonName]:
     """``DOE, JANE`` words printed right above the first MRN/DOB label of a line.
 
     A sticker pasted over the letterhead shares OCR lines with the address, so its name line
     is not a line of its own: the words of the one or two lines above, starting in the
     label's column with a ``LAST, FIRST`` form, are the name. Those lines are taken from
     tesseract's own line numbers when the words carry them (they follow a tilted sticker),
-    and from word boxes grouped by height otherwise.
+    and from word boxes grouped by height otherwise. ``lines`` are ``word_lines(words)``
+    when the caller has them already.
     """
-    lines = word_lines(words)
+    if lines is None:
+        lines = word_lines(words)
     found: list[PersonName] = []
-    for index, line in enumerate(lines):
-        hits = finder.find(line.text)
+    for index, text in enumerate(lines.texts):
+        hits = finder.find(text)
         anchors = [hit.start for hit in hits if hit.kind in _ANCHOR_KINDS]
         if not anchors or any(hit.kind == "name" for hit in hits):
             continue  # no identifier here, or a table header whose name column is below
+        line = lines[index]
         anchor = line.word_at(anchors[0])
         above: list[Sequence[Word]] = []
         if anchor.block:

@@ -24,6 +24,7 @@ from scanner.identifying.headers import header_names, sticker_names
 from scanner.identifying.labels import (
     LabelFinder,
     LabelHit,
+    WordLines,
     ends_cell,
     segments,
     text_below,
@@ -45,7 +46,7 @@ from scanner.identifying.roles import (
     role_of,
     value_role,
 )
-from scanner.reading.pagetext import PageText, Word
+from scanner.reading.pagetext import PageText
 
 __all__ = [
     "Found",
@@ -238,6 +239,11 @@ class Identifiers:
 
 
 @functools.lru_cache(maxsize=16)
+def _sections(roles_json: str) -> Sections:
+    return Sections(RoleSettings.model_validate_json(roles_json))
+
+
+@functools.lru_cache(maxsize=16)
 def _finder(settings_json: str) -> LabelFinder:
     settings = IdentifierSettings.model_validate_json(settings_json)
     return LabelFinder(
@@ -267,15 +273,33 @@ def _capitalised_comma_form(segment: str) -> bool:
 
 
 class _Reader:
-    """Turns the text after one label into a typed value for its kind."""
+    """Turns the text after one label into a typed value for its kind.
+
+    One reader serves every page read with its settings and day (see :func:`_reader`), and
+    keeps what it read: a value depends only on those, the label's kind and colon and word
+    count, and the text after it, and is immutable. A page reads most labels twice (from
+    its text lines and its lines of words), and a document's pages repeat their header.
+    """
 
     def __init__(self, settings: IdentifierSettings, today: dt.date | None) -> None:
         self.settings = settings
         self.today = today
         self.mrn_pattern = re.compile(settings.mrn_pattern)
         self.proper_name = ProperNames(settings.roles)
+        self.sections = _sections(settings.roles.model_dump_json())
+        self._read: dict[tuple[str, str, bool, bool], tuple[FoundValue | None]] = {}
+        self._names: dict[str, tuple[PersonName | None, bool]] = {}
 
     def read(self, kind: str, hit: LabelHit, segment: str) -> FoundValue | None:
+        key = (kind, segment, hit.has_colon, hit.words < 2)
+        kept = self._read.get(key)  # one look-up: another thread may empty the dict
+        if kept is None:
+            if len(self._read) > _KEPT:
+                self._read.clear()
+            kept = self._read[key] = (self._value(kind, hit, segment),)
+        return kept[0]
+
+    def _value(self, kind: str, hit: LabelHit, segment: str) -> FoundValue | None:
         s = self.settings
         if kind == "mrn":
             mrn = read_number(segment, self.mrn_pattern)
@@ -302,7 +326,7 @@ class _Reader:
         if role == PRIOR_MRN:
             mrn = self.read("mrn", hit, segment)
             return [("mrn", mrn, PRIOR_MRN)] if mrn is not None else []
-        name, credentials = self.proper_name(segment)
+        name, credentials = self._name(segment)
         if name is None:
             return []
         if role == SUBJECT:  # RE: whom a letter or fax is about
@@ -311,9 +335,27 @@ class _Reader:
 
     def name_role(self, segment: str, role: str) -> str:
         """A name printed with credentials (``Helen Abernathy, MD``) is a provider's."""
-        if role == PATIENT and self.proper_name(segment)[1]:
+        if role == PATIENT and self._name(segment)[1]:
             return PROVIDER
         return role
+
+    def _name(self, segment: str) -> tuple[PersonName | None, bool]:
+        # A dense page prints its role labels again and again (Attending: Dr. ...).
+        name = self._names.get(segment)
+        if name is None:
+            if len(self._names) > _KEPT:
+                self._names.clear()
+            name = self._names[segment] = self.proper_name(segment)
+        return name
+
+
+_KEPT = 4096  # values a reader keeps, as the label finder keeps lines
+
+
+@functools.lru_cache(maxsize=16)
+def _reader(settings_json: str, today: dt.date | None) -> _Reader:
+    """The reader for these settings and this day, made from them as the finder is."""
+    return _Reader(IdentifierSettings.model_validate_json(settings_json), today)
 
 
 _KINDS: dict[str, IdentifierKind] = {
@@ -331,7 +373,7 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
     values: list[_Value] = []
     lines = page.text.splitlines()
     roles_settings = reader.settings.roles
-    sections = Sections(roles_settings).roles(lines, finder)
+    sections = reader.sections.roles(lines, finder)
     for index, line in enumerate(lines):
         section = sections[index]
         if section is None:
@@ -363,9 +405,11 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
                     role = reader.name_role(segment, role)
                 values.append((kind, value, role))
     if page.words:
-        values.extend(_values_below_words(page.words, reader, finder))
+        word_rows = word_lines(page.words)
+        values.extend(_values_below_words(word_rows, reader, finder))
         if page.source == "ocr":  # stickers are pasted on paper, not on a text layer
-            values.extend(("name", name, PATIENT) for name in sticker_names(page.words, finder))
+            stickers = sticker_names(page.words, finder, word_rows)
+            values.extend(("name", name, PATIENT) for name in stickers)
     values.extend(("name", n, role) for n, role in header_names(lines, finder, sections))
     s = reader.settings
     for name, dob in subjects(
@@ -407,25 +451,22 @@ def _first_segment(text: str, finder: LabelFinder) -> str:
     return text[: hits[0].start] if hits else text
 
 
-def _values_below_words(
-    words: Sequence[Word], reader: _Reader, finder: LabelFinder
-) -> list[_Value]:
+def _values_below_words(lines: WordLines, reader: _Reader, finder: LabelFinder) -> list[_Value]:
     """Values in a table row under a header row of labels, located by word boxes.
 
     A role word heading a column with another label (``Guarantor Name``) gives that column
     its role and is then left out, so the value below goes to the column's label.
     """
     values: list[_Value] = []
-    lines = word_lines(words)
-    for index, line in enumerate(lines):
-        found = finder.find(line.text)
+    for index, text in enumerate(lines.texts):
+        found = finder.find(text)
         if not found:
             continue
         found_roles = line_roles(found, PATIENT)
-        keep = [i for i in range(len(found)) if not _role_prefix(line.text, found, i)]
+        keep = [i for i in range(len(found)) if not _role_prefix(text, found, i)]
         hits = [found[i] for i in keep]
         roles = [found_roles[i] for i in keep]
-        for which, segment in enumerate(segments(line.text, hits)):
+        for which, segment in enumerate(segments(text, hits)):
             kind = _KINDS.get(hits[which].kind)
             if kind is None:
                 continue
@@ -434,7 +475,7 @@ def _values_below_words(
                 # Name", "Name:"); a bare "Patient" ending a line is prose running on.
                 hit = hits[which]
                 header = hit.has_colon or hit.words >= 2
-                if not (header and (_blank(segment) or ends_cell(line, hit))):
+                if not (header and (_blank(segment) or ends_cell(lines[index], hit))):
                     continue
             elif reader.read(kind, hits[which], segment) is not None:
                 continue
@@ -469,7 +510,11 @@ class PageFindings:
 
 def findings_key(settings: IdentifierSettings, today: dt.date | None) -> str:
     """What page findings depend on besides the page: the settings and the day."""
-    return f"{today}|{settings.model_dump_json()}"
+    return _findings_key(settings.model_dump_json(), today)
+
+
+def _findings_key(settings_json: str, today: dt.date | None) -> str:
+    return f"{today}|{settings_json}"
 
 
 def find_on_page(
@@ -480,10 +525,10 @@ def find_on_page(
     Finding them where the page is read spreads the work of a dense page (an EHR printout
     of 5,000 characters) over the OCR workers instead of the one ingest process.
     """
-    finder = _finder(settings.model_dump_json())
-    values = _page_values(page, _Reader(settings, today), finder)
+    settings_json = settings.model_dump_json()  # for the finder and the key: one dump
+    values = _page_values(page, _reader(settings_json, today), _finder(settings_json))
     return PageFindings(
-        findings_key(settings, today), tuple(values), tuple(_UNLABELLED.findall(page.text))
+        _findings_key(settings_json, today), tuple(values), tuple(_UNLABELLED.findall(page.text))
     )
 
 

@@ -9,12 +9,14 @@ by word boxes when the page has them, by text columns otherwise.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from scanner.reading.pagetext import Word
 
@@ -242,8 +244,49 @@ class WordLine:
 
     def word_at(self, offset: int) -> Word:
         """The word covering character ``offset`` of :attr:`text`."""
-        index = max(i for i, start in enumerate(self.offsets) if start <= offset)
+        index = bisect.bisect_right(self.offsets, offset) - 1  # the offsets only ever grow
+        if index < 0:
+            raise ValueError(f"no word at offset {offset}")
         return self.words[index]
+
+
+class WordLines(Sequence[WordLine]):
+    """A page's lines of words, top to bottom: their texts at once, each line on first use.
+
+    Finding labels needs every line's text, but only a line with a label and the line under
+    it need their words and offsets (a dense page: 70 lines, a few with a label alone).
+    """
+
+    __slots__ = ("_lines", "_rows", "texts")
+
+    def __init__(self, rows: Sequence[Sequence[Word]]) -> None:
+        """Lines of ``rows``, each a row of words left to right."""
+        self._rows = rows
+        self.texts = [" ".join([w.text for w in row]) for row in rows]
+        self._lines: list[WordLine | None] = [None] * len(rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> WordLine: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[WordLine]: ...
+
+    def __getitem__(self, index: int | slice) -> WordLine | list[WordLine]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        line = self._lines[index]
+        if line is None:
+            row, text = self._rows[index], self.texts[index]
+            lengths = [len(w.text) + 1 for w in row[:-1]]
+            offsets = tuple(itertools.accumulate(lengths, initial=0))
+            line = self._lines[index] = WordLine(tuple(row), text, offsets)
+        return line
+
+    def __iter__(self) -> Iterator[WordLine]:
+        return (self[i] for i in range(len(self)))
 
 
 _RULE_CHARS = frozenset("|[]_—–¦")
@@ -259,7 +302,7 @@ def is_rule(text: str) -> bool:
     return bool(chars & _RULE_CHARS) and chars <= _RULE_CHARS | _RULE_JUNK
 
 
-def word_lines(words: Sequence[Word]) -> list[WordLine]:
+def word_lines(words: Sequence[Word]) -> WordLines:
     """Group words into visual lines by their vertical centres, top to bottom.
 
     Table borders read as words (``|``) are dropped: they only separate cells, which the
@@ -268,7 +311,12 @@ def word_lines(words: Sequence[Word]) -> list[WordLine]:
     rows: list[list[Word]] = []
     bottom = 0.0  # the lowest bottom edge of the row being built
     rule = _ANY_RULE_CHAR.search
-    kept = [w for w in words if w.text.strip() and (rule(w.text) is None or not is_rule(w.text))]
+    kept = list(words)
+    texts = [w.text for w in kept]
+    # Most pages have no blank word and no border: one look at all of them (the pattern is
+    # one character class, so joining cannot make a match).
+    if not (all(map(str.strip, texts)) and rule("\n".join(texts)) is None):
+        kept = [w for w in kept if w.text.strip() and (rule(w.text) is None or not is_rule(w.text))]
     kept.sort(key=_TOP_LEFT)
     row: list[Word] = []
     row_top = 0.0  # the top edge of the row's first word
@@ -283,13 +331,9 @@ def word_lines(words: Sequence[Word]) -> list[WordLine]:
             rows.append(row)
             row_top = top
             bottom = top + height
-    lines = []
     for row in rows:
         row.sort(key=_LEFT)
-        texts = [w.text for w in row]
-        offsets = tuple(itertools.accumulate([len(t) + 1 for t in texts[:-1]], initial=0))
-        lines.append(WordLine(tuple(row), " ".join(texts), offsets))
-    return lines
+    return WordLines(rows)
 
 
 _TOP_LEFT = operator.attrgetter("top", "left")
@@ -305,8 +349,9 @@ def word_cells(line: WordLine) -> list[str]:
     """The line's text split into cells at gaps wider than an ordinary word space."""
     cells: list[list[str]] = []
     previous: Word | None = None
+    gap = _cell_gap(line)
     for word in line.words:
-        if previous is None or word.left - previous.right > _cell_gap(line):
+        if previous is None or word.left - previous.right > gap:
             cells.append([])
         cells[-1].append(word.text)
         previous = word
@@ -350,8 +395,9 @@ def words_below(lines: Sequence[WordLine], index: int, hits: Sequence[LabelHit],
     tolerance = 2 * max(1.0, line.bottom - line.top)
     chosen = []
     for word in below.words:
-        distances = [max(left - word.right, word.left - right, 0.0) for left, right in spans]
-        nearest = min(range(len(spans)), key=lambda n: distances[n])
+        start, end = word.left, word.right
+        distances = [max(left - end, start - right, 0.0) for left, right in spans]
+        nearest = distances.index(min(distances))  # the first of the nearest, as min gives
         if nearest == which and distances[nearest] <= tolerance:
             chosen.append(word.text)
     return " ".join(chosen)
