@@ -7,6 +7,7 @@ worker; a script that imported the whole CLI would cost each worker a second of 
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import sys
 import threading
@@ -21,6 +22,10 @@ def main() -> None:
     # made: 60-70 ms in this process and again in each OCR worker. chartclerk uses none;
     # a site that wants one sets PYDANTIC_DISABLE_PLUGINS itself (empty: all of them).
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # The collector is off while the program imports (a tenth of its start went to passes
+    # over objects that all live as long as the program), then what was imported is
+    # frozen out of later passes.
+    gc.disable()
     reading = bool(READING_COMMANDS.intersection(sys.argv[1:6]))
     if reading:
         from scanner.reading import ahead
@@ -36,6 +41,8 @@ def main() -> None:
     try:
         from clerk.cli import main as run
 
+        gc.freeze()
+        gc.enable()
         run()
     except SystemExit as done:
         code = done.code

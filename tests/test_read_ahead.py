@@ -507,3 +507,22 @@ def test_a_batch_of_text_pdfs_is_read_further_ahead_than_one_that_needs_ocr(
         finally:
             ahead.abandon()
     assert ahead.FILES_AHEAD < len(texts) <= ahead.TEXT_FILES_AHEAD
+
+
+def test_workers_forked_while_the_collector_is_off_turn_it_on() -> None:
+    # The console script keeps the collector off while it imports; its forked workers
+    # must not inherit that for the rest of their lives.
+    import gc
+
+    from scanner.reading import workers
+
+    gc.disable()
+    try:
+        workers.start_workers_early(1, warm=False)
+    finally:
+        gc.enable()
+    pool = workers.make_pool(1)
+    try:
+        assert pool.submit(gc.isenabled).result(timeout=60) is True
+    finally:
+        pool.shutdown(wait=True)

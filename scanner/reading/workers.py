@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import os
 import signal
 import sys
@@ -24,6 +25,8 @@ IMPORT_DELAY_SECONDS = 1.0
 
 def _init_worker(turns: _Turns | None = None, warm: bool = True) -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    # Forked from a console script that keeps the collector off while it imports.
+    gc.enable()
     # Registered first, so it runs last: once the worker's own exit handlers have run (a
     # PDF closed), it leaves without tearing down every module and object one by one,
     # which took a tenth of a second that every `chartclerk ingest` waited for at its end.
