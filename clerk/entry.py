@@ -7,6 +7,7 @@ worker; a script that imported the whole CLI would cost each worker a second of 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import gc
 import os
 import sys
@@ -68,14 +69,16 @@ def leave(code: object) -> None:
     """
     threading._shutdown()  # type: ignore[attr-defined]  # what Python's own exit calls first
     atexit._run_exitfuncs()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):  # a closed pipe: the exit code still says what happened
-        code = code or 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:  # None: the descriptor was closed when Python started
+                stream.flush()
+        except (OSError, ValueError):  # a closed pipe: the exit code still says what happened
+            code = code or 1
     if code is None:
         code = 0
     elif not isinstance(code, int):
-        print(code, file=sys.stderr)
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            print(code, file=sys.stderr, flush=True)
         code = 1
     os._exit(code)

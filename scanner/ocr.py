@@ -83,21 +83,31 @@ def check_tesseract(languages: str) -> None:
 def _installed_languages() -> set[str]:
     missing = "tesseract is not installed; apt-get install tesseract-ocr tesseract-ocr-eng"
     try:
+        # As pytesseract asks: both streams read (tesseract 3 lists on stderr), exit 0 or
+        # 1 accepted (tesseract 3 exits 1 after listing).
         listed = subprocess.run(
             ["tesseract", "--list-langs"],  # noqa: S607 - the program on PATH, as pytesseract
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
+            errors="replace",
             timeout=60,
-            check=True,
+            check=False,
         )
     except FileNotFoundError as exc:
         raise MissingDependencyError(missing) from exc
     except (subprocess.SubprocessError, OSError) as exc:
         raise MissingDependencyError(f"tesseract could not list its languages ({exc})") from exc
-    # "List of available languages in "/usr/share/tesseract-ocr/5/tessdata/" (3):", then one
-    # language a line.
-    lines = listed.stdout.splitlines()
-    return {line.strip() for line in lines[1:] if line.strip()}
+    if listed.returncode not in (0, 1):
+        raise MissingDependencyError(
+            f"tesseract could not list its languages (exit {listed.returncode})"
+        )
+    # 'List of available languages in "/usr/share/tesseract-ocr/5/tessdata/" (3):', then
+    # one language a line (eng, chi_sim, script/Latin).
+    return {line.strip() for line in listed.stdout.splitlines() if _LANGUAGE.match(line.strip())}
+
+
+_LANGUAGE = re.compile(r"[A-Za-z0-9_/]+$")
 
 
 def warm_up(languages: str = "eng") -> None:

@@ -192,3 +192,18 @@ def test_an_ingest_that_misses_a_file_exits_1_with_every_row_written(
     listed = run(site, "documents", "list", "--json")
     assert listed.returncode == 0
     assert len(json.loads(listed.stdout)) >= 1
+
+
+def test_a_command_whose_output_was_closed_still_exits_with_its_own_code() -> None:
+    # Started with its standard output closed (a supervisor's `>&-`), Python gives it no
+    # sys.stdout; leaving must not turn a clean exit into a traceback.
+    result = subprocess.run(
+        [CHARTCLERK, "--help"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.close(1),  # noqa: PLW1509 - closes only the child's stdout
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr

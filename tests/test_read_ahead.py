@@ -507,6 +507,15 @@ def test_a_batch_of_text_pdfs_is_read_further_ahead_than_one_that_needs_ocr(
         finally:
             ahead.abandon()
     assert ahead.FILES_AHEAD < len(texts) <= ahead.TEXT_FILES_AHEAD
+    # A batch of text layers is read in the pipeline's order, an image further down too.
+    ordered = [*texts[: ahead.FILES_AHEAD], png, *texts[ahead.FILES_AHEAD :]]
+    planned = ahead.plan(["ingest", *map(str, ordered)])
+    assert planned is not None and not planned.needs_tesseract
+    ahead.start(planned)
+    try:
+        assert list(ahead._ahead) == [str(p) for p in ordered]  # noqa: SLF001
+    finally:
+        ahead.abandon()
 
 
 def test_workers_forked_while_the_collector_is_off_turn_it_on() -> None:

@@ -34,6 +34,26 @@ def test_the_installed_languages_are_read_from_the_program(
         check_tesseract("eng+fra")
 
 
+def test_a_listing_on_stderr_with_exit_1_counts_as_tesseract_3_gives_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    program = folder / "tesseract"
+    program.write_text(
+        "#!/bin/sh\n"
+        "echo 'List of available languages (3):' >&2\n"
+        "printf 'eng\\nosd\\nscript/Latin\\n' >&2\n"
+        "exit 1\n"
+    )
+    program.chmod(program.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", str(folder))
+    check_tesseract("eng+script/Latin")
+    program.write_text("#!/bin/sh\necho 'Error opening data file' >&2\nexit 2\n")
+    with pytest.raises(MissingDependencyError, match="could not list its languages"):
+        check_tesseract("eng")
+
+
 def test_missing_orientation_data_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_tesseract(tmp_path / "bin", ["eng"])
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))

@@ -352,7 +352,8 @@ class _Reader:
 _KEPT = 4096  # values a reader keeps, as the label finder keeps lines
 
 
-@functools.lru_cache(maxsize=16)
+# Few: a reader keeps what it read (names, dates of birth), and yesterday's is not needed.
+@functools.lru_cache(maxsize=2)
 def _reader(settings_json: str, today: dt.date | None) -> _Reader:
     """The reader for these settings and this day, made from them as the finder is."""
     return _Reader(IdentifierSettings.model_validate_json(settings_json), today)

@@ -165,10 +165,13 @@ def start(planned: Plan | None) -> None:
     # A page begun within the budget has its own time limit, read ahead at most
     # PAGE_TIMEOUT_CAP (the settings are not known here; a page past it is read again).
     limit = BUDGET_SECONDS + PAGE_TIMEOUT_CAP + GRACE_SECONDS
-    # Images first: each needs tesseract, whose first page is what the start is waiting
-    # for; a PDF may be a text layer read in milliseconds (the pipeline takes its files in
-    # its own order and waits for each one's reading ahead).
-    for path in sorted(files, key=_not_an_image):
+    # For a batch that needs OCR, images first: each needs tesseract, whose first page is
+    # what the start is waiting for; a PDF may be a text layer read in milliseconds (the
+    # pipeline takes its files in its own order and waits for each one's reading ahead).
+    # A batch of text layers is read in the pipeline's order: an image further down waits.
+    if planned.needs_tesseract:
+        files = tuple(sorted(files, key=_not_an_image))
+    for path in files:
         _ahead[path] = scheduler.submit(read_ahead, path, config, BUDGET_SECONDS, limit=limit)
     _scheduler = scheduler
 
