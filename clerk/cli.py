@@ -41,6 +41,7 @@ from records.permissions import Action, allowed
 from scanner.dropped.stability import files_in
 from scanner.dropped.watcher import InboxWatcher, inbox_problem
 from scanner.pipeline import Outcome
+from scanner.reading.workers import worker_count
 
 log = logging.getLogger("chartclerk")
 
@@ -124,6 +125,7 @@ def ingest(
             for path in files
             if path not in missing
         ]
+        _near_the_end(app, [future for _, future in futures])
         rows = [_ingest_row(path, future) for path, future in futures]
     rows += [
         {"path": str(p), "outcome": "missing", "id": None, "reason": "no such file"}
@@ -139,6 +141,28 @@ def ingest(
         )
     if any(r["outcome"] in ("missing", "error", "waiting") for r in rows):
         raise typer.Exit(1)
+
+
+def _near_the_end(app: App, futures: list[Future[Outcome]]) -> None:
+    """Have the index write what it holds once only the last files are being read.
+
+    Those are as many as there are OCR workers: the commit then runs beside their reading
+    rather than after it (see ``StoreIndexer.flush_soon``).
+    """
+    left = len(futures) - worker_count(app.settings.ocr.workers)
+    if left <= 0:
+        return
+    lock, done = threading.Lock(), [0]
+
+    def finished(_: Future[Outcome]) -> None:
+        with lock:
+            done[0] += 1
+            now = done[0] == left
+        if now:
+            app.indexer.flush_soon()
+
+    for future in futures:
+        future.add_done_callback(finished)
 
 
 def _ingest_row(path: Path, future: Future[Outcome]) -> dict[str, object]:

@@ -81,6 +81,7 @@ class StoreIndexer:
         self.max_delay_seconds = max(max_delay_seconds, flush_seconds)
         self.burst_pages = burst_pages
         self._pages = 0  # pages of the documents queued
+        self._soon = False  # flush_soon was called since the last commit
         self._lock = threading.Lock()
         self._queued: set[int] = set()
         self._queue_lock = threading.Lock()
@@ -111,7 +112,7 @@ class StoreIndexer:
         """When the queue should be written (monotonic time); None when it is empty."""
         if not self._queued:
             return None
-        if self._pages >= self.burst_pages:
+        if self._soon or self._pages >= self.burst_pages:
             return self._last_queued
         quiet = self._last_queued + self.flush_seconds
         return min(quiet, self._first_queued + self.max_delay_seconds)
@@ -144,10 +145,23 @@ class StoreIndexer:
         """
         with self._queue_lock:
             ids, self._queued, self._pages = sorted(self._queued), set(), 0
+            self._soon = False
         if ids:
             merge = merge or self._unmerged + 1 >= UNMERGED_COMMITS
             self.index_documents(ids, merge=merge)
             self._unmerged = 0 if merge else self._unmerged + 1
+
+    def flush_soon(self) -> None:
+        """Write what is queued now, as part of a burst (a batch's end is near).
+
+        ``chartclerk ingest`` calls it as its last documents are being read: the commit
+        then runs beside their reading instead of after it, on one core, and the one that
+        ends the batch holds only those last documents.
+        """
+        with self._queue_lock:
+            self._soon = True
+            if self._thread is not None:
+                self._wake.set()
 
     def _merge(self) -> None:
         try:

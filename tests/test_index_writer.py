@@ -182,3 +182,52 @@ def test_a_burst_of_many_pages_is_written_without_waiting_for_the_delay(
     finally:
         writer.close()
     assert sorted(i for c in recording.commits for i in c.ids) == sorted(ids)
+
+
+def test_flush_soon_writes_what_is_queued_without_waiting(
+    stored: App, recording: RecordingIndex
+) -> None:
+    # `chartclerk ingest` calls it as its last files are read, so that the commit runs
+    # beside their reading rather than after it.
+    ids = [d.id for d in stored.store.list_documents()]
+    writer = StoreIndexer(stored.store, recording, flush_seconds=30, max_delay_seconds=60)
+    try:
+        writer.enqueue(ids[:2], pages=2)
+        time.sleep(0.3)
+        assert recording.commits == []
+        writer.flush_soon()
+        deadline = time.monotonic() + 10
+        while not recording.commits and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [c.ids for c in recording.commits] == [sorted(ids[:2])]
+        assert not recording.commits[0].merge  # a burst's commit: merging waits
+        writer.enqueue(ids[2:], pages=2)  # after it, the usual delays again
+        time.sleep(0.3)
+        assert len(recording.commits) == 1
+    finally:
+        writer.close()
+    assert sorted(i for c in recording.commits for i in c.ids) == sorted(ids)
+
+
+def test_ingest_asks_for_the_commit_once_only_the_last_files_are_left() -> None:
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    from clerk.cli import _near_the_end
+
+    calls: list[int] = []
+    futures: list[Future[object]] = [Future() for _ in range(5)]
+    app = SimpleNamespace(
+        settings=SimpleNamespace(ocr=SimpleNamespace(workers=2)),
+        indexer=SimpleNamespace(flush_soon=lambda: calls.append(len(calls))),
+    )
+    _near_the_end(app, futures)  # type: ignore[arg-type]
+    for done, future in enumerate(futures, 1):
+        future.set_result(None)
+        # Five files on two workers: once three are done, two are left being read.
+        assert calls == ([0] if done >= 3 else [])
+    few: list[Future[object]] = [Future() for _ in range(2)]
+    _near_the_end(app, few)  # type: ignore[arg-type]
+    for future in few:
+        future.set_result(None)
+    assert calls == [0]  # no more files than workers: the close writes everything
