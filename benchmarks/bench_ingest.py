@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_ingest.py --mix [--docs 30] [--repeats 2]
     .venv/bin/python benchmarks/bench_ingest.py [--pages 40] [--text-pages 200] [--memory-pages 200]
-    .venv/bin/python benchmarks/bench_ingest.py --text-only [--text-repeats 3]
+    .venv/bin/python benchmarks/bench_ingest.py --text-only [--text-repeats 3] [--text-against REV]
     .venv/bin/python benchmarks/bench_ingest.py --startup 7
 
 1. ``--mix``: a realistic mix (``synthetic.mix``: a quarter of the documents damaged - fax,
@@ -20,7 +20,8 @@
 3. Text layer: pages per second, start-up included, for light and dense (EHR printout,
    about 5,000 characters a page) text-layer PDFs: the median of ``--text-repeats`` runs,
    each on a fresh site (the machine's speed drifts from run to run), with every run's
-   figure beside it.
+   figure beside it; with ``--text-against REV`` each run is paired with one of the same
+   files on that git revision's code (``git archive``, run by PYTHONPATH), in turn.
 4. Memory: peak RSS of the ingest process and its OCR workers while ingesting a 200-page
    image-only PDF.
 """
@@ -127,9 +128,16 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_ingest(config: Path, files: list[Path], watch: bool = True) -> IngestRun:
-    """Run `chartclerk ingest --json` on ``files``, watching its process tree."""
+def run_ingest(
+    config: Path, files: list[Path], watch: bool = True, code: Path | None = None
+) -> IngestRun:
+    """Run `chartclerk ingest --json` on ``files``, watching its process tree.
+
+    ``code``: a tree of another revision to run instead of this one (see ``reference_tree``).
+    """
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
     cpu = children_cpu()
     with tempfile.TemporaryFile() as out:
         start, began_at = time.perf_counter(), time.time()
@@ -448,7 +456,25 @@ def dense_pages(all_specs: list[DocumentSpec], chars: int = 5000) -> list[str]:
     return pages
 
 
-def bench_text(work: Path, pages: int, dense: bool, repeats: int = 3) -> dict[str, Any]:
+def reference_tree(work: Path, revision: str) -> Path:
+    """Another revision's code (``git archive``), to run in this venv by PYTHONPATH.
+
+    Its database schema must be this one's: the benchmark's sites are made by this code.
+    """
+    tree = work / f"code-{revision.replace('/', '_')}"
+    tree.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", revision],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
+def bench_text(
+    work: Path, pages: int, dense: bool, repeats: int = 3, against: Path | None = None
+) -> dict[str, Any]:
     label = "dense" if dense else "light"
     folder = work / f"text-pdfs-{label}"
     folder.mkdir()
@@ -480,16 +506,24 @@ def bench_text(work: Path, pages: int, dense: bool, repeats: int = 3) -> dict[st
     count = sum(_pdf_pages(f) for f in files)
     chars = sum(len(t) for f in files for t in _pdf_texts(f))
     runs = []
+    reference: list[float] = []  # wall seconds of the other revision, interleaved
     for attempt in range(repeats):
-        # A fresh site each run (the same files would be duplicates the second time).
-        config = make_config(work / f"text-run-{label}-{attempt}", pages)
-        # Start-up (imports, database, index) is paid once per run; measure it on its own.
-        begin = time.perf_counter()
-        subprocess.run(
-            [CHARTCLERK, "--config", str(config), "status"], check=True, capture_output=True
-        )
-        empty = time.perf_counter() - begin
-        runs.append((run_ingest(config, files, watch=False), empty))
+        # Turn about: this code first, then the other revision's; the other way next time.
+        order = [None, against] if attempt % 2 == 0 else [against, None]
+        for code in order if against is not None else [None]:
+            # A fresh site each run (the same files would be duplicates the second time).
+            config = make_config(work / f"text-run-{label}-{attempt}-{code is None}", pages)
+            if code is not None:
+                reference.append(run_ingest(config, files, watch=False, code=code).seconds)
+                continue
+            # Start-up (imports, database, index) is paid once per run; measured on its own.
+            begin = time.perf_counter()
+            subprocess.run(
+                [CHARTCLERK, "--config", str(config), "status"], check=True, capture_output=True
+            )
+            empty = time.perf_counter() - begin
+            runs.append((run_ingest(config, files, watch=False), empty))
+    ratios = [round(r.seconds / ref, 2) for (r, _), ref in zip(runs, reference, strict=False)]
     # The median run by wall time: this 2-core machine's speed drifts from run to run.
     runs.sort(key=lambda pair: pair[0].seconds)
     run, empty = runs[len(runs) // 2]
@@ -504,6 +538,8 @@ def bench_text(work: Path, pages: int, dense: bool, repeats: int = 3) -> dict[st
         "chars_per_page": chars // max(count, 1),
         "ingest_s": elapsed,
         "runs_pages_per_s": [round(count / r.seconds) for r, _ in runs],
+        "against_pages_per_s": sorted(round(count / ref) for ref in reference),
+        "against_wall_ratios": ratios,
         "startup_s": empty,
         "pages_per_s": count / elapsed,
         "pages_per_s_after_startup": count / max(elapsed - empty, 1e-9),
@@ -556,6 +592,11 @@ def main() -> None:
     parser.add_argument(
         "--text-repeats", type=int, default=3, help="runs of each text-layer batch (median)"
     )
+    parser.add_argument(
+        "--text-against",
+        metavar="REV",
+        help="also run each text-layer batch on this git revision's code, interleaved",
+    )
     parser.add_argument("--memory-pages", type=int, default=200)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-ocr", action="store_true", help="skip the clean-page ratio")
@@ -589,8 +630,9 @@ def main() -> None:
                 f"ratio {ocr['ratio']:.2f} (target <= 1.2)"
             )
         if not args.mix:
+            against = reference_tree(work, args.text_against) if args.text_against else None
             for dense in (False, True):
-                text = bench_text(work, args.text_pages, dense, args.text_repeats)
+                text = bench_text(work, args.text_pages, dense, args.text_repeats, against)
                 figures[f"text_{'dense' if dense else 'light'}"] = text
                 print(
                     f"text-layer PDFs ({'dense' if dense else 'light'}, "
@@ -606,6 +648,12 @@ def main() -> None:
                     for name, ms in text["stages_cpu_ms_per_page"].items()
                 )
                 print(f"  CPU ms a page, each stage alone: {stages}")
+                if against is not None:
+                    print(
+                        f"  the same files on {args.text_against}'s code, interleaved: "
+                        f"{text['against_pages_per_s']} pages/s; wall of this code / that "
+                        f"code, run by run: {text['against_wall_ratios']}"
+                    )
         if not args.mix and not args.text_only and not args.skip_memory:
             mem = bench_memory(work, args.memory_pages)
             figures["memory"] = mem
