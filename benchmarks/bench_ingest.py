@@ -472,18 +472,20 @@ def reference_tree(work: Path, revision: str) -> Path:
     return tree
 
 
-def bench_text(
-    work: Path, pages: int, dense: bool, repeats: int = 3, against: Path | None = None
-) -> dict[str, Any]:
-    label = "dense" if dense else "light"
-    folder = work / f"text-pdfs-{label}"
-    folder.mkdir()
+def write_text_corpus(folder: Path, pages: int, dense: bool) -> list[Path]:
+    """Text-layer PDFs of ten pages each, one patient's printout a file, as an EHR prints.
+
+    Light pages are the generator's documents (about 1,100 characters); dense ones are
+    printouts of about 5,500 characters under the first document's header. The patients
+    are those ``make_config`` registers.
+    """
+    folder.mkdir(parents=True)
     files = []
     per_file = 10
     # One patient's printout a file, as an EHR prints a chart: pages of several documents of
     # that patient. (Until 2026-12 every file mixed ten patients, so every one went to
     # review as "multiple patients" and matching weighed ten times the candidates.)
-    patients = generate_patients(max(pages, 10), seed=5)  # make_config registers these
+    patients = generate_patients(max(pages, 10), seed=5)
     all_specs = [
         DocumentSpec(
             patient=patients[i // per_file],
@@ -503,6 +505,14 @@ def bench_text(
             for spec in chunk:
                 texts.extend(text_of(spec))
         files.append(write_text_pdf(texts, folder / f"doc{start:04d}.pdf"))
+    return files
+
+
+def bench_text(
+    work: Path, pages: int, dense: bool, repeats: int = 3, against: Path | None = None
+) -> dict[str, Any]:
+    label = "dense" if dense else "light"
+    files = write_text_corpus(work / f"text-pdfs-{label}", pages, dense)
     count = sum(_pdf_pages(f) for f in files)
     chars = sum(len(t) for f in files for t in _pdf_texts(f))
     runs = []

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/identify_costs.py [--corpus dense] [--pages 200] [--repeats 5]
         [--profile]
 
-The pages are the corpora ``text_worker_costs.py`` writes (``/tmp/tl/dense/corpus``: EHR
+The pages are ``bench_ingest.py``'s text-layer corpora, written here (``dense``: EHR
 printouts of ~5,500 characters; ``light``: ~1,100), or any folder of PDFs, read as a worker
 reads them. Each figure is CPU seconds a page, the best of ``--repeats`` runs over all the
 pages in order, with the label finder's line cache and the values read emptied before each
@@ -19,6 +19,7 @@ import argparse
 import cProfile
 import pstats
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import date
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from bench_ingest import write_text_corpus  # noqa: E402
 from text_worker_costs import jobs_of  # noqa: E402
 
 from clerk.config import load_config  # noqa: E402
@@ -54,13 +56,15 @@ def main() -> int:
     )
     args = parser.parse_args()
     folder = Path(args.corpus)
-    if not folder.is_dir():
-        folder = Path(f"/tmp/tl/{args.corpus}/corpus")
-    files = sorted(folder.glob("*.pdf"))
-    if not files:
-        print(f"no PDFs in {folder}: run text_worker_costs.py first to write the corpus")
-        return 1
-    pages = [read_page(job) for job in jobs_of(files)][: args.pages]
+    with tempfile.TemporaryDirectory(prefix="chartclerk-identify-") as tmp:
+        if folder.is_dir():
+            files = sorted(folder.glob("*.pdf"))
+        elif args.corpus in ("dense", "light"):
+            files = write_text_corpus(Path(tmp) / args.corpus, args.pages, args.corpus == "dense")
+        else:
+            print(f"{args.corpus}: not dense, light or a folder of PDFs")
+            return 1
+        pages = [read_page(job) for job in jobs_of(files)][: args.pages]
     settings = load_config(ROOT / "config.yaml").filing.identifiers
     today = date.today()
     finder = identifiers._finder(settings.model_dump_json())

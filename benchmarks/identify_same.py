@@ -12,8 +12,8 @@ page before the next, so no cache carries one page's or settings' findings to an
 
 The pages:
 
-* the dense and light text-layer corpora of ``text_worker_costs.py`` (``/tmp/tl/*/corpus``,
-  when present; ``--corpus`` names others), read as the workers read them;
+* the dense and light text-layer corpora of ``bench_ingest.py --text-only`` (written here;
+  ``--corpus`` names other folders of PDFs instead), read as the workers read them;
 * every page ``synthetic.content.text_of`` makes for every layout, document type, date
   format and name form, and the role corpus of ``bench_accuracy.py --layouts roles``: each
   as bare text (no words, as some readers give), with words in jittered boxes (OCR-like,
@@ -279,14 +279,18 @@ def main() -> int:
         pages_file, out = args.find
         find_all(pages_file, out, reverse=args.reverse)
         return 0
-    corpora = args.corpus or [p for p in map(Path, ("/tmp/tl/dense/corpus", "/tmp/tl/light/corpus"))
-                              if p.is_dir()]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         saved = args.cache / f"pages_{args.ocr}.pkl"
         if saved.exists() and not args.rebuild:
             pages = pickle.loads(saved.read_bytes())
         else:
+            from bench_ingest import write_text_corpus
+
+            corpora = args.corpus or [
+                write_text_corpus(work / kind, 200, kind == "dense")[0].parent
+                for kind in ("dense", "light")
+            ]
             pages = build_pages(corpora, args.ocr, args.cache)
             args.cache.mkdir(parents=True, exist_ok=True)
             saved.write_bytes(pickle.dumps(pages))

@@ -26,35 +26,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_ingest import LAYOUTS, TYPES, dense_pages  # noqa: E402
+from bench_ingest import write_text_corpus  # noqa: E402
 
 from clerk.config import load_config  # noqa: E402
 from scanner.ocr import read_page  # noqa: E402
 from scanner.reading.document import FindOnPage, read_and_find  # noqa: E402
 from scanner.reading.pages import PageJob, ReadOptions, plan_pages  # noqa: E402
-from synthetic import DocumentSpec, generate_patients  # noqa: E402
-from synthetic.files import text_of, write_text_pdf  # noqa: E402
-
-
-def write_dense(folder: Path, pages: int) -> list[Path]:
-    """Ten dense pages a file, one patient a file, as ``bench_ingest.py --text-only``."""
-    patients = generate_patients(max(pages, 10), seed=5)
-    specs = [
-        DocumentSpec(
-            patient=patients[i // 10],
-            doc_type=TYPES[i % len(TYPES)],
-            layout=LAYOUTS[i % len(LAYOUTS)],
-            content_seed=i,
-        )
-        for i in range(pages)
-    ]
-    files = []
-    for start in range(0, pages, 10):
-        chunk = specs[start : start + 10]
-        head = text_of(chunk[0])[0].splitlines()[:12]
-        texts = ["\n".join([*head, body]) for body in dense_pages(chunk)]
-        files.append(write_text_pdf(texts, folder / f"doc{start:04d}.pdf"))
-    return files
 
 
 def jobs_of(files: list[Path]) -> list[PageJob]:
@@ -87,7 +64,7 @@ def main() -> None:
     config = load_config(ROOT / "config.yaml")
     find = FindOnPage(config.filing.identifiers.model_dump_json(), date.today())
     with tempfile.TemporaryDirectory(prefix="chartclerk-text-costs-") as folder:
-        jobs = jobs_of(write_dense(Path(folder), args.pages))
+        jobs = jobs_of(write_text_corpus(Path(folder) / "dense", args.pages, dense=True))
         n, r = len(jobs), args.repeats
         read_and_find(jobs[0], find)  # imports and caches, as a warm worker has them
         read_ms = best_ms_per_page(n, r, lambda: [read_page(j) for j in jobs])

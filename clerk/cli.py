@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -152,13 +153,10 @@ def _near_the_end(app: App, futures: list[Future[Outcome]]) -> None:
     left = len(futures) - worker_count(app.settings.ocr.workers)
     if left <= 0:
         return
-    lock, done = threading.Lock(), [0]
+    done = itertools.count(1)  # its next() is one step: threads cannot both take a number
 
     def finished(_: Future[Outcome]) -> None:
-        with lock:
-            done[0] += 1
-            now = done[0] == left
-        if now:
+        if next(done) == left:
             app.indexer.flush_soon()
 
     for future in futures:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scanner.identifying.dates import DateOrder, parse_first_date
 from scanner.identifying.headers import header_names, sticker_names
+from scanner.identifying.kept import Kept
 from scanner.identifying.labels import (
     LabelFinder,
     LabelHit,
@@ -272,6 +273,10 @@ def _capitalised_comma_form(segment: str) -> bool:
     return match is not None and match.group(0).rstrip(" ,;").split()[-1][:1].isupper()
 
 
+# A label's kind, the text after it, whether it had a colon, whether it was one word.
+_ReadKey = tuple[str, str, bool, bool]
+
+
 class _Reader:
     """Turns the text after one label into a typed value for its kind.
 
@@ -287,19 +292,18 @@ class _Reader:
         self.mrn_pattern = re.compile(settings.mrn_pattern)
         self.proper_name = ProperNames(settings.roles)
         self.sections = _sections(settings.roles.model_dump_json())
-        self._read: dict[tuple[str, str, bool, bool], tuple[FoundValue | None]] = {}
-        self._names: dict[str, tuple[PersonName | None, bool]] = {}
+        # A page reads most labels twice (from its text lines and its lines of words), a
+        # document's pages repeat their header, and a dense page prints its role labels
+        # again and again (Attending: Dr. ...).
+        self._read: Kept[_ReadKey, FoundValue | None] = Kept(self._value)
+        self._name: Kept[str, tuple[PersonName | None, bool]] = Kept(self.proper_name)
 
     def read(self, kind: str, hit: LabelHit, segment: str) -> FoundValue | None:
-        key = (kind, segment, hit.has_colon, hit.words < 2)
-        kept = self._read.get(key)  # one look-up: another thread may empty the dict
-        if kept is None:
-            if len(self._read) > _KEPT:
-                self._read.clear()
-            kept = self._read[key] = (self._value(kind, hit, segment),)
-        return kept[0]
+        return self._read[(kind, segment, hit.has_colon, hit.words < 2)]
 
-    def _value(self, kind: str, hit: LabelHit, segment: str) -> FoundValue | None:
+    def _value(self, key: _ReadKey) -> FoundValue | None:
+        """The value of ``segment`` after a label of ``kind`` (with a colon; of one word)."""
+        kind, segment, has_colon, one_word = key
         s = self.settings
         if kind == "mrn":
             mrn = read_number(segment, self.mrn_pattern)
@@ -313,7 +317,7 @@ class _Reader:
             # "Patient" and "Name" alone are ordinary words: demand a colon or a comma form
             # right after them ("Patient DOE, JANE"), not a comma further on in the prose
             # ("the patient rested comfortably overnight.   Results reviewed with, ...").
-            if not hit.has_colon and hit.words < 2 and not _capitalised_comma_form(segment):
+            if not has_colon and one_word and not _capitalised_comma_form(segment):
                 return None
             return parse_name(segment)
         if kind == "sex":
@@ -326,7 +330,7 @@ class _Reader:
         if role == PRIOR_MRN:
             mrn = self.read("mrn", hit, segment)
             return [("mrn", mrn, PRIOR_MRN)] if mrn is not None else []
-        name, credentials = self._name(segment)
+        name, credentials = self._name[segment]
         if name is None:
             return []
         if role == SUBJECT:  # RE: whom a letter or fax is about
@@ -335,21 +339,9 @@ class _Reader:
 
     def name_role(self, segment: str, role: str) -> str:
         """A name printed with credentials (``Helen Abernathy, MD``) is a provider's."""
-        if role == PATIENT and self._name(segment)[1]:
+        if role == PATIENT and self._name[segment][1]:
             return PROVIDER
         return role
-
-    def _name(self, segment: str) -> tuple[PersonName | None, bool]:
-        # A dense page prints its role labels again and again (Attending: Dr. ...).
-        name = self._names.get(segment)
-        if name is None:
-            if len(self._names) > _KEPT:
-                self._names.clear()
-            name = self._names[segment] = self.proper_name(segment)
-        return name
-
-
-_KEPT = 4096  # values a reader keeps, as the label finder keeps lines
 
 
 # Few: a reader keeps what it read (names, dates of birth), and yesterday's is not needed.

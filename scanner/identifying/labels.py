@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import overload
 
+from scanner.identifying.kept import Kept
 from scanner.reading.pagetext import Word
 
 STOP_KIND = "stop"
@@ -80,7 +81,8 @@ class LabelFinder:
             reverse=True,
         )
         self._kinds = [kind for kind, _ in pairs]
-        self._cache: dict[str, list[LabelHit]] = {}
+        # Sections, values and header names each look at every line: read each line once.
+        self._cache: Kept[str, list[LabelHit]] = Kept(self._find)
         patterns = [f"(?P<k{i}>{_label_pattern(lab)})" for i, (_, lab) in enumerate(pairs)]
         self._regex = _label_regex(patterns)
         # The same search, faster: Python's engine tries every label at every word start
@@ -106,13 +108,7 @@ class LabelFinder:
 
     def find(self, line: str) -> list[LabelHit]:
         """All labels in ``line``, left to right (the caller must not change the list)."""
-        # Sections, values and header names each look at every line: read each line once.
-        cached = self._cache.get(line)
-        if cached is None:
-            if len(self._cache) > 4096:
-                self._cache.clear()
-            cached = self._cache[line] = self._find(line)
-        return cached
+        return self._cache[line]
 
     def _find(self, line: str) -> list[LabelHit]:
         hits = []

@@ -114,7 +114,7 @@ class Plan:
 def preload() -> None:
     """Import what reading and identifying a text-layer page takes, before the workers fork.
 
-    For a batch of text-layer PDFs (see :meth:`Plan.needs_tesseract`): forked after this,
+    For a batch of text-layer PDFs (see :class:`Plan`'s ``needs_tesseract``): forked after this,
     the workers share the modules instead of importing them each (0.1-0.15 s of CPU a
     worker), and the ingest process imports them anyway. For a batch that needs OCR the
     workers start at once instead: the first page's way to tesseract is what counts.
@@ -159,18 +159,16 @@ def start(planned: Plan | None) -> None:
     workers = worker_count(0)
     files = planned.files
     if planned.needs_tesseract:
-        files = files[: max(FILES_AHEAD, workers)]
+        # As many as the command takes in at once, images first: each needs tesseract,
+        # whose first page is what the start is waiting for; a PDF may be a text layer read
+        # in milliseconds (the pipeline takes its files in its own order and waits for
+        # each one's reading ahead). A batch of text layers is read in the pipeline's order.
+        files = tuple(sorted(files[: max(FILES_AHEAD, workers)], key=_not_an_image))
     _sweep()
     scheduler = PageScheduler(make_pool, workers)
     # A page begun within the budget has its own time limit, read ahead at most
     # PAGE_TIMEOUT_CAP (the settings are not known here; a page past it is read again).
     limit = BUDGET_SECONDS + PAGE_TIMEOUT_CAP + GRACE_SECONDS
-    # For a batch that needs OCR, images first: each needs tesseract, whose first page is
-    # what the start is waiting for; a PDF may be a text layer read in milliseconds (the
-    # pipeline takes its files in its own order and waits for each one's reading ahead).
-    # A batch of text layers is read in the pipeline's order: an image further down waits.
-    if planned.needs_tesseract:
-        files = tuple(sorted(files, key=_not_an_image))
     for path in files:
         _ahead[path] = scheduler.submit(read_ahead, path, config, BUDGET_SECONDS, limit=limit)
     _scheduler = scheduler
@@ -185,11 +183,7 @@ def abandon() -> None:
     """
     global _scheduler
     scheduler, _scheduler = _scheduler, None
-    left = untaken()
-    if scheduler is not None:
-        scheduler.drop(left)
-        scheduler.close()
-    _sweep()
+    _give_up(scheduler)
 
 
 def take_scheduler(workers: int) -> PageScheduler | None:
@@ -202,10 +196,17 @@ def take_scheduler(workers: int) -> PageScheduler | None:
     scheduler, _scheduler = _scheduler, None
     if scheduler is None or scheduler.workers == workers:
         return scheduler
-    scheduler.drop(untaken())
-    scheduler.close()
-    _sweep()
+    _give_up(scheduler)
     return None
+
+
+def _give_up(scheduler: PageScheduler | None) -> None:
+    """Drop every reading ahead not taken, stop ``scheduler``, and sweep up the copies."""
+    left = untaken()
+    if scheduler is not None:
+        scheduler.drop(left)
+        scheduler.close()
+    _sweep()
 
 
 def take(path: Path) -> Future[ReadAhead | None] | None:

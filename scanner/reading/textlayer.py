@@ -14,6 +14,7 @@ import atexit
 import ctypes
 import functools
 import logging
+import operator
 import re
 from array import array
 from collections.abc import Callable
@@ -92,6 +93,10 @@ def _address(textpage: pdfium.PdfTextPage) -> ctypes.c_void_p:
     return ctypes.c_void_p(ctypes.cast(textpage.raw, ctypes.c_void_p).value)
 
 
+# By left edge, then top, then the text layer's own order.
+_LEFT_TOP_INDEX = operator.itemgetter(1, 0, 2)
+
+
 def _lines(boxes: list[_Box]) -> list[list[_Box]]:
     """Boxes whose tops are within LINE_TOLERANCE of a line's first box, left to right."""
     lines: list[list[_Box]] = []
@@ -107,10 +112,6 @@ def _lines(boxes: list[_Box]) -> list[list[_Box]]:
             lines.append(line)
     # By left edge; boxes with the same left stay in reading order (top, then index).
     return [sorted(line, key=_LEFT_TOP_INDEX) for line in lines]
-
-
-def _LEFT_TOP_INDEX(box: _Box) -> tuple[float, float, int]:  # noqa: N802 - a sort key
-    return box[1], box[0], box[2]
 
 
 def read_text_layer(page: pdfium.PdfPage, number: int) -> PageText:

@@ -53,18 +53,19 @@ def _init_worker(turns: _Turns | None = None, warm: bool = True) -> None:
     # hold the interpreter lock against that first page's way to tesseract. (A job that
     # needs it sooner imports it itself.)
     # Not for a batch of text-layer PDFs (``warm`` False): they never need it.
-    if turns is not None and warm:
-        turns.wait_for_first()
-    with contextlib.suppress(Exception):
-        from scanner import ocr
+    if warm:
+        if turns is not None:
+            turns.wait_for_first()
+        with contextlib.suppress(Exception):
+            from scanner import ocr
 
-        if warm:
             ocr.warm_up()
     if turns is not None:
         turns.warm()
-    later = threading.Timer(IMPORT_DELAY_SECONDS, _import_the_rest)
-    later.daemon = True
-    later.start()
+    if "scanner.identifying.identifiers" not in sys.modules:  # not shared from the fork
+        later = threading.Timer(IMPORT_DELAY_SECONDS, _import_the_rest)
+        later.daemon = True
+        later.start()
 
 
 def _import_the_rest() -> None:
