@@ -35,8 +35,8 @@ def main() -> None:
         # `ingest` names its files: the workers read the first ones while the rest loads.
         planned = ahead.plan(sys.argv[1:])
         warm = planned is None or planned.needs_tesseract
-        if not warm:
-            ahead.preload()
+        if planned is not None and not warm:
+            ahead.preload(planned)
         start_workers_early(warm=warm)
         ahead.start(planned)
     try:

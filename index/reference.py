@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as windex
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.fields import TEXT, Schema
 
 from index.analysis import FoldedText
@@ -75,3 +76,57 @@ def write_plain_index(
     stamp = {"engine": ENGINE, "schema_version": PLAIN_SCHEMA_VERSION}
     (folder / VERSION_FILE).write_text(json.dumps(stamp), encoding="utf-8")
     return count
+
+
+def index_contents(folder: Path) -> dict[str, Any]:
+    """What an index folder holds, read by Whoosh alone: for tests comparing two writers.
+
+    Returns a dict of:
+        ``codecs``: the class of each segment's codec, as its table of contents names it.
+        ``postings``: per (field, term), every posting as (document id, weight, value bytes).
+        ``blocks``: per (field, term), every block's header as the postings file has it:
+            (postings, top weight, shortest and longest field length, compression level).
+        ``documents``: per document id, its stored fields and its length in each field.
+    """
+    engine = windex.open_dir(str(folder))
+    codecs = [type(segment.codec()).__name__ for segment in engine._segments()]
+    postings: dict[tuple[str, bytes], list[tuple[str, float, bytes]]] = {}
+    blocks: dict[tuple[str, bytes], list[tuple[Any, ...]]] = {}
+    documents: dict[str, dict[str, Any]] = {}
+    schema = engine.schema
+    with engine.reader() as reader:
+        names = [name for name in schema.names() if schema[name].indexed]
+        for leaf, _base in reader.leaf_readers():
+            ids = {n: leaf.stored_fields(n)["id"] for n in leaf.all_doc_ids()}
+            for n, doc_id in ids.items():
+                lengths = {name: leaf.doc_field_length(n, name) for name in names}
+                documents[doc_id] = {"stored": leaf.stored_fields(n), "lengths": lengths}
+            for name in names:
+                for term in leaf.lexicon(name):
+                    matcher = leaf.postings(name, term)
+                    key = (name, term)
+                    seen: set[int] = set()
+                    while matcher.is_active():
+                        at = getattr(matcher, "_dataoffset", None)
+                        if at is not None and at not in seen:
+                            seen.add(at)
+                            blocks.setdefault(key, []).append(
+                                (
+                                    matcher._blocklength,
+                                    matcher._maxweight,
+                                    matcher._minlength,
+                                    matcher._maxlength,
+                                    matcher._compression,
+                                )
+                            )
+                        postings.setdefault(key, []).append(
+                            (ids[matcher.id()], matcher.weight(), matcher.value())
+                        )
+                        matcher.next()
+    engine.close()
+    return {"codecs": codecs, "postings": postings, "blocks": blocks, "documents": documents}
+
+
+def plain_codec() -> Any:
+    """Whoosh's own codec, as a writer uses it when given none (for tests to compare with)."""
+    return W3Codec()

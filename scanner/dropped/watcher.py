@@ -15,16 +15,17 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserver
 
 from chartclerk_errors import ChartclerkError, ConfigError, NotReadyError, error_origin
 from scanner.dropped.claim import FileInUseError
 from scanner.dropped.stability import StabilityTracker, files_in, is_ignored
 from scanner.settings import WatchSettings
+
+if TYPE_CHECKING:
+    from watchdog.observers.api import BaseObserver
 
 log = logging.getLogger("chartclerk.watch")
 TICK_SECONDS = 0.25
@@ -123,6 +124,10 @@ class InboxWatcher:
         return seen
 
     def _observer(self) -> BaseObserver:
+        # Imported here: every command imports this module, only the daemon watches.
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
+
         if self.settings.polling:
             return PollingObserver(timeout=self.settings.poll_interval_seconds)
         return Observer()

@@ -1,0 +1,86 @@
+"""Whoosh's own file format (``W3Codec``), written with two costs taken out.
+
+Measured on dense ten-page documents (``benchmarks/bench_index_cost.py``), a commit spent
+a fifth of its time on two things that change nothing in what is written:
+
+- **Compressing one-posting blocks.** Every term's postings end in a block that Whoosh
+  pickles and compresses with zlib. In a commit of a few documents most terms are in one
+  of them: a block of one posting, a pickle of a few dozen bytes that zlib cannot shrink
+  (Whoosh's own code means to skip pickles under 20 bytes, and then compresses anyway).
+  Such blocks are written uncompressed; a block records its own compression, so every
+  reader of the format reads them as it reads any other. The index grows by about 1%.
+- **Looking up a field's length for every posting.** Whoosh asks the segment's length
+  column for the document's field length once per posting, a file read each time, though
+  a document's postings all ask the same few questions. The answers are kept per commit.
+
+The segments are stamped with Whoosh's plain ``W3Codec`` (see :meth:`FastCodec.__reduce__`):
+an index written this way is read by Whoosh alone, and by chartclerk versions without this
+module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3PostingsWriter
+
+#: Blocks with fewer postings than this are written uncompressed.
+COMPRESS_FROM_POSTINGS = 2
+
+
+class FastCodec(W3Codec):
+    """``W3Codec`` with the two shortcuts of this module; pickled as a plain ``W3Codec``."""
+
+    def field_writer(self, storage: Any, segment: Any) -> W3FieldWriter:
+        """The writer of the terms and postings, asking each field length once."""
+        return _FieldWriter(self, storage, segment)
+
+    def postings_writer(self, dbfile: Any, byteids: bool = False) -> W3PostingsWriter:
+        """The writer of one term's postings, compressing only blocks worth it."""
+        return _PostingsWriter(
+            dbfile,
+            blocklimit=self._blocklimit,
+            byteids=byteids,
+            compression=self._compression,
+            inlinelimit=self._inlinelimit,
+        )
+
+    def __reduce__(self) -> tuple[type[W3Codec], tuple[int, int, int]]:
+        # The index's table of contents names the codec of each segment: Whoosh's own.
+        return (W3Codec, (self._blocklimit, self._compression, self._inlinelimit))
+
+
+class _PostingsWriter(W3PostingsWriter):
+    def __init__(self, dbfile: Any, **options: Any) -> None:
+        super().__init__(dbfile, **options)
+        self._level: int = options.get("compression", 3)
+
+    def _write_block(self, last: bool = False) -> None:
+        # The block's compression is written into its header; Whoosh reads the block as
+        # that header says.
+        few = len(self._ids) < COMPRESS_FROM_POSTINGS
+        self._compression = 0 if few else self._level
+        super()._write_block(last)
+
+
+class _FieldWriter(W3FieldWriter):
+    def add_postings(self, schema: Any, lengths: Any, items: Any) -> None:
+        super().add_postings(schema, _KnownLengths(lengths) if lengths else lengths, items)
+
+
+class _KnownLengths:
+    """A segment's field lengths as Whoosh's writer reads them, each read once."""
+
+    def __init__(self, lengths: Any) -> None:
+        self._lengths = lengths
+        self._known: dict[tuple[int, str], int] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        key = (docnum, fieldname)
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = self._lengths.doc_field_length(docnum, fieldname, default)
+        return known
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._lengths, name)
