@@ -535,3 +535,53 @@ def test_workers_forked_while_the_collector_is_off_turn_it_on() -> None:
         assert pool.submit(gc.isenabled).result(timeout=60) is True
     finally:
         pool.shutdown(wait=True)
+
+
+def _settings_made_again(config: str) -> tuple[int, int]:
+    """In a worker: how many times reading the settings below had to read them anew."""
+    before = (ahead._reading.cache_info().misses, ahead._finding.cache_info().misses)
+    ahead._reading(config)
+    ahead._finding(config)
+    after = (ahead._reading.cache_info().misses, ahead._finding.cache_info().misses)
+    return after[0] - before[0], after[1] - before[1]
+
+
+def test_a_text_batch_reads_its_settings_once_before_the_workers_fork(tmp_path: Path) -> None:
+    # Each worker would otherwise import the YAML library and check the settings itself.
+    import gc
+
+    from scanner.reading import workers
+
+    config = str(write_config(tmp_path))
+    for cached in (ahead._reading, ahead._finding, ahead._raw):
+        cached.cache_clear()
+    try:
+        ahead.preload(ahead.Plan(config, (), needs_tesseract=False))
+        assert ahead._reading.cache_info().currsize == 1
+        assert ahead._finding.cache_info().currsize == 1
+        workers.start_workers_early(1, warm=False)
+        pool = workers.make_pool(1)
+        try:
+            assert pool.submit(_settings_made_again, config).result(timeout=60) == (0, 0)
+            # Another configuration is still read in the worker, as before.
+            (tmp_path / "other").mkdir()
+            other = str(write_config(tmp_path / "other"))
+            assert pool.submit(_settings_made_again, other).result(timeout=60) == (1, 1)
+        finally:
+            pool.shutdown(wait=True)
+    finally:
+        gc.unfreeze()
+
+
+def test_a_configuration_that_cannot_be_read_is_left_to_the_command(tmp_path: Path) -> None:
+    import gc
+
+    broken = tmp_path / "config.yaml"
+    broken.write_text("ocr: [not, a, mapping\n")
+    for cached in (ahead._reading, ahead._finding, ahead._raw):
+        cached.cache_clear()
+    try:
+        ahead.preload(ahead.Plan(str(broken), (), needs_tesseract=False))  # does not raise
+    finally:
+        gc.unfreeze()
+    assert ahead._reading.cache_info().currsize == 0  # nothing kept: workers try it again
