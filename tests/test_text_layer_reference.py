@@ -26,7 +26,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from reportlab.lib.pagesizes import letter
 from reportlab.pdfbase import pdfmetrics
@@ -307,6 +307,9 @@ def _grouped(tops: list[float], lefts: list[float]) -> tuple[list[list[int]], li
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.tuples(_COORDINATE, _COORDINATE), max_size=40))
+# Numbers for tops, a NaN among the lefts: sorted by top alone, then by left, this line
+# comes out otherwise than sorted as tuples (found by a search over small cases).
+@example([(1.0, 2.0), (1.0, math.nan), (1.0, 0.0), (0.0, 2.0), (0.0, 1.0)])
 def test_lines_are_grouped_as_before(boxes: list[tuple[float, float]]) -> None:
     got, expected = _grouped([b[0] for b in boxes], [b[1] for b in boxes])
     assert got == expected
