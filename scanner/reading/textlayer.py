@@ -15,13 +15,12 @@ import ctypes
 import functools
 import logging
 import math
-import operator
 import re
 import threading
 from array import array
 from collections.abc import Callable
 from itertools import accumulate, chain, count, repeat
-from operator import sub
+from operator import itemgetter, sub
 from typing import Any
 
 import pypdfium2 as pdfium
@@ -105,10 +104,11 @@ def _boxed(texts: list[str], floats: array[float], height: float) -> _Words:
     # two equal floats is kept (0.0 or -0.0) or whether a NaN is, is as it always was.
     lefts = [a if a < b else b for a, b in zip(l1, l2, strict=True)]
     tops = [height - (a if a > b else b) for a, b in zip(t1, t2, strict=True)]
-    rights = [a if a > b else b for a, b in zip(r1, r2, strict=True)]
-    bottoms = [height - (a if a < b else b) for a, b in zip(b1, b2, strict=True)]
-    widths = list(map(sub, rights, lefts))
-    return _Words(texts, lefts, tops, widths, list(map(sub, bottoms, tops)))
+    # Width is right less left, height bottom less top, as before (the bottom, ``height -
+    # b``, taken first); in the same loops as right and bottom, which then need no list.
+    widths = [(a if a > b else b) - left for a, b, left in zip(r1, r2, lefts, strict=True)]
+    heights = [height - (a if a < b else b) - top for a, b, top in zip(b1, b2, tops, strict=True)]
+    return _Words(texts, lefts, tops, widths, heights)
 
 
 class _Charboxes(threading.local):
@@ -171,13 +171,13 @@ def _lines(tops: list[float], lefts: list[float]) -> list[list[int]]:
     ordered by left, then top, then index.
     """
     indices = range(len(tops))
-    # Which words share a line depends only on the tops in order: equal tops go together,
-    # whatever their left. Sorting by top alone (stably, so index breaks ties) is therefore
-    # enough here, and each line is then sorted stably by left, which leaves it in (left,
-    # top, index) order. This holds for numbers only: a NaN is neither less than nor equal
-    # to anything, and tuples order it otherwise; a page with a NaN or an infinity (their
-    # sum is not finite; a sum too large for a float only sends a page this way too) is
-    # sorted as (top, left, index) tuples.
+    # Which words share a line depends only on the sequence of tops, sorted: words with
+    # equal tops fall in the same line whatever their lefts. Sorting by top alone (stably,
+    # so index breaks ties) is therefore enough to group them, and each line is then sorted
+    # stably by left, which leaves it in (left, top, index) order. This holds for numbers
+    # only: a NaN is neither less than nor equal to anything, and tuples order it otherwise.
+    # A page with a NaN or an infinity (their sum is not finite; a sum too large for a
+    # float sends a page this way too) is sorted as (top, left, index) tuples.
     finite = math.isfinite(sum(tops)) and math.isfinite(sum(lefts))
     if finite:
         order = sorted(indices, key=tops.__getitem__)
@@ -209,7 +209,7 @@ def _picker(indices: list[int]) -> Callable[[list[Any]], tuple[Any, ...]]:
     a tuple, for a single index, and nothing for none.
     """
     if len(indices) >= 2:
-        return operator.itemgetter(*indices)
+        return itemgetter(*indices)
     return lambda items: tuple(items[i] for i in indices)
 
 
