@@ -361,30 +361,38 @@ def bench_mix(work: Path, docs: int, repeats: int, seed: int) -> dict[str, Any]:
     }
 
 
-def bench_startup(work: Path, runs: int, seed: int, files_per_run: int = 8) -> dict[str, Any]:
+def bench_startup(
+    work: Path, runs: int, seed: int, files_per_run: int = 8, against: Path | None = None
+) -> dict[str, Any]:
     """Start-up alone, ``runs`` times: `chartclerk ingest` of the mix's first files.
 
     Each run ingests the first ``files_per_run`` files of the mix into a fresh data folder;
     start-up is from the command's start until its first tesseract pass began (as the pass
     recorded it). One sample is at the mercy of the machine's load; the median of several
-    is the figure.
+    is the figure. ``against``: another revision's tree (see ``reference_tree``), run in
+    turn with this code, the same number of times.
     """
     patients = generate_patients(300, seed)
     items = make_mix(patients, files_per_run, seed)
     files, _ = write_mix(work / "startup", items, seed)
     registry = write_registry_csv(patients, work / "startup" / "registry.csv")
-    seconds: list[float] = []
+    seconds: dict[Path | None, list[float]] = {None: [], against: []}
     for r in range(runs):
-        config = make_config(work / f"startup-site{r}", registry=registry)
-        ingest = run_ingest(config, files, watch=False)
-        costs = mix_costs(config, ingest.rows, items, files)
-        seconds.append(costs["first_pass_at"] - ingest.began_at)
-    seconds.sort()
+        # Turn about, as bench_text does: this code first, then the other's; the other way next.
+        order = [None, against] if r % 2 == 0 else [against, None]
+        for code in order if against is not None else [None]:
+            config = make_config(work / f"startup-site{r}-{code is None}", registry=registry)
+            ingest = run_ingest(config, files, watch=False, code=code)
+            costs = mix_costs(config, ingest.rows, items, files)
+            seconds[code].append(costs["first_pass_at"] - ingest.began_at)
+    ours, theirs = sorted(seconds[None]), sorted(seconds[against])
     return {
         "runs": runs,
         "files": len(files),
-        "seconds": [round(s, 3) for s in seconds],
-        "median_s": round(seconds[len(seconds) // 2], 3),
+        "seconds": [round(s, 3) for s in ours],
+        "median_s": round(ours[len(ours) // 2], 3),
+        "against_seconds": [round(s, 3) for s in theirs],
+        "against_median_s": round(theirs[len(theirs) // 2], 3) if theirs else None,
         "load_avg": round(os.getloadavg()[0], 1),
     }
 
@@ -603,9 +611,12 @@ def main() -> None:
         "--text-repeats", type=int, default=3, help="runs of each text-layer batch (median)"
     )
     parser.add_argument(
+        "--against",
         "--text-against",
+        dest="text_against",
         metavar="REV",
-        help="also run each text-layer batch on this git revision's code, interleaved",
+        help="also run each text-layer batch (or --startup run) on this git revision's code, "
+        "interleaved",
     )
     parser.add_argument("--memory-pages", type=int, default=200)
     parser.add_argument("--skip-memory", action="store_true")
@@ -620,12 +631,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="chartclerk-bench-") as tmp:
         work = Path(tmp)
         if args.startup:
-            start = figures["startup"] = bench_startup(work, args.startup, args.seed)
+            against = reference_tree(work, args.text_against) if args.text_against else None
+            start = figures["startup"] = bench_startup(
+                work, args.startup, args.seed, against=against
+            )
             print(
                 f"start-up until the first page is in tesseract ({start['files']} files of the "
                 f"mix, {start['runs']} runs, load {start['load_avg']}): median "
                 f"{start['median_s']:.2f} s, all {start['seconds']} (target <= 0.5)"
             )
+            if against is not None:
+                print(
+                    f"  {args.text_against}'s code, interleaved: median "
+                    f"{start['against_median_s']:.2f} s, all {start['against_seconds']}"
+                )
             args.mix = args.text_only = True  # nothing else
             args.skip_memory = True
         if args.mix and not args.startup:
