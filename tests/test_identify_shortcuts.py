@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Sequence
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanner.identifying.identifiers import (
+    _UNLABELLED,
     IdentifierSettings,
     PageFindings,
     _reader,
@@ -28,6 +30,7 @@ from scanner.identifying.people import (
     _name_before,
     _patterns,
     _proper_name,
+    _subject_phrases,
     providers,
 )
 from scanner.identifying.roles import RoleSettings
@@ -40,6 +43,14 @@ SHIPPED = RoleSettings()
 OTHERS = RoleSettings(
     titles=["Dr.", "Prof", "Dr med.", "doc"],
     credentials=["M.D.", "MD", "PA-C", "PA", "D.O.", "Ph.D.", "RN"],
+)
+# Words with non-ASCII letters, which case folding may match to ASCII ones (ſ to s, K to k).
+FOLDED = RoleSettings(
+    titles=["Dré", "Dr", "ſir", "Doc"],
+    subject_phrases=["your patient", "ſeñor paciente", "mi  paciente", "my\tpatient"],
+)
+ASCII_FIRST = RoleSettings(
+    titles=["Dré", "DOC.", "Kt"], subject_phrases=["your pat-ient", "Our Señor", "re: pt"]
 )
 
 
@@ -80,6 +91,7 @@ PEOPLE = [
     "ABERNATHY, HELEN", "O'Brien", "Smith-Jones", "J.", "MD", "M.D.", "M.D", "md", "DO", "D.O.",
     "DOB", "PA-C", "PA", "PhD", "Ph.D.", "RN", "NP", ",", ", ", ".", ":", ";", ")", "(", "/", " ",
     "  ", "\n", "\t", "|", "12", "03/14/1962", "Signed by", "Attending:", "ſ", "K", "é", "x",
+    "Dré", "DRÉ", "dre", "Kt", "kt", "DOC.", "ſir", "sir",
 ]  # fmt: skip
 
 
@@ -87,7 +99,9 @@ PEOPLE = [
 @given(
     st.lists(st.sampled_from(PEOPLE), min_size=1, max_size=16),
     st.lists(st.sampled_from(PEOPLE), max_size=8),
-    st.sampled_from([SHIPPED, OTHERS, RoleSettings(titles=[], credentials=[])]),
+    st.sampled_from(
+        [SHIPPED, OTHERS, FOLDED, ASCII_FIRST, RoleSettings(titles=[], credentials=[])]
+    ),
 )
 def test_lines_of_names_titles_and_credentials_give_the_same_providers(
     first: list[str], second: list[str], roles: RoleSettings
@@ -202,3 +216,43 @@ def test_values_kept_from_page_to_page_serve_only_their_own_settings_and_day() -
         assert find_on_page(page, settings, today=None).values == none.values
         settings.date_order = "dmy"
         assert find_on_page(page, settings, today=today).values == dmy.values
+
+
+SUBJECT_PIECES = [
+    "your", "YOUR", "Your", "our", "Our", "mutual", "my", "patient", "Patient", "PATIENT",
+    "pat-ient", "pt", "re:", "RE:", "señor", "Señor", "seNor", "ſeñor", "paciente", "mi",
+    "Jane", "Roe", "hours", "tour", "x", "_", "1", ",", ".", " ", "  ", "\t", "\n", "(", "é",
+    "K", "ſ",
+]  # fmt: skip
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.lists(st.sampled_from(SUBJECT_PIECES), min_size=1, max_size=20),
+    st.sampled_from(
+        [SHIPPED, FOLDED, ASCII_FIRST, RoleSettings(subject_phrases=[" your patient", "x"])]
+    ),
+)
+def test_subject_phrases_are_found_where_the_whole_pattern_finds_them(
+    pieces: list[str], roles: RoleSettings
+) -> None:
+    p = _patterns(roles.model_dump_json())
+    for text in ("".join(pieces), " ".join(pieces), " ".join(pieces).upper()):
+        expected = [m.span() for m in p.subject.finditer(text)]
+        assert [m.span() for m in _subject_phrases(p, text)] == expected, text
+
+
+def test_the_shipped_settings_take_the_ascii_shortcuts() -> None:
+    # Else the property tests above would compare the plain way with itself.
+    for roles in (SHIPPED, OTHERS, ASCII_FIRST):
+        p = _patterns(roles.model_dump_json())
+        assert p.subject_starts is not None and p.title_words_ascii is not None
+    p = _patterns(FOLDED.model_dump_json())  # "ſir" and "ſeñor" may be "sir" and "señor"
+    assert p.subject_starts is None and p.title_words_ascii is None
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.text(alphabet="0123456789٣a_/.-: \n", max_size=60))
+def test_unlabelled_numbers_are_those_the_look_behind_first_finds(text: str) -> None:
+    plain = re.compile(r"(?<![\w/.\-])\d{6,12}(?![\w/\-])")  # as it was written first
+    assert _UNLABELLED.findall(text) == plain.findall(text)

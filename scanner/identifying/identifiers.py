@@ -68,7 +68,10 @@ FoundValue = str | dt.date | PersonName
 
 _SEX_WORDS = {"m": "M", "male": "M", "f": "F", "female": "F", "u": "U", "unknown": "U", "x": "X"}
 _COMMA_FORM = re.compile(r"\s*[^\W\d_][\w'’\-]*(?:\s+[^\W\d_][\w'’\-]*){0,2}\s*[,;]")
-_UNLABELLED = re.compile(r"(?<![\w/.\-])\d{6,12}(?![\w/\-])")
+# A number of 6 to 12 digits after no word character, '/', '.' or '-'. The look-behind comes
+# after the first digit (it then sees that digit too): a pattern that begins with a digit
+# is looked for digit by digit, one that begins with a look-behind at every character.
+_UNLABELLED = re.compile(r"\d(?<![\w/.\-]\d)\d{5,11}(?![\w/\-])")
 
 
 class IdentifierSettings(BaseModel):
