@@ -23,7 +23,7 @@ from scanner.identifying.identifiers import (
     _reader,
     find_on_page,
 )
-from scanner.identifying.labels import WordLine, is_rule, word_lines
+from scanner.identifying.labels import LabelFinder, WordLine, is_rule, word_lines
 from scanner.identifying.names import PersonName
 from scanner.identifying.people import (
     _matches,
@@ -33,7 +33,7 @@ from scanner.identifying.people import (
     _subject_phrases,
     providers,
 )
-from scanner.identifying.roles import RoleSettings
+from scanner.identifying.roles import RoleSettings, Sections
 from scanner.reading.pagetext import PageText, Word
 from synthetic import DocumentSpec, generate_patients
 from synthetic.content import text_of
@@ -256,3 +256,28 @@ def test_the_shipped_settings_take_the_ascii_shortcuts() -> None:
 def test_unlabelled_numbers_are_those_the_look_behind_first_finds(text: str) -> None:
     plain = re.compile(r"(?<![\w/.\-])\d{6,12}(?![\w/\-])")  # as it was written first
     assert _UNLABELLED.findall(text) == plain.findall(text)
+
+
+def test_headings_kept_from_page_to_page_are_those_looked_at_afresh() -> None:
+    # One Sections serves every finder made with its role settings: what it keeps of a
+    # line must not hold the finder's part (whether a heading in capitals holds a label).
+    shipped = IdentifierSettings()
+    other = shipped.model_copy(update={"stop_labels": [*shipped.stop_labels, "Ward Clerk"]})
+    finders = [
+        LabelFinder({"stop": settings.stop_labels, "mrn": settings.mrn_labels})
+        for settings in (shipped, other)
+    ]
+    kept = Sections(RoleSettings())
+    patients = generate_patients(20, seed=23)
+    changed = 0
+    for i, patient in enumerate(patients):
+        for layout in (*BASE_LAYOUTS, *ROLE_LAYOUTS):
+            spec = DocumentSpec(patient, DOC_TYPES[i % len(DOC_TYPES)], layout=layout)
+            for page in text_of(spec):
+                lines = [*page.splitlines(), "WARD CLERK:", "GUARANTOR", "Name: Roe, Jane"]
+                for finder in (*finders, *reversed(finders)):
+                    fresh = Sections(RoleSettings()).roles(lines, finder)
+                    assert kept.roles(lines, finder) == fresh
+                first, second = (Sections(RoleSettings()).roles(lines, f) for f in finders)
+                changed += first != second
+    assert changed > 0  # the finders do tell some headings apart
