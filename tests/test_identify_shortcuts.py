@@ -281,3 +281,41 @@ def test_headings_kept_from_page_to_page_are_those_looked_at_afresh() -> None:
                 first, second = (Sections(RoleSettings()).roles(lines, f) for f in finders)
                 changed += first != second
     assert changed > 0  # the finders do tell some headings apart
+
+
+def _with_words(number: int, text: str) -> PageText:
+    """A text-layer page of ``text``: each word in a box where a printer would put it."""
+    words = []
+    for row, line in enumerate(text.splitlines()):
+        at = 0
+        for token in line.split(" "):
+            if token:
+                words.append(Word(token, 40.0 + 6 * at, 40.0 + 12 * row, 6.0 * len(token), 10.0))
+            at += len(token) + 1
+    return PageText(number, text, words=tuple(words), source="text_layer")
+
+
+def test_lines_kept_from_page_to_page_give_what_each_page_gives_afresh() -> None:
+    # A line's values are kept by line and section: the same line under a GUARANTOR heading
+    # and under the patient's must give each its own.
+    patients = generate_patients(12, seed=29)
+    pages = []
+    for i, patient in enumerate(patients):
+        for layout in (*BASE_LAYOUTS, *ROLE_LAYOUTS):
+            spec = DocumentSpec(patient, DOC_TYPES[i % len(DOC_TYPES)], layout=layout)
+            for text in text_of(spec):
+                pages.append(_with_words(len(pages) + 1, text))
+                labelled = "\n".join(line for line in text.splitlines() if ":" in line)
+                pages.append(_with_words(len(pages) + 1, f"GUARANTOR\n{labelled}"))
+    today = dt.date(2025, 6, 30)
+    for found_with in (IdentifierSettings(), IdentifierSettings(date_order="dmy")):
+        _reader.cache_clear()
+        afresh = {}
+        for page in pages:
+            _reader.cache_clear()
+            afresh[page.number] = find_on_page(page, found_with, today=today).values
+        _reader.cache_clear()
+        for page in [*pages, *reversed(pages)]:
+            assert find_on_page(page, found_with, today=today).values == afresh[page.number]
+    roles = {role for values in afresh.values() for _, _, role in values}
+    assert {"patient", "guarantor"} <= roles

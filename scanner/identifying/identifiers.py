@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -289,9 +289,12 @@ class _Reader:
     its text lines and its lines of words), and a document's pages repeat their header.
     """
 
-    def __init__(self, settings: IdentifierSettings, today: dt.date | None) -> None:
+    def __init__(
+        self, settings: IdentifierSettings, today: dt.date | None, finder: LabelFinder | None = None
+    ) -> None:
         self.settings = settings
         self.today = today
+        self.finder = finder if finder is not None else _finder(settings.model_dump_json())
         self.mrn_pattern = re.compile(settings.mrn_pattern)
         self.proper_name = ProperNames(settings.roles)
         self.sections = _sections(settings.roles.model_dump_json())
@@ -300,6 +303,13 @@ class _Reader:
         # again and again (Attending: Dr. ...).
         self._read: Kept[_ReadKey, FoundValue | None] = Kept(self._value)
         self._name: Kept[str, tuple[PersonName | None, bool]] = Kept(self.proper_name)
+        # What a line gives after its labels, where it depends on the line and its section
+        # alone (on a page with words): a document's pages repeat their header lines.
+        self.line_values: Kept[tuple[str, str], tuple[_Value, ...]] = Kept(self._line_values)
+
+    def _line_values(self, key: tuple[str, str]) -> tuple[_Value, ...]:
+        line, section = key
+        return tuple(_values_after_labels(line, section, self, self.finder, None))
 
     def read(self, kind: str, hit: LabelHit, segment: str) -> FoundValue | None:
         return self._read[(kind, segment, hit.has_colon, hit.words < 2)]
@@ -351,7 +361,8 @@ class _Reader:
 @functools.lru_cache(maxsize=2)
 def _reader(settings_json: str, today: dt.date | None) -> _Reader:
     """The reader for these settings and this day, made from them as the finder is."""
-    return _Reader(IdentifierSettings.model_validate_json(settings_json), today)
+    settings = IdentifierSettings.model_validate_json(settings_json)
+    return _Reader(settings, today, _finder(settings_json))
 
 
 _KINDS: dict[str, IdentifierKind] = {
@@ -374,32 +385,13 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
         section = sections[index]
         if section is None:
             continue  # a heading: GUARANTOR, PATIENT INFORMATION
-        hits = finder.find(line)
-        if not hits:
-            continue  # most lines of a dense page: no label, so nothing to read after one
-        roles = line_roles(hits, section)
-        for which, segment in enumerate(segments(line, hits)):
-            hit = hits[which]
-            named = role_of(hit)
-            if named is not None:
-                values.extend(reader.read_role(named, hit, segment))
-                continue
-            kind = _KINDS.get(hit.kind)
-            if kind is None:
-                continue
-            value = reader.read(kind, hit, segment)
-            if value is None:
-                # "DOB (Age): 03/14/1962": a minor label may sit between label and value.
-                segment = _through_stop_labels(line, hits, which)
-                value = reader.read(kind, hit, segment)
-            if value is None and not page.words and _blank(segment) and _header(kind, hit):
-                segment = _first_segment(text_below(lines, index, hits, which), finder)
-                value = reader.read(kind, hit, segment)
-            if value is not None:
-                role = value_role(kind, roles[which])
-                if kind == "name":
-                    role = reader.name_role(segment, role)
-                values.append((kind, value, role))
+        if page.words:
+            # Such a page reads what is under a label by word boxes (see below), so what a
+            # line gives depends on it and its section alone.
+            values.extend(reader.line_values[(line, section)])
+        else:
+            below = functools.partial(text_below, lines, index)
+            values.extend(_values_after_labels(line, section, reader, finder, below))
     if page.words:
         word_rows = word_lines(page.words)
         values.extend(_values_below_words(word_rows, reader, finder))
@@ -415,6 +407,48 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
         if dob is not None:
             values.append(("dob", dob, PATIENT))
     values.extend(("name", name, PROVIDER) for name in providers(lines, roles_settings))
+    return values
+
+
+def _values_after_labels(
+    line: str,
+    section: str,
+    reader: _Reader,
+    finder: LabelFinder,
+    below: Callable[[Sequence[LabelHit], int], str] | None,
+) -> list[_Value]:
+    """Values after the labels of one line, under ``section``.
+
+    A label with nothing after it takes its value from ``below(hits, which)``, the text
+    under it, where given (a page without words).
+    """
+    hits = finder.find(line)
+    if not hits:
+        return []  # most lines of a dense page: no label, so nothing to read after one
+    values: list[_Value] = []
+    roles = line_roles(hits, section)
+    for which, segment in enumerate(segments(line, hits)):
+        hit = hits[which]
+        named = role_of(hit)
+        if named is not None:
+            values.extend(reader.read_role(named, hit, segment))
+            continue
+        kind = _KINDS.get(hit.kind)
+        if kind is None:
+            continue
+        value = reader.read(kind, hit, segment)
+        if value is None:
+            # "DOB (Age): 03/14/1962": a minor label may sit between label and value.
+            segment = _through_stop_labels(line, hits, which)
+            value = reader.read(kind, hit, segment)
+        if value is None and below is not None and _blank(segment) and _header(kind, hit):
+            segment = _first_segment(below(hits, which), finder)
+            value = reader.read(kind, hit, segment)
+        if value is not None:
+            role = value_role(kind, roles[which])
+            if kind == "name":
+                role = reader.name_role(segment, role)
+            values.append((kind, value, role))
     return values
 
 
