@@ -306,6 +306,9 @@ class _Reader:
         # What a line gives after its labels, where it depends on the line and its section
         # alone (on a page with words): a document's pages repeat their header lines.
         self.line_values: Kept[tuple[str, str], tuple[_Value, ...]] = Kept(self._line_values)
+        # The same for a line of words: which labels may take a value from below it.
+        self.labels_over: Kept[str, tuple[tuple[LabelHit, ...], tuple[_OpenLabel, ...]]]
+        self.labels_over = Kept(lambda text: _open_labels(text, self, self.finder))
 
     def _line_values(self, key: tuple[str, str]) -> tuple[_Value, ...]:
         line, section = key
@@ -489,34 +492,58 @@ def _values_below_words(lines: WordLines, reader: _Reader, finder: LabelFinder) 
     """
     values: list[_Value] = []
     for index, text in enumerate(lines.texts):
-        found = finder.find(text)
-        if not found:
-            continue
-        found_roles = line_roles(found, PATIENT)
-        keep = [i for i in range(len(found)) if not _role_prefix(text, found, i)]
-        hits = [found[i] for i in keep]
-        roles = [found_roles[i] for i in keep]
-        for which, segment in enumerate(segments(text, hits)):
-            kind = _KINDS.get(hits[which].kind)
-            if kind is None:
-                continue
-            if kind == "name":
-                # A name label takes a value from below only as a column header ("Patient
-                # Name", "Name:"); a bare "Patient" ending a line is prose running on.
-                hit = hits[which]
-                header = hit.has_colon or hit.words >= 2
-                if not (header and (_blank(segment) or ends_cell(lines[index], hit))):
-                    continue
-            elif reader.read(kind, hits[which], segment) is not None:
+        hits, open_labels = reader.labels_over[text]
+        for which, kind, role, in_cell in open_labels:
+            if in_cell and not ends_cell(lines[index], hits[which]):
                 continue
             below = _first_segment(words_below(lines, index, hits, which), finder)
             value = reader.read(kind, hits[which], below)
             if value is not None:
-                role = value_role(kind, roles[which])
+                role = value_role(kind, role)
                 if kind == "name":
                     role = reader.name_role(below, role)
                 values.append((kind, value, role))
     return values
+
+
+# A label that may take its value from below: its index among the line's labels, its kind,
+# its role, and whether it must end its cell (a name label with text after it).
+_OpenLabel = tuple[int, IdentifierKind, str, bool]
+
+
+def _open_labels(
+    text: str, reader: _Reader, finder: LabelFinder
+) -> tuple[tuple[LabelHit, ...], tuple[_OpenLabel, ...]]:
+    """What a line of words' text alone tells of the values below it.
+
+    Its labels (role words heading a column left out), and those of them that may take a
+    value from the line below.
+    """
+    found = finder.find(text)
+    if not found:
+        return (), ()
+    found_roles = line_roles(found, PATIENT)
+    keep = [i for i in range(len(found)) if not _role_prefix(text, found, i)]
+    hits = tuple(found[i] for i in keep)
+    roles = [found_roles[i] for i in keep]
+    open_labels: list[_OpenLabel] = []
+    for which, segment in enumerate(segments(text, hits)):
+        kind = _KINDS.get(hits[which].kind)
+        if kind is None:
+            continue
+        in_cell = False
+        if kind == "name":
+            # A name label takes a value from below only as a column header ("Patient
+            # Name", "Name:"), alone in its cell when text follows it on the line; a bare
+            # "Patient" ending a line is prose running on.
+            hit = hits[which]
+            if not (hit.has_colon or hit.words >= 2):
+                continue
+            in_cell = not _blank(segment)
+        elif reader.read(kind, hits[which], segment) is not None:
+            continue
+        open_labels.append((which, kind, roles[which], in_cell))
+    return hits, tuple(open_labels)
 
 
 def _role_prefix(line: str, hits: Sequence[LabelHit], index: int) -> bool:
