@@ -148,19 +148,22 @@ def test_ascii_lines_of_the_shipped_settings_are_scanned_from_the_labels_first_w
         # non-ASCII letter later in a label leaves only its ASCII beginning to look for.
         st.tuples(
             st.sampled_from("AaBbKkSsMmRrNn#0"),
-            st.text(alphabet="AaBbKkSsMmRrNnÑñéſK.#-' ", max_size=7),
+            st.text(alphabet="AaBbKkSsMmRrNnOoÑñéſK.#-' ", max_size=7),
         ).map("".join),
         min_size=1,
         max_size=6,
     ),
-    st.text(alphabet="AaBbKkSsMmRrNn.#-:;' 1", max_size=40),
+    # "No", "Num", "Number" may follow a label (its number): spelled from these letters too.
+    st.text(alphabet="AaBbKkSsMmRrNnOoUuEe.#-:;' 1", max_size=40),
+    st.sampled_from(["", " No", "No.", " NUM", "number", "#", "Nothing", "o"]),
 )
 def test_ascii_lines_give_the_same_labels_for_labels_of_any_shape(
-    labels: list[str], line: str
+    labels: list[str], line: str, suffix: str
 ) -> None:
     finder = LabelFinder({"mrn": labels[: len(labels) // 2 + 1], STOP_KIND: labels})
     assert finder._candidates is not None  # noqa: SLF001
-    for text in (line, " ".join(labels) + " " + line, line + " ".join(labels).upper()):
+    joined = suffix.join(labels) + suffix
+    for text in (line, f"{joined} {line}", line + joined.upper(), f"{line}{joined}{line}"):
         if text.isascii():
             same(finder, text)
             same(finder, text.lower())

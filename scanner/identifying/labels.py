@@ -166,16 +166,18 @@ def _candidate_regex(labels: Sequence[str]) -> re.Pattern[str] | None:
 
     Each match is the one character before a label's place (its start in the line is the
     match's start), followed by the lower-case ASCII letters that begin its first word as
-    :func:`_token_pattern` spells it. On an ASCII line a case-blind match is a match of the
-    lower-cased line, so every place a label matches is found (and more); the pattern
-    begins with a character class, which Python's engine looks for without trying every
-    position. None when a label's first word begins with a character that is no ASCII
-    letter, digit or ``#`` (case folding may match a non-ASCII one to an ASCII one).
+    :func:`_token_pattern` spells it, and by what must come next: for a label of one word
+    no letter but the ``n`` of ``No`` (see :func:`_label_regex`), else the first letter of
+    its second word. On an ASCII line a case-blind match is a match of the lower-cased
+    line, so every place a label matches is found (and more); the pattern begins with a
+    character class, which Python's engine looks for without trying every position. None
+    when a label's first word begins with a character that is no ASCII letter, digit or
+    ``#`` (case folding may match a non-ASCII one to an ASCII one).
     """
     by_first: dict[str, set[str]] = {}
     for label in labels:
-        token = label.replace("#", " #").split()[0]
-        letters = "#" if token == "#" else token.replace(".", "")
+        tokens = label.replace("#", " #").split()
+        letters = _token_letters(tokens[0])
         ascii_part = letters[: next((i for i, c in enumerate(letters) if not c.isascii()), None)]
         if not ascii_part or not (ascii_part[0].isalnum() or ascii_part[0] == "#"):
             return None
@@ -184,6 +186,13 @@ def _candidate_regex(labels: Sequence[str]) -> re.Pattern[str] | None:
             rest = "".join(r"[\s.]?" + re.escape(c.lower()) for c in ascii_part[1:])
         else:
             rest = re.escape(ascii_part[1:].lower())
+        if ascii_part == letters:  # the whole first word: what follows it is known
+            if len(tokens) == 1:
+                rest += "(?![a-mo-z])"  # "regular" holds no label "Re"; "Re No" does
+            else:
+                second = _token_letters(tokens[1])[:1]
+                if second.isascii() and (second.isalnum() or second == "#"):
+                    rest += r"[\s.\-]*" + re.escape(second.lower())  # "Date of", not "Dated"
         by_first.setdefault(ascii_part[0].lower(), set()).add(rest)
     # Grouped by first character: at each place the engine compares one character per
     # group (about 20) instead of entering each of the 110 first words.
@@ -192,6 +201,11 @@ def _candidate_regex(labels: Sequence[str]) -> re.Pattern[str] | None:
         for first, rests in sorted(by_first.items())
     ]
     return re.compile(rf"[^a-z0-9](?={'|'.join(groups)})")
+
+
+def _token_letters(token: str) -> str:
+    """A label's word as :func:`_token_pattern` spells it, without its dots."""
+    return "#" if token == "#" else token.replace(".", "")
 
 
 def _first_letter(label: str) -> str | None:
