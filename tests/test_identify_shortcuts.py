@@ -23,7 +23,15 @@ from scanner.identifying.identifiers import (
     _reader,
     find_on_page,
 )
-from scanner.identifying.labels import LabelFinder, WordLine, is_rule, word_lines
+from scanner.identifying.labels import (
+    LabelFinder,
+    LabelHit,
+    WordLine,
+    is_rule,
+    word_cells,
+    word_lines,
+    words_below,
+)
 from scanner.identifying.names import PersonName
 from scanner.identifying.people import (
     _matches,
@@ -319,3 +327,63 @@ def test_lines_kept_from_page_to_page_give_what_each_page_gives_afresh() -> None
             assert find_on_page(page, found_with, today=today).values == afresh[page.number]
     roles = {role for values in afresh.values() for _, _, role in values}
     assert {"patient", "guarantor"} <= roles
+
+
+def plain_words_below(
+    lines: Sequence[WordLine], index: int, hits: list[LabelHit], which: int
+) -> str:
+    """``words_below`` as first written: every word's distance to every label, cells made anew."""
+    if index + 1 >= len(lines):
+        return ""
+    line, below = lines[index], lines[index + 1]
+    if below.top - line.bottom > 3 * max(1.0, line.bottom - line.top):
+        return ""
+    cells = word_cells(below)
+    if len(cells) == len(hits) == len(word_cells(line)):
+        return cells[which]
+    spans = []
+    for hit in hits:
+        first = line.word_at(hit.start)
+        last = line.word_at(max(hit.start, hit.value_start - 1))
+        spans.append((first.left, last.right))
+    tolerance = 2 * max(1.0, line.bottom - line.top)
+    chosen = []
+    for word in below.words:
+        start, end = word.left, word.right
+        distances = [max(left - end, start - right, 0.0) for left, right in spans]
+        nearest = distances.index(min(distances))
+        if nearest == which and distances[nearest] <= tolerance:
+            chosen.append(word.text)
+    return " ".join(chosen)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            Word,
+            st.sampled_from(["MRN", "DOB", "Name", "DOE,", "JANE", "00482913", "x"]),
+            st.floats(0, 400, allow_nan=False),
+            st.sampled_from([10.0, 11.0, 22.0, 23.0, 40.0]),
+            st.floats(1, 80, allow_nan=False),
+            st.sampled_from([8.0, 10.0]),
+        ),
+        min_size=2,
+        max_size=24,
+    ),
+    st.lists(st.tuples(st.integers(0, 60), st.integers(0, 8)), min_size=1, max_size=5),
+)
+def test_words_below_a_label_are_those_nearest_to_it(
+    words: list[Word], spans: list[tuple[int, int]]
+) -> None:
+    lines = word_lines(words)
+    for index, line in enumerate(lines):
+        size = len(line.text)
+        starts = sorted({min(start, size - 1) for start, _ in spans})
+        hits = [
+            LabelHit("mrn", start, min(size, start + 1 + length), True)
+            for start, (_, length) in zip(starts, spans, strict=False)
+        ]
+        for which in range(len(hits)):
+            expected = plain_words_below(list(lines), index, hits, which)
+            assert words_below(lines, index, hits, which) == expected

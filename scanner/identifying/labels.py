@@ -294,6 +294,11 @@ class WordLine:
         """The lowest bottom edge of the line's words."""
         return max(w.bottom for w in self.words)
 
+    @functools.cached_property
+    def cells(self) -> list[str]:
+        """:func:`word_cells` of the line, made once for all its labels (do not change it)."""
+        return word_cells(self)
+
     def word_at(self, offset: int) -> Word:
         """The word covering character ``offset`` of :attr:`text`."""
         index = bisect.bisect_right(self.offsets, offset) - 1  # the offsets only ever grow
@@ -434,8 +439,8 @@ def words_below(lines: Sequence[WordLine], index: int, hits: Sequence[LabelHit],
     line, below = lines[index], lines[index + 1]
     if below.top - line.bottom > 3 * max(1.0, line.bottom - line.top):
         return ""
-    cells = word_cells(below)
-    if len(cells) == len(hits) == len(word_cells(line)):
+    cells = below.cells
+    if len(cells) == len(hits) == len(line.cells):
         # A header row of labels over a row of as many cells: the values go by order, also
         # when a value is wider than its label and its words sit under the next one.
         return cells[which]
@@ -446,8 +451,11 @@ def words_below(lines: Sequence[WordLine], index: int, hits: Sequence[LabelHit],
         spans.append((first.left, last.right))
     tolerance = 2 * max(1.0, line.bottom - line.top)
     chosen = []
+    left_of, right_of = spans[which]
     for word in below.words:
         start, end = word.left, word.right
+        if max(left_of - end, start - right_of, 0.0) > tolerance:
+            continue  # too far from this label to be chosen, whichever label is nearest
         distances = [max(left - end, start - right, 0.0) for left, right in spans]
         nearest = distances.index(min(distances))  # the first of the nearest, as min gives
         if nearest == which and distances[nearest] <= tolerance:
