@@ -307,7 +307,7 @@ def test_lines_kept_from_page_to_page_give_what_each_page_gives_afresh() -> None
     # A line's values are kept by line and section: the same line under a GUARANTOR heading
     # and under the patient's must give each its own.
     patients = generate_patients(12, seed=29)
-    pages = []
+    pages: list[PageText] = []
     for i, patient in enumerate(patients):
         for layout in (*BASE_LAYOUTS, *ROLE_LAYOUTS):
             spec = DocumentSpec(patient, DOC_TYPES[i % len(DOC_TYPES)], layout=layout)
