@@ -390,8 +390,9 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
             continue  # a heading: GUARANTOR, PATIENT INFORMATION
         if page.words:
             # Such a page reads what is under a label by word boxes (see below), so what a
-            # line gives depends on it and its section alone.
-            values.extend(reader.line_values[(line, section)])
+            # line gives depends on it and its section alone. Most lines hold no label.
+            if finder.find(line):
+                values.extend(reader.line_values[(line, section)])
         else:
             below = functools.partial(text_below, lines, index)
             values.extend(_values_after_labels(line, section, reader, finder, below))
@@ -492,6 +493,8 @@ def _values_below_words(lines: WordLines, reader: _Reader, finder: LabelFinder) 
     """
     values: list[_Value] = []
     for index, text in enumerate(lines.texts):
+        if not finder.find(text):
+            continue  # most lines: no label, so none open to a value below
         hits, open_labels = reader.labels_over[text]
         for which, kind, role, in_cell in open_labels:
             if in_cell and not ends_cell(lines[index], hits[which]):
