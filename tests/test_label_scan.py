@@ -132,3 +132,38 @@ def test_labels_of_any_shape_give_the_same_labels(labels: list[str], line: str) 
     finder = LabelFinder({"mrn": labels[: len(labels) // 2 + 1], STOP_KIND: labels})
     same(finder, line)
     same(finder, " ".join(labels) + " " + line)
+
+
+def test_ascii_lines_of_the_shipped_settings_are_scanned_from_the_labels_first_words() -> None:
+    # The shortcut is taken with the shipped labels (else the tests above prove nothing of it).
+    assert SHIPPED._candidates is not None  # noqa: SLF001
+    assert LabelFinder({"mrn": ["ſex"]})._candidates is None  # noqa: SLF001 - folds to "sex"
+    assert LabelFinder({"mrn": ["-x"]})._candidates is None  # noqa: SLF001
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        # ASCII first letters (so ASCII lines take the shortcut), anything after them: a
+        # non-ASCII letter later in a label leaves only its ASCII beginning to look for.
+        st.tuples(
+            st.sampled_from("AaBbKkSsMmRrNn#0"),
+            st.text(alphabet="AaBbKkSsMmRrNnOoÑñéſK.#-' ", max_size=7),
+        ).map("".join),
+        min_size=1,
+        max_size=6,
+    ),
+    # "No", "Num", "Number" may follow a label (its number): spelled from these letters too.
+    st.text(alphabet="AaBbKkSsMmRrNnOoUuEe.#-:;' 1", max_size=40),
+    st.sampled_from(["", " No", "No.", " NUM", "number", "#", "Nothing", "o"]),
+)
+def test_ascii_lines_give_the_same_labels_for_labels_of_any_shape(
+    labels: list[str], line: str, suffix: str
+) -> None:
+    finder = LabelFinder({"mrn": labels[: len(labels) // 2 + 1], STOP_KIND: labels})
+    assert finder._candidates is not None  # noqa: SLF001
+    joined = suffix.join(labels) + suffix
+    for text in (line, f"{joined} {line}", line + joined.upper(), f"{line}{joined}{line}"):
+        if text.isascii():
+            same(finder, text)
+            same(finder, text.lower())

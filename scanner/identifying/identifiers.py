@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,7 +68,10 @@ FoundValue = str | dt.date | PersonName
 
 _SEX_WORDS = {"m": "M", "male": "M", "f": "F", "female": "F", "u": "U", "unknown": "U", "x": "X"}
 _COMMA_FORM = re.compile(r"\s*[^\W\d_][\w'’\-]*(?:\s+[^\W\d_][\w'’\-]*){0,2}\s*[,;]")
-_UNLABELLED = re.compile(r"(?<![\w/.\-])\d{6,12}(?![\w/\-])")
+# A number of 6 to 12 digits after no word character, '/', '.' or '-'. The look-behind comes
+# after the first digit (it then sees that digit too): a pattern that begins with a digit
+# is looked for digit by digit, one that begins with a look-behind at every character.
+_UNLABELLED = re.compile(r"\d(?<![\w/.\-]\d)\d{5,11}(?![\w/\-])")
 
 
 class IdentifierSettings(BaseModel):
@@ -286,9 +289,12 @@ class _Reader:
     its text lines and its lines of words), and a document's pages repeat their header.
     """
 
-    def __init__(self, settings: IdentifierSettings, today: dt.date | None) -> None:
+    def __init__(
+        self, settings: IdentifierSettings, today: dt.date | None, finder: LabelFinder | None = None
+    ) -> None:
         self.settings = settings
         self.today = today
+        self.finder = finder if finder is not None else _finder(settings.model_dump_json())
         self.mrn_pattern = re.compile(settings.mrn_pattern)
         self.proper_name = ProperNames(settings.roles)
         self.sections = _sections(settings.roles.model_dump_json())
@@ -297,6 +303,16 @@ class _Reader:
         # again and again (Attending: Dr. ...).
         self._read: Kept[_ReadKey, FoundValue | None] = Kept(self._value)
         self._name: Kept[str, tuple[PersonName | None, bool]] = Kept(self.proper_name)
+        # What a line gives after its labels, where it depends on the line and its section
+        # alone (on a page with words): a document's pages repeat their header lines.
+        self.line_values: Kept[tuple[str, str], tuple[_Value, ...]] = Kept(self._line_values)
+        # The same for a line of words: which labels may take a value from below it.
+        self.labels_over: Kept[str, tuple[tuple[LabelHit, ...], tuple[_OpenLabel, ...]]]
+        self.labels_over = Kept(lambda text: _open_labels(text, self, self.finder))
+
+    def _line_values(self, key: tuple[str, str]) -> tuple[_Value, ...]:
+        line, section = key
+        return tuple(_values_after_labels(line, section, self, self.finder, None))
 
     def read(self, kind: str, hit: LabelHit, segment: str) -> FoundValue | None:
         return self._read[(kind, segment, hit.has_colon, hit.words < 2)]
@@ -348,7 +364,8 @@ class _Reader:
 @functools.lru_cache(maxsize=2)
 def _reader(settings_json: str, today: dt.date | None) -> _Reader:
     """The reader for these settings and this day, made from them as the finder is."""
-    return _Reader(IdentifierSettings.model_validate_json(settings_json), today)
+    settings = IdentifierSettings.model_validate_json(settings_json)
+    return _Reader(settings, today, _finder(settings_json))
 
 
 _KINDS: dict[str, IdentifierKind] = {
@@ -371,32 +388,14 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
         section = sections[index]
         if section is None:
             continue  # a heading: GUARANTOR, PATIENT INFORMATION
-        hits = finder.find(line)
-        if not hits:
-            continue  # most lines of a dense page: no label, so nothing to read after one
-        roles = line_roles(hits, section)
-        for which, segment in enumerate(segments(line, hits)):
-            hit = hits[which]
-            named = role_of(hit)
-            if named is not None:
-                values.extend(reader.read_role(named, hit, segment))
-                continue
-            kind = _KINDS.get(hit.kind)
-            if kind is None:
-                continue
-            value = reader.read(kind, hit, segment)
-            if value is None:
-                # "DOB (Age): 03/14/1962": a minor label may sit between label and value.
-                segment = _through_stop_labels(line, hits, which)
-                value = reader.read(kind, hit, segment)
-            if value is None and not page.words and _blank(segment) and _header(kind, hit):
-                segment = _first_segment(text_below(lines, index, hits, which), finder)
-                value = reader.read(kind, hit, segment)
-            if value is not None:
-                role = value_role(kind, roles[which])
-                if kind == "name":
-                    role = reader.name_role(segment, role)
-                values.append((kind, value, role))
+        if page.words:
+            # Such a page reads what is under a label by word boxes (see below), so what a
+            # line gives depends on it and its section alone. Most lines hold no label.
+            if finder.find(line):
+                values.extend(reader.line_values[(line, section)])
+        else:
+            below = functools.partial(text_below, lines, index)
+            values.extend(_values_after_labels(line, section, reader, finder, below))
     if page.words:
         word_rows = word_lines(page.words)
         values.extend(_values_below_words(word_rows, reader, finder))
@@ -412,6 +411,48 @@ def _page_values(page: PageText, reader: _Reader, finder: LabelFinder) -> list[_
         if dob is not None:
             values.append(("dob", dob, PATIENT))
     values.extend(("name", name, PROVIDER) for name in providers(lines, roles_settings))
+    return values
+
+
+def _values_after_labels(
+    line: str,
+    section: str,
+    reader: _Reader,
+    finder: LabelFinder,
+    below: Callable[[Sequence[LabelHit], int], str] | None,
+) -> list[_Value]:
+    """Values after the labels of one line, under ``section``.
+
+    A label with nothing after it takes its value from ``below(hits, which)``, the text
+    under it, where given (a page without words).
+    """
+    hits = finder.find(line)
+    if not hits:
+        return []  # most lines of a dense page: no label, so nothing to read after one
+    values: list[_Value] = []
+    roles = line_roles(hits, section)
+    for which, segment in enumerate(segments(line, hits)):
+        hit = hits[which]
+        named = role_of(hit)
+        if named is not None:
+            values.extend(reader.read_role(named, hit, segment))
+            continue
+        kind = _KINDS.get(hit.kind)
+        if kind is None:
+            continue
+        value = reader.read(kind, hit, segment)
+        if value is None:
+            # "DOB (Age): 03/14/1962": a minor label may sit between label and value.
+            segment = _through_stop_labels(line, hits, which)
+            value = reader.read(kind, hit, segment)
+        if value is None and below is not None and _blank(segment) and _header(kind, hit):
+            segment = _first_segment(below(hits, which), finder)
+            value = reader.read(kind, hit, segment)
+        if value is not None:
+            role = value_role(kind, roles[which])
+            if kind == "name":
+                role = reader.name_role(segment, role)
+            values.append((kind, value, role))
     return values
 
 
@@ -452,34 +493,60 @@ def _values_below_words(lines: WordLines, reader: _Reader, finder: LabelFinder) 
     """
     values: list[_Value] = []
     for index, text in enumerate(lines.texts):
-        found = finder.find(text)
-        if not found:
-            continue
-        found_roles = line_roles(found, PATIENT)
-        keep = [i for i in range(len(found)) if not _role_prefix(text, found, i)]
-        hits = [found[i] for i in keep]
-        roles = [found_roles[i] for i in keep]
-        for which, segment in enumerate(segments(text, hits)):
-            kind = _KINDS.get(hits[which].kind)
-            if kind is None:
-                continue
-            if kind == "name":
-                # A name label takes a value from below only as a column header ("Patient
-                # Name", "Name:"); a bare "Patient" ending a line is prose running on.
-                hit = hits[which]
-                header = hit.has_colon or hit.words >= 2
-                if not (header and (_blank(segment) or ends_cell(lines[index], hit))):
-                    continue
-            elif reader.read(kind, hits[which], segment) is not None:
+        if not finder.find(text):
+            continue  # most lines: no label, so none open to a value below
+        hits, open_labels = reader.labels_over[text]
+        for which, kind, role, in_cell in open_labels:
+            if in_cell and not ends_cell(lines[index], hits[which]):
                 continue
             below = _first_segment(words_below(lines, index, hits, which), finder)
             value = reader.read(kind, hits[which], below)
             if value is not None:
-                role = value_role(kind, roles[which])
+                role = value_role(kind, role)
                 if kind == "name":
                     role = reader.name_role(below, role)
                 values.append((kind, value, role))
     return values
+
+
+# A label that may take its value from below: its index among the line's labels, its kind,
+# its role, and whether it must end its cell (a name label with text after it).
+_OpenLabel = tuple[int, IdentifierKind, str, bool]
+
+
+def _open_labels(
+    text: str, reader: _Reader, finder: LabelFinder
+) -> tuple[tuple[LabelHit, ...], tuple[_OpenLabel, ...]]:
+    """What a line of words' text alone tells of the values below it.
+
+    Its labels (role words heading a column left out), and those of them that may take a
+    value from the line below.
+    """
+    found = finder.find(text)
+    if not found:
+        return (), ()
+    found_roles = line_roles(found, PATIENT)
+    keep = [i for i in range(len(found)) if not _role_prefix(text, found, i)]
+    hits = tuple(found[i] for i in keep)
+    roles = [found_roles[i] for i in keep]
+    open_labels: list[_OpenLabel] = []
+    for which, segment in enumerate(segments(text, hits)):
+        kind = _KINDS.get(hits[which].kind)
+        if kind is None:
+            continue
+        in_cell = False
+        if kind == "name":
+            # A name label takes a value from below only as a column header ("Patient
+            # Name", "Name:"), alone in its cell when text follows it on the line; a bare
+            # "Patient" ending a line is prose running on.
+            hit = hits[which]
+            if not (hit.has_colon or hit.words >= 2):
+                continue
+            in_cell = not _blank(segment)
+        elif reader.read(kind, hits[which], segment) is not None:
+            continue
+        open_labels.append((which, kind, roles[which], in_cell))
+    return hits, tuple(open_labels)
 
 
 def _role_prefix(line: str, hits: Sequence[LabelHit], index: int) -> bool:

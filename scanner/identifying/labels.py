@@ -105,6 +105,9 @@ class LabelFinder:
         }
         self._anywhere = _label_regex(anywhere) if anywhere else None
         self._starts = re.compile(r"(?<![A-Za-z0-9])[^\s]")
+        # Fewer word starts to try: on an ASCII line, only where a label's first word (or
+        # its first letters) begins. A dense page has 870 word starts and 135 such places.
+        self._candidates = _candidate_regex([label for _, label in pairs])
 
     def find(self, line: str) -> list[LabelHit]:
         """All labels in ``line``, left to right (the caller must not change the list)."""
@@ -113,7 +116,13 @@ class LabelFinder:
     def _find(self, line: str) -> list[LabelHit]:
         hits = []
         end = 0
-        for start in self._starts.finditer(line):
+        if self._candidates is not None and line.isascii():
+            # Lower case and a space before the line (so a label may begin it): a word
+            # start is a character not in [a-z0-9] followed by a label's first word.
+            starts = self._candidates.finditer(" " + line.lower())
+        else:
+            starts = self._starts.finditer(line)
+        for start in starts:
             at = start.start()
             if at < end:
                 continue  # inside the label just found (matches do not overlap)
@@ -150,6 +159,53 @@ def _label_regex(alternatives: Sequence[str]) -> re.Pattern[str]:
         r"(?P<sep>[ \t]*[:;.#=\-|]*[ \t]*)",
         re.IGNORECASE,
     )
+
+
+def _candidate_regex(labels: Sequence[str]) -> re.Pattern[str] | None:
+    """Where in ``" " + line.lower()`` of an ASCII line a label may begin, or None.
+
+    Each match is the one character before a label's place (its start in the line is the
+    match's start), followed by the lower-case ASCII letters that begin its first word as
+    :func:`_token_pattern` spells it, and by what must come next: for a label of one word
+    no letter but the ``n`` of ``No`` (see :func:`_label_regex`), else the first letter of
+    its second word. On an ASCII line a case-blind match is a match of the lower-cased
+    line, so every place a label matches is found (and more); the pattern begins with a
+    character class, which Python's engine looks for without trying every position. None
+    when a label's first word begins with a character that is no ASCII letter, digit or
+    ``#`` (case folding may match a non-ASCII one to an ASCII one).
+    """
+    by_first: dict[str, set[str]] = {}
+    for label in labels:
+        tokens = label.replace("#", " #").split()
+        letters = _token_letters(tokens[0])
+        ascii_part = letters[: next((i for i, c in enumerate(letters) if not c.isascii()), None)]
+        if not ascii_part or not (ascii_part[0].isalnum() or ascii_part[0] == "#"):
+            return None
+        if letters.isalpha() and letters.isupper() and len(letters) <= 4:
+            # An abbreviation (M.R.N., M R N): a dot or a space may part its letters.
+            rest = "".join(r"[\s.]?" + re.escape(c.lower()) for c in ascii_part[1:])
+        else:
+            rest = re.escape(ascii_part[1:].lower())
+        if ascii_part == letters:  # the whole first word: what follows it is known
+            if len(tokens) == 1:
+                rest += "(?![a-mo-z])"  # "regular" holds no label "Re"; "Re No" does
+            else:
+                second = _token_letters(tokens[1])[:1]
+                if second.isascii() and (second.isalnum() or second == "#"):
+                    rest += r"[\s.\-]*" + re.escape(second.lower())  # "Date of", not "Dated"
+        by_first.setdefault(ascii_part[0].lower(), set()).add(rest)
+    # Grouped by first character: at each place the engine compares one character per
+    # group (about 20) instead of entering each of the 110 first words.
+    groups = [
+        re.escape(first) + ("" if "" in rests else f"(?:{'|'.join(sorted(rests))})")
+        for first, rests in sorted(by_first.items())
+    ]
+    return re.compile(rf"[^a-z0-9](?={'|'.join(groups)})")
+
+
+def _token_letters(token: str) -> str:
+    """A label's word as :func:`_token_pattern` spells it, without its dots."""
+    return "#" if token == "#" else token.replace(".", "")
 
 
 def _first_letter(label: str) -> str | None:
@@ -237,6 +293,11 @@ class WordLine:
     def bottom(self) -> float:
         """The lowest bottom edge of the line's words."""
         return max(w.bottom for w in self.words)
+
+    @functools.cached_property
+    def cells(self) -> list[str]:
+        """:func:`word_cells` of the line, made once for all its labels (do not change it)."""
+        return word_cells(self)
 
     def word_at(self, offset: int) -> Word:
         """The word covering character ``offset`` of :attr:`text`."""
@@ -378,8 +439,8 @@ def words_below(lines: Sequence[WordLine], index: int, hits: Sequence[LabelHit],
     line, below = lines[index], lines[index + 1]
     if below.top - line.bottom > 3 * max(1.0, line.bottom - line.top):
         return ""
-    cells = word_cells(below)
-    if len(cells) == len(hits) == len(word_cells(line)):
+    cells = below.cells
+    if len(cells) == len(hits) == len(line.cells):
         # A header row of labels over a row of as many cells: the values go by order, also
         # when a value is wider than its label and its words sit under the next one.
         return cells[which]
@@ -390,8 +451,11 @@ def words_below(lines: Sequence[WordLine], index: int, hits: Sequence[LabelHit],
         spans.append((first.left, last.right))
     tolerance = 2 * max(1.0, line.bottom - line.top)
     chosen = []
+    left_of, right_of = spans[which]
     for word in below.words:
         start, end = word.left, word.right
+        if max(left_of - end, start - right_of, 0.0) > tolerance:
+            continue  # too far from this label to be chosen, whichever label is nearest
         distances = [max(left - end, start - right, 0.0) for left, right in spans]
         nearest = distances.index(min(distances))  # the first of the nearest, as min gives
         if nearest == which and distances[nearest] <= tolerance:
