@@ -385,7 +385,8 @@ def bench_startup(
             ingest = run_ingest(config, files, watch=False, code=code)
             costs = mix_costs(config, ingest.rows, items, files)
             seconds[code].append(costs["first_pass_at"] - ingest.began_at)
-    ours, theirs = sorted(seconds[None]), sorted(seconds[against])
+    ours = sorted(seconds[None])
+    theirs = sorted(seconds[against]) if against is not None else []
     return {
         "runs": runs,
         "files": len(files),

@@ -13,7 +13,8 @@ a fifth of its time on two things that change nothing in what is written:
   documents: 1,661 KiB against 1,637).
 - **Looking up a field's length for every posting.** Whoosh asks the segment's length
   column for the document's field length once per posting, a file read each time, though
-  a document's postings all ask the same few questions. The answers are kept per commit.
+  a document's postings all ask the same few questions. The answers are kept while the
+  writer is on one field.
 
 The segments are stamped with Whoosh's plain ``W3Codec`` (see :meth:`FastCodec.__reduce__`):
 an index written this way is read by Whoosh alone, and by chartclerk versions without this
@@ -73,17 +74,24 @@ class _FieldWriter(W3FieldWriter):
 
 
 class _KnownLengths:
-    """A segment's field lengths as Whoosh's writer reads them, each read once."""
+    """A segment's field lengths as Whoosh's writer reads them, each read once.
+
+    Postings come field by field, so only the current field's lengths are kept: one entry
+    a document, never one a document and field (a rebuild of a million documents writes
+    segments of half a million).
+    """
 
     def __init__(self, lengths: Any) -> None:
         self._lengths = lengths
-        self._known: dict[tuple[int, str], int] = {}
+        self._field: str | None = None
+        self._known: dict[int, int] = {}
 
     def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
-        key = (docnum, fieldname)
-        known = self._known.get(key)
+        if fieldname != self._field:
+            self._field, self._known = fieldname, {}
+        known = self._known.get(docnum)
         if known is None:
-            known = self._known[key] = self._lengths.doc_field_length(docnum, fieldname, default)
+            known = self._known[docnum] = self._lengths.doc_field_length(docnum, fieldname, default)
         return known
 
     def __getattr__(self, name: str) -> Any:

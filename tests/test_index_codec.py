@@ -66,3 +66,26 @@ def test_segments_are_stamped_with_whooshs_own_codec(
     fast = _written(tmp_path / "fast", 7, plain=False, monkeypatch=monkeypatch)
     assert fast["codecs"]
     assert set(fast["codecs"]) == {"W3Codec"}
+
+
+class _Column:
+    """A segment's lengths as Whoosh's per-document reader gives them, counting the reads."""
+
+    def __init__(self) -> None:
+        self.reads: list[tuple[int, str]] = []
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        self.reads.append((docnum, fieldname))
+        return docnum * 10 + len(fieldname)
+
+
+def test_field_lengths_are_read_once_a_field_and_kept_for_that_field_only() -> None:
+    from index.codec import _KnownLengths
+
+    column = _Column()
+    known = _KnownLengths(column)
+    asked = [(1, "text"), (2, "text"), (1, "text"), (2, "text"), (1, "name"), (1, "name")]
+    assert [known.doc_field_length(d, f) for d, f in asked] == [14, 24, 14, 24, 14, 14]
+    assert column.reads == [(1, "text"), (2, "text"), (1, "name")]
+    # Postings come field by field: the lengths of a field done with are not kept.
+    assert known._known == {1: 14}  # noqa: SLF001

@@ -585,3 +585,31 @@ def test_a_configuration_that_cannot_be_read_is_left_to_the_command(tmp_path: Pa
     finally:
         gc.unfreeze()
     assert ahead._reading.cache_info().currsize == 0  # nothing kept: workers try it again
+
+
+def test_a_configuration_that_is_no_plain_file_is_left_for_the_command(tmp_path: Path) -> None:
+    # A pipe can be read once (``--config /dev/stdin``): that reading is the command's.
+    import gc
+    import threading
+
+    fifo = tmp_path / "config.yaml"
+    os.mkfifo(fifo)
+    for cached in (ahead._reading, ahead._finding, ahead._raw):
+        cached.cache_clear()
+    done = threading.Event()
+
+    def preload() -> None:
+        ahead.preload(ahead.Plan(str(fifo), (), needs_tesseract=False))
+        done.set()
+
+    thread = threading.Thread(target=preload, daemon=True)
+    thread.start()
+    try:
+        assert done.wait(30), "preload opened the pipe and waits for a writer"
+    finally:
+        if not done.is_set():
+            # Let the blocked open finish so the thread can end.
+            with open(fifo, "w"):  # noqa: PTH123
+                pass
+        gc.unfreeze()
+    assert ahead._raw.cache_info().misses == 0

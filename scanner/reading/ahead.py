@@ -128,10 +128,13 @@ def preload(planned: Plan) -> None:
     from scanner.reading import document  # noqa: F401 - the jobs' functions
 
     # A configuration that cannot be read is the command's to report; the workers then try
-    # it themselves and read nothing ahead, as before.
+    # it themselves and read nothing ahead, as before. Only a plain file is read here: a
+    # pipe or a terminal (``--config /dev/stdin``) can be read once, and that is the
+    # command's reading (a forked worker's stdin is /dev/null).
     with contextlib.suppress(Exception):
-        _reading(planned.config)
-        _finding(planned.config)
+        if stat.S_ISREG(Path(planned.config).stat().st_mode):
+            _reading(planned.config)
+            _finding(planned.config)
     # What exists now is shared by the workers as it is: the collector's passes over it
     # would copy every page it touches into each of them.
     gc.freeze()
