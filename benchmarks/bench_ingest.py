@@ -376,7 +376,8 @@ def bench_startup(
     items = make_mix(patients, files_per_run, seed)
     files, _ = write_mix(work / "startup", items, seed)
     registry = write_registry_csv(patients, work / "startup" / "registry.csv")
-    seconds: dict[Path | None, list[float]] = {None: [], against: []}
+    ours: list[float] = []
+    theirs: list[float] = []
     for r in range(runs):
         # Turn about, as bench_text does: this code first, then the other's; the other way next.
         order = [None, against] if r % 2 == 0 else [against, None]
@@ -384,9 +385,9 @@ def bench_startup(
             config = make_config(work / f"startup-site{r}-{code is None}", registry=registry)
             ingest = run_ingest(config, files, watch=False, code=code)
             costs = mix_costs(config, ingest.rows, items, files)
-            seconds[code].append(costs["first_pass_at"] - ingest.began_at)
-    ours = sorted(seconds[None])
-    theirs = sorted(seconds[against]) if against is not None else []
+            (ours if code is None else theirs).append(costs["first_pass_at"] - ingest.began_at)
+    ours.sort()
+    theirs.sort()
     return {
         "runs": runs,
         "files": len(files),

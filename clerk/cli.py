@@ -395,14 +395,12 @@ def only_the_command(args: list[str]) -> typer.Typer:
         if (info.name or typer.main.get_command_name(getattr(info.callback, "__name__", "")))
         == name
     ]
-    groups = [info for info in cli.registered_groups if info.name == name]
-    if not commands and not groups:
+    groups = [info for info in cli.registered_groups if info.name in (name, None, "")]
+    if not commands and not any(info.name == name for info in groups):
         return cli
     pruned = copy.copy(cli)
     pruned.registered_commands = commands
-    pruned.registered_groups = [
-        info for info in cli.registered_groups if info.name == name or not info.name
-    ]
+    pruned.registered_groups = groups
     return pruned
 
 

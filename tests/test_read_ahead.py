@@ -537,6 +537,17 @@ def test_workers_forked_while_the_collector_is_off_turn_it_on() -> None:
         pool.shutdown(wait=True)
 
 
+@pytest.fixture
+def settings_read_afresh() -> Iterator[None]:
+    """The settings caches emptied; what ``preload`` freezes for the collector, thawed after."""
+    import gc
+
+    for cached in (ahead._reading, ahead._finding, ahead._raw):
+        cached.cache_clear()
+    yield
+    gc.unfreeze()
+
+
 def _settings_made_again(config: str) -> tuple[int, int]:
     """In a worker: how many times reading the settings below had to read them anew."""
     before = (ahead._reading.cache_info().misses, ahead._finding.cache_info().misses)
@@ -546,56 +557,42 @@ def _settings_made_again(config: str) -> tuple[int, int]:
     return after[0] - before[0], after[1] - before[1]
 
 
+@pytest.mark.usefixtures("settings_read_afresh")
 def test_a_text_batch_reads_its_settings_once_before_the_workers_fork(tmp_path: Path) -> None:
     # Each worker would otherwise import the YAML library and check the settings itself.
-    import gc
-
     from scanner.reading import workers
 
     config = str(write_config(tmp_path))
-    for cached in (ahead._reading, ahead._finding, ahead._raw):
-        cached.cache_clear()
+    ahead.preload(ahead.Plan(config, (), needs_tesseract=False))
+    assert ahead._reading.cache_info().currsize == 1
+    assert ahead._finding.cache_info().currsize == 1
+    workers.start_workers_early(1, warm=False)
+    pool = workers.make_pool(1)
     try:
-        ahead.preload(ahead.Plan(config, (), needs_tesseract=False))
-        assert ahead._reading.cache_info().currsize == 1
-        assert ahead._finding.cache_info().currsize == 1
-        workers.start_workers_early(1, warm=False)
-        pool = workers.make_pool(1)
-        try:
-            assert pool.submit(_settings_made_again, config).result(timeout=60) == (0, 0)
-            # Another configuration is still read in the worker, as before.
-            (tmp_path / "other").mkdir()
-            other = str(write_config(tmp_path / "other"))
-            assert pool.submit(_settings_made_again, other).result(timeout=60) == (1, 1)
-        finally:
-            pool.shutdown(wait=True)
+        assert pool.submit(_settings_made_again, config).result(timeout=60) == (0, 0)
+        # Another configuration is still read in the worker, as before.
+        (tmp_path / "other").mkdir()
+        other = str(write_config(tmp_path / "other"))
+        assert pool.submit(_settings_made_again, other).result(timeout=60) == (1, 1)
     finally:
-        gc.unfreeze()
+        pool.shutdown(wait=True)
 
 
+@pytest.mark.usefixtures("settings_read_afresh")
 def test_a_configuration_that_cannot_be_read_is_left_to_the_command(tmp_path: Path) -> None:
-    import gc
-
     broken = tmp_path / "config.yaml"
     broken.write_text("ocr: [not, a, mapping\n")
-    for cached in (ahead._reading, ahead._finding, ahead._raw):
-        cached.cache_clear()
-    try:
-        ahead.preload(ahead.Plan(str(broken), (), needs_tesseract=False))  # does not raise
-    finally:
-        gc.unfreeze()
+    ahead.preload(ahead.Plan(str(broken), (), needs_tesseract=False))  # does not raise
     assert ahead._reading.cache_info().currsize == 0  # nothing kept: workers try it again
 
 
+@pytest.mark.usefixtures("settings_read_afresh")
 def test_a_configuration_that_is_no_plain_file_is_left_for_the_command(tmp_path: Path) -> None:
     # A pipe can be read once (``--config /dev/stdin``): that reading is the command's.
-    import gc
     import threading
 
     fifo = tmp_path / "config.yaml"
     os.mkfifo(fifo)
-    for cached in (ahead._reading, ahead._finding, ahead._raw):
-        cached.cache_clear()
     done = threading.Event()
 
     def preload() -> None:
@@ -611,5 +608,4 @@ def test_a_configuration_that_is_no_plain_file_is_left_for_the_command(tmp_path:
             # Let the blocked open finish so the thread can end.
             with open(fifo, "w"):  # noqa: PTH123
                 pass
-        gc.unfreeze()
     assert ahead._raw.cache_info().misses == 0
